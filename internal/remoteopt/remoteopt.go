@@ -1,0 +1,65 @@
+// Package remoteopt holds the one way every trustline binary talks to a
+// registry: go-containerregistry with the default keychain (DOCKER_CONFIG,
+// ~/.docker/config.json, as Tekton mounts them), retries with backoff, and
+// plain HTTP only for loopback registries or when the caller asks for it.
+package remoteopt
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// UserAgent names trustline to registries.
+const UserAgent = "trustline"
+
+// Insecure parses references so that plain HTTP is allowed for any
+// registry, not only loopback ones. Only a user's explicit flag
+// (--tls-verify=false) should set it.
+type Insecure bool
+
+// ParseReference parses a tag or digest reference. Plain HTTP is used for
+// loopback registries (go-containerregistry's rule) and, when insecure is
+// set, for any registry.
+func ParseReference(ref string, insecure Insecure) (name.Reference, error) {
+	var opts []name.Option
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+// ParseDigest parses a reference that must name a digest (repo@sha256:...).
+func ParseDigest(ref string, insecure Insecure) (name.Digest, error) {
+	var opts []name.Option
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	d, err := name.NewDigest(ref, opts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("image reference %q must be repo@sha256:<hex>: %w", ref, err)
+	}
+	return d, nil
+}
+
+// Options returns the remote options every registry call uses.
+func Options(ctx context.Context, extra ...remote.Option) []remote.Option {
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithUserAgent(UserAgent),
+		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 4}),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
+			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
+	return append(opts, extra...)
+}
