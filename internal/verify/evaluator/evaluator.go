@@ -1,0 +1,488 @@
+// Package evaluator compiles Rego policies once and evaluates them against
+// many inputs, producing results in Conforma's shape: every object a
+// package's deny rule produces is a violation, every warn object a warning,
+// each with a code ("package.short_name"), a message, an effective_on date
+// and collections, completed from the rule's # METADATA annotations.
+package evaluator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+)
+
+// DefaultEffectiveOn is the date Conforma gives rules that name none.
+const DefaultEffectiveOn = "2022-01-01T00:00:00Z"
+
+// RuleDataKey is where Conforma injects a source's ruleData: it takes
+// precedence over rule_data_custom and rule_data from data files.
+const RuleDataKey = "rule_data__configuration__"
+
+// Rule describes one deny or warn rule from its annotations.
+type Rule struct {
+	Code        string   `json:"code"`
+	Package     string   `json:"package"`
+	ShortName   string   `json:"short_name"`
+	Kind        string   `json:"kind"` // "deny" or "warn"
+	Title       string   `json:"title,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Solution    string   `json:"solution,omitempty"`
+	Collections []string `json:"collections,omitempty"`
+	EffectiveOn string   `json:"effective_on,omitempty"`
+}
+
+// Result is one violation, warning or success.
+type Result struct {
+	Code        string         `json:"code,omitempty"`
+	Msg         string         `json:"msg"`
+	Title       string         `json:"title,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Solution    string         `json:"solution,omitempty"`
+	EffectiveOn string         `json:"effective_on,omitempty"`
+	Collections []string       `json:"collections,omitempty"`
+	Term        any            `json:"term,omitempty"`
+	Extra       map[string]any `json:"extra,omitempty"`
+}
+
+// Outcome is what one evaluation found.
+type Outcome struct {
+	Violations []Result `json:"violations,omitempty"`
+	Warnings   []Result `json:"warnings,omitempty"`
+	Successes  []Result `json:"successes,omitempty"`
+}
+
+// Engine is a compiled policy. It is safe for concurrent use.
+type Engine struct {
+	query    rego.PreparedEvalQuery
+	rules    map[string]Rule // by code
+	packages []pkgRules
+	digest   string
+}
+
+type pkgRules struct {
+	path  string // data.x.y
+	short string // y
+	kinds []string
+}
+
+type options struct {
+	data     []string
+	ruleData map[string]any
+	extra    map[string]any
+}
+
+// Option configures New.
+type Option func(*options)
+
+// WithDataPaths loads JSON/YAML data files from these paths (OPA loader
+// semantics: a file's directory below the path becomes its data path).
+func WithDataPaths(paths ...string) Option {
+	return func(o *options) { o.data = append(o.data, paths...) }
+}
+
+// WithRuleData injects rule data at data.rule_data__configuration__, as
+// Conforma does with a source's ruleData. Default: none.
+func WithRuleData(rd map[string]any) Option { return func(o *options) { o.ruleData = rd } }
+
+// WithData merges an extra document at the root of data (tests, config).
+func WithData(d map[string]any) Option { return func(o *options) { o.extra = d } }
+
+// ErrPolicy is wrapped by errors in the policy itself (parse, compile,
+// rule data), as opposed to errors evaluating one input.
+var ErrPolicy = errors.New("policy error")
+
+// New loads the Rego modules under policyPaths (files or directories;
+// *_test.rego files are skipped), compiles them once and prepares the
+// query that collects every package's deny and warn sets.
+func New(ctx context.Context, policyPaths []string, opts ...Option) (*Engine, error) {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	modules, err := loadModules(policyPaths, false)
+	if err != nil {
+		return nil, err
+	}
+	return compile(ctx, modules, o)
+}
+
+func loadModules(paths []string, tests bool) (map[string]*ast.Module, error) {
+	modules := map[string]*ast.Module{}
+	for _, root := range paths {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() || !strings.HasSuffix(p, ".rego") {
+				return nil
+			}
+			if !tests && strings.HasSuffix(p, "_test.rego") {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			m, err := ParseModule(p, string(b))
+			if err != nil {
+				return err
+			}
+			modules[p] = m
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: policy %s: %w", ErrPolicy, root, err)
+		}
+	}
+	if len(modules) == 0 {
+		return nil, fmt.Errorf("%w: no .rego files in %s", ErrPolicy, strings.Join(paths, ", "))
+	}
+	return modules, nil
+}
+
+// ParseModule parses Rego v1 and falls back to v0 syntax, so policies
+// written for older Conforma releases still load.
+func ParseModule(filename, src string) (*ast.Module, error) {
+	m, err := ast.ParseModuleWithOpts(filename, src, ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV1})
+	if err == nil {
+		return m, nil
+	}
+	if m0, err0 := ast.ParseModuleWithOpts(filename, src, ast.ParserOptions{ProcessAnnotation: true, RegoVersion: ast.RegoV0}); err0 == nil {
+		return m0, nil
+	}
+	return nil, err
+}
+
+func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*Engine, error) {
+	data := map[string]any{}
+	if len(o.data) > 0 {
+		res, err := loader.NewFileLoader().Filtered(o.data, func(_ string, info fs.FileInfo, _ int) bool {
+			if info.IsDir() {
+				return false
+			}
+			ext := filepath.Ext(info.Name())
+			return ext != ".json" && ext != ".yaml" && ext != ".yml"
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: data: %w", ErrPolicy, err)
+		}
+		data = res.Documents
+	}
+	for k, v := range o.extra {
+		data[k] = v
+	}
+	if o.ruleData != nil {
+		data[RuleDataKey] = o.ruleData
+	}
+
+	c := ast.NewCompiler().WithEnablePrintStatements(false)
+	c.Compile(modules)
+	if c.Failed() {
+		return nil, fmt.Errorf("%w: %v", ErrPolicy, c.Errors)
+	}
+
+	e := &Engine{rules: map[string]Rule{}}
+	byPkg := map[string]*pkgRules{}
+	for _, m := range modules {
+		path := m.Package.Path.String()
+		for _, r := range m.Rules {
+			kind := r.Head.Name.String()
+			if len(r.Head.Reference) > 0 {
+				kind = r.Head.Reference[0].Value.String()
+				if len(r.Head.Reference) != 1 && !(len(r.Head.Reference) == 2 && r.Head.Key != nil) {
+					continue
+				}
+			}
+			if kind != "deny" && kind != "warn" {
+				continue
+			}
+			p := byPkg[path]
+			if p == nil {
+				p = &pkgRules{path: path, short: lastSegment(m.Package.Path)}
+				byPkg[path] = p
+			}
+			if !contains(p.kinds, kind) {
+				p.kinds = append(p.kinds, kind)
+			}
+		}
+	}
+	for _, ar := range c.GetAnnotationSet().Flatten() {
+		a := ar.Annotations
+		if a == nil || a.Scope != "rule" || len(ar.Path) < 2 {
+			continue
+		}
+		kind := strings.Trim(ar.Path[len(ar.Path)-1].Value.String(), `"`)
+		if kind != "deny" && kind != "warn" {
+			continue
+		}
+		short, _ := a.Custom["short_name"].(string)
+		if short == "" {
+			continue
+		}
+		pkg := strings.Trim(ar.Path[len(ar.Path)-2].Value.String(), `"`)
+		r := Rule{Code: pkg + "." + short, Package: pkg, ShortName: short, Kind: kind, Title: a.Title, Description: a.Description}
+		r.Solution, _ = a.Custom["solution"].(string)
+		r.EffectiveOn, _ = a.Custom["effective_on"].(string)
+		r.Collections = stringList(a.Custom["collections"])
+		e.rules[r.Code] = r
+	}
+
+	var paths []string
+	for p := range byPkg {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var q strings.Builder
+	q.WriteString("x := {")
+	for i, p := range paths {
+		pr := byPkg[p]
+		sort.Strings(pr.kinds)
+		e.packages = append(e.packages, *pr)
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "%q: {", p)
+		for j, k := range pr.kinds {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "%q: %s.%s", k, p, k)
+		}
+		q.WriteString("}")
+	}
+	q.WriteString("}")
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%w: no package defines deny or warn rules", ErrPolicy)
+	}
+
+	store := inmem.NewFromObject(data)
+	pq, err := rego.New(
+		rego.Compiler(c),
+		rego.Store(store),
+		rego.Query(q.String()),
+		rego.StrictBuiltinErrors(false),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+	}
+	e.query = pq
+	return e, nil
+}
+
+// Rules returns the annotated rules, sorted by code.
+func (e *Engine) Rules() []Rule {
+	var out []Rule
+	for _, r := range e.rules {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
+}
+
+// Filter says which results count, by Conforma's include/exclude entries.
+type Filter struct {
+	Include []string
+	Exclude []string
+}
+
+// Evaluate runs the compiled policy on input at the effective time when:
+// Rego's time.now_ns() returns when, and a result whose effective_on is
+// after when is reported as a warning instead of a violation.
+func (e *Engine) Evaluate(ctx context.Context, input ast.Value, when time.Time, f Filter) (*Outcome, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(when))
+	if err != nil {
+		return nil, fmt.Errorf("evaluating policy: %w", err)
+	}
+	out := &Outcome{}
+	if len(rs) == 0 {
+		return out, nil
+	}
+	all, _ := rs[0].Bindings["x"].(map[string]any)
+	fired := map[string]bool{}
+	for _, p := range e.packages {
+		sets, _ := all[p.path].(map[string]any)
+		for _, kind := range p.kinds {
+			items, _ := sets[kind].([]any)
+			for _, it := range items {
+				r := e.result(p.short, kind, it)
+				fired[r.Code] = true
+				if !f.keeps(r.Code, r.Collections, r.Term) {
+					continue
+				}
+				if kind == "deny" && !inEffect(r.EffectiveOn, when) {
+					out.Warnings = append(out.Warnings, r)
+					continue
+				}
+				if kind == "deny" {
+					out.Violations = append(out.Violations, r)
+				} else {
+					out.Warnings = append(out.Warnings, r)
+				}
+			}
+		}
+	}
+	for _, r := range e.Rules() {
+		if fired[r.Code] || !f.keeps(r.Code, r.Collections, nil) {
+			continue
+		}
+		out.Successes = append(out.Successes, Result{Code: r.Code, Msg: "Pass", Title: r.Title, Description: r.Description, EffectiveOn: r.EffectiveOn, Collections: r.Collections})
+	}
+	sortResults(out.Violations)
+	sortResults(out.Warnings)
+	return out, nil
+}
+
+func sortResults(rs []Result) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].Code != rs[j].Code {
+			return rs[i].Code < rs[j].Code
+		}
+		return rs[i].Msg < rs[j].Msg
+	})
+}
+
+func inEffect(effectiveOn string, when time.Time) bool {
+	if effectiveOn == "" {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339, effectiveOn)
+	if err != nil {
+		if t, err = time.Parse("2006-01-02", effectiveOn); err != nil {
+			return true // an unreadable date never turns a violation off
+		}
+	}
+	return !when.Before(t)
+}
+
+// result turns one deny/warn item into a Result, filling what the rule's
+// annotations say and the item does not.
+func (e *Engine) result(pkg, kind string, item any) Result {
+	var r Result
+	switch v := item.(type) {
+	case string:
+		r.Msg = v
+		r.Code = pkg + "." + kind
+	case map[string]any:
+		r.Code, _ = v["code"].(string)
+		r.Msg, _ = v["msg"].(string)
+		r.EffectiveOn, _ = v["effective_on"].(string)
+		r.Collections = stringList(v["collections"])
+		r.Term = v["term"]
+		r.Solution, _ = v["solution"].(string)
+		for k, val := range v {
+			switch k {
+			case "code", "msg", "effective_on", "collections", "term", "solution":
+			default:
+				if r.Extra == nil {
+					r.Extra = map[string]any{}
+				}
+				r.Extra[k] = val
+			}
+		}
+		if r.Code == "" {
+			r.Code = pkg + "." + kind
+		}
+	default:
+		r.Msg = fmt.Sprint(v)
+		r.Code = pkg + "." + kind
+	}
+	if meta, ok := e.rules[r.Code]; ok {
+		r.Title = meta.Title
+		r.Description = meta.Description
+		if r.Solution == "" {
+			r.Solution = meta.Solution
+		}
+		if r.EffectiveOn == "" {
+			r.EffectiveOn = meta.EffectiveOn
+		}
+		if len(r.Collections) == 0 {
+			r.Collections = meta.Collections
+		}
+	}
+	if r.EffectiveOn == "" {
+		r.EffectiveOn = DefaultEffectiveOn
+	}
+	return r
+}
+
+// keeps applies Conforma's include/exclude scoring: the most specific
+// matching entry wins, and a tie goes to exclude. No include list means
+// "*".
+func (f Filter) keeps(code string, collections []string, term any) bool {
+	inc := f.Include
+	if len(inc) == 0 {
+		inc = []string{"*"}
+	}
+	return score(inc, code, collections, term) > score(f.Exclude, code, collections, term)
+}
+
+func score(entries []string, code string, collections []string, term any) int {
+	pkg, _, _ := strings.Cut(code, ".")
+	best := 0
+	for _, e := range entries {
+		s := 0
+		value, wantTerm, hasTerm := strings.Cut(e, ":")
+		switch {
+		case value == "*":
+			s = 1
+		case strings.HasPrefix(value, "@"):
+			if contains(collections, value[1:]) {
+				s = 10
+			}
+		case value == pkg || value == pkg+".*":
+			s = 10
+		case value == code:
+			s = 100
+		}
+		if s > 0 && hasTerm {
+			if fmt.Sprint(term) != wantTerm {
+				s = 0
+			} else {
+				s += 100
+			}
+		}
+		if s > best {
+			best = s
+		}
+	}
+	return best
+}
+
+func lastSegment(r ast.Ref) string {
+	return strings.Trim(r[len(r)-1].Value.String(), `"`)
+}
+
+func stringList(v any) []string {
+	var out []string
+	switch l := v.(type) {
+	case []any:
+		for _, x := range l {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+	case []string:
+		out = append(out, l...)
+	}
+	return out
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
