@@ -1,0 +1,83 @@
+package match
+
+import (
+	"os"
+	"testing"
+
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/osvdb"
+)
+
+var shared *osvdb.Index
+
+func index(t *testing.T) *osvdb.Index {
+	t.Helper()
+	if shared == nil {
+		ix, err := osvdb.Open(testdb.OSV(t), osvdb.WithProgress(os.Stderr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared = ix
+	}
+	return shared
+}
+
+func ids(vs []finding.Vulnerability) map[string]finding.Vulnerability {
+	m := map[string]finding.Vulnerability{}
+	for _, v := range vs {
+		m[v.ID] = v
+	}
+	return m
+}
+
+func TestRealDatabase(t *testing.T) {
+	ix := index(t)
+	cases := []struct {
+		name     string
+		pkg      finding.Package
+		want     []string // advisory ids that must be found
+		notWant  []string
+		wantNone bool
+	}{
+		{name: "x/text v0.3.0", pkg: finding.Package{Name: "golang.org/x/text", Version: "0.3.0", Ecosystem: "Go"},
+			want: []string{"GO-2020-0015", "GO-2021-0113", "GO-2022-1059"}},
+		{name: "x/text fixed", pkg: finding.Package{Name: "golang.org/x/text", Version: "0.39.0", Ecosystem: "Go"}, wantNone: true},
+		{name: "x/text boundary: fixed version itself is not affected", pkg: finding.Package{Name: "golang.org/x/text", Version: "0.3.7", Ecosystem: "Go"},
+			want: []string{"GO-2022-1059"}, notWant: []string{"GO-2021-0113"}},
+		{name: "AlmaLinux 9 openssl by binary name", pkg: finding.Package{Name: "openssl-libs", Version: "1:3.0.1-41.el9_0", Ecosystem: "AlmaLinux:9"},
+			want: []string{"ALSA-2026:25239"}},
+		{name: "AlmaLinux 9 by source package", pkg: finding.Package{Name: "not-in-db", Source: "openssl", Version: "1:3.0.1-41.el9_0", Ecosystem: "AlmaLinux:9"},
+			want: []string{"ALSA-2026:25239"}},
+		{name: "AlmaLinux 8 advisories do not apply to 9", pkg: finding.Package{Name: "openssl-libs", Version: "1:99-1.el9", Ecosystem: "AlmaLinux:9"}, wantNone: true},
+		{name: "crates.io", pkg: finding.Package{Name: "smallvec", Version: "0.6.9", Ecosystem: "crates.io"},
+			want: []string{"RUSTSEC-2019-0009"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := Packages(ix, []finding.Package{c.pkg})
+			got := ids(res.Vulnerabilities)
+			if c.wantNone && len(got) > 0 {
+				t.Fatalf("want no findings, got %v", keys(got))
+			}
+			for _, w := range c.want {
+				if _, ok := got[w]; !ok {
+					t.Errorf("missing %s; got %v", w, keys(got))
+				}
+			}
+			for _, w := range c.notWant {
+				if _, ok := got[w]; ok {
+					t.Errorf("unexpected %s", w)
+				}
+			}
+		})
+	}
+}
+
+func keys(m map[string]finding.Vulnerability) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
