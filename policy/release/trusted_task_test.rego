@@ -1,0 +1,84 @@
+package trusted_task_test
+
+import rego.v1
+
+import data.lib.fixtures
+import data.trusted_task
+
+test_trusted_pass if {
+	count(trusted_task.deny) == 0 with input as fixtures.good_input
+		with data.rule_data__configuration__ as fixtures.rule_data
+		with time.now_ns as fixtures.now
+}
+
+test_data_missing if {
+	fixtures.codes(trusted_task.deny) == {"trusted_task.data"} with input as fixtures.good_input
+		with time.now_ns as fixtures.now
+}
+
+test_data_malformed if {
+	results := trusted_task.deny with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": {"oci://x:1": [{"effective_on": "yesterday"}]}}
+		with time.now_ns as fixtures.now
+	fixtures.codes(results) == {"trusted_task.data"}
+	count(results) == 2
+}
+
+test_data_not_a_list if {
+	fixtures.codes(trusted_task.deny) == {"trusted_task.data"} with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": {"oci://x:1": "sha256:abc"}}
+		with time.now_ns as fixtures.now
+}
+
+test_trusted_unknown_task if {
+	deps := array.concat(fixtures.good_deps, [fixtures.task_dep("evil", "evil-task", [])])
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(deps)}])
+	results := trusted_task.deny with input as inp
+		with data.rule_data__configuration__ as fixtures.rule_data
+		with time.now_ns as fixtures.now
+	fixtures.codes(results) == {"trusted_task.trusted"}
+	some r in results
+	contains(r.msg, "evil-task")
+}
+
+test_trusted_wrong_digest if {
+	dep := json.patch(fixtures.task_dep("build-container", "build", []), [{"op": "replace", "path": "/digest/sha256", "value": "ffff"}])
+	deps := [d | some d in fixtures.good_deps; d.name != "pipelineTask"]
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(array.concat(deps, [dep]))}])
+	fixtures.codes(trusted_task.deny) == {"trusted_task.trusted"} with input as inp
+		with data.rule_data__configuration__ as fixtures.rule_data
+		with time.now_ns as fixtures.now
+}
+
+test_current_expired if {
+	tt := json.patch(fixtures.trusted_tasks, [{"op": "add", "path": "/oci:~1~1ghcr.io~1trustline-dev~1task-build:0.1/0/expires_on", "value": "2026-03-01T00:00:00Z"}])
+	results := trusted_task.deny with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": tt}
+		with time.now_ns as fixtures.now
+	fixtures.codes(results) == {"trusted_task.current"}
+	some r in results
+	contains(r.msg, "2026-03-01")
+}
+
+test_current_not_yet_effective if {
+	tt := json.patch(fixtures.trusted_tasks, [{"op": "replace", "path": "/oci:~1~1ghcr.io~1trustline-dev~1task-sbom:0.1/0/effective_on", "value": "2027-01-01"}])
+	fixtures.codes(trusted_task.deny) == {"trusted_task.current"} with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": tt}
+		with time.now_ns as fixtures.now
+}
+
+test_current_expiry_in_future if {
+	tt := json.patch(fixtures.trusted_tasks, [{"op": "add", "path": "/oci:~1~1ghcr.io~1trustline-dev~1task-build:0.1/0/expires_on", "value": "2027-03-01T00:00:00Z"}])
+	count(trusted_task.deny) == 0 with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": tt}
+		with time.now_ns as fixtures.now
+}
+
+test_pinned_no_source if {
+	dep := {"name": "pipelineTask", "content": base64.encode(json.marshal(fixtures.task_run("inline", "inline", [])))}
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(array.concat(fixtures.good_deps, [dep]))}])
+	codes := fixtures.codes(trusted_task.deny) with input as inp
+		with data.rule_data__configuration__ as fixtures.rule_data
+		with time.now_ns as fixtures.now
+	codes == {"trusted_task.pinned", "trusted_task.trusted"}
+}
