@@ -15,6 +15,7 @@ import (
 	_ "github.com/google/osv-scalibr/semantic"
 	_ "github.com/moby/buildkit/frontend/dockerfile/parser"
 	_ "github.com/open-policy-agent/opa/v1/rego"
+	_ "github.com/santhosh-tekuri/jsonschema/v6"
 	_ "github.com/secure-systems-lab/go-securesystemslib/dsse"
 	_ "github.com/secure-systems-lab/go-securesystemslib/encrypted"
 	_ "github.com/sigstore/sigstore/pkg/signature"
@@ -28,5 +29,4 @@ import (
 	_ "go.podman.io/storage"
 	_ "modernc.org/sqlite"
 	_ "sigs.k8s.io/yaml"
-	_ "github.com/santhosh-tekuri/jsonschema/v6"
 )

@@ -1,0 +1,260 @@
+// Package validate checks Tekton Tasks and Pipelines the way the Tekton
+// admission webhook would (internal/tekton), then the library's own
+// conventions (docs/task-conventions.md): layout and version label,
+// catalog annotations, steps pinned by digest with a command, no
+// parameters spliced into scripts, Chains type hints, generated READMEs in
+// step with their YAML, and catalog.yaml in step with the tree.
+package validate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+
+	"github.com/trustline-dev/trustline/internal/catalog"
+	"github.com/trustline-dev/trustline/internal/taskdoc"
+	"github.com/trustline-dev/trustline/internal/tekton"
+)
+
+type options struct {
+	root        string
+	tektonOnly  bool
+	skipReadmes bool
+}
+
+// Option configures a validation.
+type Option func(*options)
+
+// WithRoot sets the repository root that layout, README and catalog checks
+// are relative to (default: the current directory).
+func WithRoot(dir string) Option { return func(o *options) { o.root = dir } }
+
+// TektonOnly checks only what Tekton itself would reject, for resources
+// written outside this library.
+func TektonOnly() Option { return func(o *options) { o.tektonOnly = true } }
+
+// Paths validates the given files and directories (walked for .yaml and
+// .yml files). An error is returned only when a path cannot be read;
+// everything wrong with the resources is in the problems.
+func Paths(ctx context.Context, paths []string, opts ...Option) ([]tekton.Problem, error) {
+	o := makeOptions(opts)
+	var files []string
+	for _, p := range paths {
+		fs, err := yamlFiles(p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	var problems []tekton.Problem
+	for _, f := range files {
+		ps, err := o.file(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, ps...)
+	}
+	return problems, nil
+}
+
+// Repository validates every task and pipeline under the root's tasks/
+// and pipelines/, their READMEs, and catalog.yaml against the tree.
+func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
+	o := makeOptions(opts)
+	var files []string
+	for _, dir := range []string{"tasks", "pipelines"} {
+		fs, err := yamlFiles(filepath.Join(o.root, dir))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	var problems []tekton.Problem
+	for _, f := range files {
+		ps, err := o.file(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, ps...)
+	}
+	ps, err := o.catalog(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	return append(problems, ps...), nil
+}
+
+func makeOptions(opts []Option) *options {
+	o := &options{root: "."}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+func yamlFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// rel returns a path relative to the root, for layout and messages.
+func (o *options) rel(path string) string {
+	abs, err1 := filepath.Abs(path)
+	root, err2 := filepath.Abs(o.root)
+	if err1 == nil && err2 == nil {
+		if r, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(r, "..") {
+			return filepath.ToSlash(r)
+		}
+	}
+	return path
+}
+
+func (o *options) file(ctx context.Context, path string) ([]tekton.Problem, error) {
+	name := o.rel(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	docs, problems := tekton.Parse(name, b)
+	for _, d := range docs {
+		problems = append(problems, d.Validate(ctx)...)
+		if o.tektonOnly || d.Object == nil {
+			continue
+		}
+		problems = append(problems, o.conventions(name, path, d, len(docs))...)
+	}
+	return problems, nil
+}
+
+func (o *options) conventions(name, path string, d *tekton.Document, ndocs int) []tekton.Problem {
+	var ps []tekton.Problem
+	var meta metadata
+	switch obj := d.Object.(type) {
+	case *v1.Task:
+		ps = append(ps, checkTask(name, obj)...)
+		meta = metadata{name: obj.Name, labels: obj.Labels}
+	case *v1.Pipeline:
+		ps = append(ps, checkPipeline(name, obj)...)
+		meta = metadata{name: obj.Name, labels: obj.Labels}
+	case *v1beta1.StepAction:
+		ps = append(ps, checkStepAction(name, obj)...)
+	default:
+		ps = append(ps, checkRun(name, obj)...)
+	}
+	l, inTree := layoutOf(name)
+	if !inTree {
+		return ps
+	}
+	if ndocs != 1 || (d.Kind != "Task" && d.Kind != "Pipeline") {
+		return append(ps, tekton.Problem{File: name, Field: "kind", Message: "a version directory holds exactly one Task or Pipeline"})
+	}
+	if (l.kind == catalog.KindTask) != (d.Kind == "Task") {
+		ps = append(ps, tekton.Problem{File: name, Field: "kind", Message: fmt.Sprintf("a %s under %ss/", d.Kind, l.kind)})
+	}
+	ps = append(ps, checkLayout(name, l, meta)...)
+	ps = append(ps, o.readme(name, path, d)...)
+	ps = append(ps, o.changelog(name, path, meta)...)
+	return ps
+}
+
+// Readme renders what the README beside a task or pipeline file should
+// hold, given the current README (for its kept text).
+func Readme(d *tekton.Document, existing []byte) []byte {
+	src := taskdoc.WithSourceName(filepath.Base(d.File))
+	switch obj := d.Object.(type) {
+	case *v1.Task:
+		return taskdoc.Task(obj, existing, src)
+	case *v1.Pipeline:
+		return taskdoc.Pipeline(obj, existing, src)
+	}
+	return nil
+}
+
+func (o *options) readme(name, path string, d *tekton.Document) []tekton.Problem {
+	readme := filepath.Join(filepath.Dir(path), "README.md")
+	relReadme := filepath.ToSlash(filepath.Join(filepath.Dir(name), "README.md"))
+	existing, err := os.ReadFile(readme)
+	if err != nil {
+		return []tekton.Problem{{File: relReadme, Field: "(file)", Message: "missing: run `make docs` to generate it from " + filepath.Base(name)}}
+	}
+	if want := Readme(d, existing); !bytes.Equal(want, existing) {
+		return []tekton.Problem{{File: relReadme, Field: "(content)", Message: "out of date with " + filepath.Base(name) + ": run `make docs`"}}
+	}
+	return nil
+}
+
+func (o *options) changelog(name, path string, meta metadata) []tekton.Problem {
+	rel := filepath.ToSlash(filepath.Join(filepath.Dir(name), "CHANGELOG.md"))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "CHANGELOG.md"))
+	if err != nil {
+		return []tekton.Problem{{File: rel, Field: "(file)", Message: "missing: every version keeps a CHANGELOG.md"}}
+	}
+	v := meta.labels[VersionLabel]
+	if v != "" && !bytes.Contains(b, []byte("## "+v)) {
+		return []tekton.Problem{{File: rel, Field: "## " + v, Message: "no entry for version " + v + " (add a `## " + v + "` section saying what changed)"}}
+	}
+	return nil
+}
+
+// WriteReadmes regenerates the README of every task and pipeline under the
+// root, returning the files it changed.
+func WriteReadmes(ctx context.Context, opts ...Option) ([]string, error) {
+	o := makeOptions(opts)
+	var changed []string
+	for _, dir := range []string{"tasks", "pipelines"} {
+		files, err := yamlFiles(filepath.Join(o.root, dir))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		for _, f := range files {
+			if _, ok := layoutOf(o.rel(f)); !ok {
+				continue
+			}
+			docs, _, err := tekton.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			if len(docs) != 1 || docs[0].Object == nil {
+				continue // validate reports it
+			}
+			docs[0].Validate(ctx) // applies defaults, as the README shows them
+			readme := filepath.Join(filepath.Dir(f), "README.md")
+			existing, _ := os.ReadFile(readme)
+			want := Readme(docs[0], existing)
+			if bytes.Equal(want, existing) {
+				continue
+			}
+			if err := os.WriteFile(readme, want, 0o644); err != nil {
+				return nil, err
+			}
+			changed = append(changed, o.rel(readme))
+		}
+	}
+	return changed, nil
+}
