@@ -1,0 +1,328 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/verify/evaluator"
+	"github.com/trustline-dev/trustline/internal/verify/report"
+)
+
+// Annotations naming an image's base image (OCI image spec).
+const (
+	baseNameAnnotation   = "org.opencontainers.image.base.name"
+	baseDigestAnnotation = "org.opencontainers.image.base.digest"
+)
+
+// verified is what check learns about an image before Rego runs.
+type verified struct {
+	digest       name.Digest
+	input        map[string]any
+	builtins     []report.Result
+	sigs         []report.Signature
+	atts         []report.Attestation
+	finishedOn   time.Time
+	provenanceOK bool
+	passed       map[string]bool
+}
+
+func (v *Verifier) check(ctx context.Context, img Image) report.Component {
+	c := report.Component{Name: img.Name, ContainerImage: img.Ref}
+	if c.Name == "" {
+		c.Name = img.Ref
+	}
+	if img.Source != nil && img.Source.Git != nil {
+		c.Source = img.Source
+	}
+	vr, err := v.collect(ctx, img)
+	if err != nil {
+		c.Error = shortErr(err)
+		return c
+	}
+	c.Ref = vr.digest.String()
+	c.Signatures = vr.sigs
+	c.Attestations = vr.atts
+	c.Violations = append(c.Violations, vr.builtins...)
+	if vr.input != nil {
+		when := v.o.now()
+		switch {
+		case v.fixed != nil:
+			when = *v.fixed
+		case v.o.effective == EffectiveAttestation && !vr.finishedOn.IsZero():
+			when = vr.finishedOn
+		}
+		in, err := ast.InterfaceToValue(vr.input)
+		if err != nil {
+			c.Error = fmt.Sprintf("building policy input: %v", err)
+			return c
+		}
+		vr.input = nil // the statements are no longer needed
+		for i, e := range v.engines {
+			inc, exc := v.pol.EffectiveConfig(i, img.Ref, vr.digest.DigestStr(), when)
+			out, err := e.Evaluate(ctx, in, when, evaluator.Filter{Include: inc, Exclude: exc})
+			if err != nil {
+				c.Error = shortErr(err)
+				return c
+			}
+			c.Violations = append(c.Violations, convert(out.Violations)...)
+			c.Warnings = append(c.Warnings, convert(out.Warnings)...)
+			c.SuccessCount += len(out.Successes)
+			for _, r := range out.Successes {
+				vr.passed[r.Code] = true
+			}
+			if v.o.showSuccesses {
+				c.Successes = append(c.Successes, convert(out.Successes)...)
+			}
+		}
+	}
+	c.Success = len(c.Violations) == 0
+	if c.Success && v.o.vsaSigner != nil {
+		where, err := v.writeVSA(ctx, vr)
+		if err != nil {
+			c.Error = fmt.Sprintf("verification summary: %v", err)
+			c.Success = false
+			return c
+		}
+		c.VSA = where
+	}
+	return c
+}
+
+// collect resolves the image, verifies its signatures and attestations,
+// and builds the policy input. A missing image or failed verification is
+// a builtin violation; an error is returned only when the registry could
+// not answer.
+func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
+	ref, err := remoteopt.ParseReference(img.Ref, remoteopt.Insecure(v.o.insecure))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	ropts := append(remoteopt.Options(ctx, remote.WithTransport(v.cache)), v.o.remote...)
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		if isNotFound(err) {
+			vr := &verified{passed: map[string]bool{}, digest: ref.Context().Digest("sha256:0000000000000000000000000000000000000000000000000000000000000000")}
+			vr.builtins = append(vr.builtins, builtin("builtin.image.accessible", "Image is accessible",
+				fmt.Sprintf("Image %s was not found in the registry", img.Ref),
+				"Check the image reference (repository, tag, digest) and that it was pushed."))
+			return vr, nil
+		}
+		return nil, fmt.Errorf("resolving %s: %w", img.Ref, err)
+	}
+	if d, ok := ref.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
+		return nil, fmt.Errorf("registry returned %s for %s", desc.Digest, img.Ref)
+	}
+	vr := &verified{digest: ref.Context().Digest(desc.Digest.String()), passed: map[string]bool{}}
+	image := map[string]any{"ref": vr.digest.String()}
+	if img.Source != nil && img.Source.Git != nil {
+		b, _ := json.Marshal(img.Source)
+		var src any
+		json.Unmarshal(b, &src)
+		image["source"] = src
+	}
+
+	var platformDigests []name.Digest
+	var annotations map[string]string
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("reading index %s: %w", vr.digest, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading index %s: %w", vr.digest, err)
+		}
+		annotations = im.Annotations
+		var plats []any
+		for _, m := range im.Manifests {
+			if m.Platform != nil && m.Platform.OS == "unknown" {
+				continue // attestation manifests of buildkit
+			}
+			pd := ref.Context().Digest(m.Digest.String())
+			platformDigests = append(platformDigests, pd)
+			p := map[string]any{"ref": pd.String()}
+			if m.Platform != nil {
+				p["platform"] = m.Platform.String()
+			}
+			plats = append(plats, p)
+		}
+		image["platforms"] = plats
+	} else {
+		im, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("reading image %s: %w", vr.digest, err)
+		}
+		m, err := im.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading image %s: %w", vr.digest, err)
+		}
+		annotations = m.Annotations
+		raw, err := im.RawConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("reading config of %s: %w", vr.digest, err)
+		}
+		var cfg struct {
+			Config any `json:"config"`
+		}
+		if err := json.Unmarshal(raw, &cfg); err == nil && cfg.Config != nil {
+			image["config"] = cfg.Config
+		}
+	}
+	if base := annotations[baseNameAnnotation]; base != "" {
+		p := map[string]any{"ref": base}
+		if d := annotations[baseDigestAnnotation]; d != "" {
+			p["digest"] = d
+		}
+		image["parent"] = p
+	}
+
+	// Signatures of the image itself.
+	sigs, problem, err := v.signatures(ctx, vr.digest)
+	if err != nil {
+		return nil, err
+	}
+	vr.sigs = sigs
+	if len(sigs) == 0 {
+		vr.builtins = append(vr.builtins, builtin("builtin.image.signature_check", "Image signature check passed",
+			fmt.Sprintf("No image signature of %s verifies with the public key: %s", vr.digest, problem),
+			"Sign the image (Tekton Chains does) with the private key matching the policy's public key."))
+	}
+	// Each platform image of an index is signed too.
+	for _, pd := range platformDigests {
+		ps, problem, err := v.signatures(ctx, pd)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) == 0 {
+			vr.builtins = append(vr.builtins, builtin("builtin.image.signature_check", "Image signature check passed",
+				fmt.Sprintf("No signature of platform image %s verifies with the public key: %s", pd, problem),
+				"Sign every image of the index, not only the index."))
+		}
+	}
+	sigList := make([]any, 0, len(sigs))
+	for _, s := range sigs {
+		sigList = append(sigList, map[string]any{"keyid": s.KeyID, "sig": s.Sig})
+	}
+	image["signatures"] = sigList
+
+	atts, err := v.client.Attestations(ctx, vr.digest, cosignoci.WithReferrers())
+	if err != nil {
+		return nil, err
+	}
+	var attList []any
+	for _, a := range atts {
+		st, err := a.Verify(ctx, v.key, vr.digest)
+		if err != nil {
+			code, title, fix := "builtin.attestation.signature_check", "Attestation signature check passed",
+				"Attach attestations signed by the key the policy trusts."
+			switch {
+			case errors.Is(err, cosignoci.ErrWrongImage):
+				code, title, fix = "builtin.attestation.subject_check", "Attestation subject matches the image",
+					"Attach attestations whose subject is this image's digest; this one describes another image."
+			case !errors.Is(err, signing.ErrBadSignature):
+				code, title, fix = "builtin.attestation.syntax_check", "Attestation is well formed",
+					"Attach a DSSE envelope holding an in-toto statement."
+			}
+			vr.builtins = append(vr.builtins, builtin(code, title, fmt.Sprintf("Attestation %s (%s) of %s rejected: %s", a.Digest, orUnknown(a.PredicateType), vr.digest, shortErr(err)), fix))
+			continue
+		}
+		stJSON, err := json.Marshal(st)
+		if err != nil {
+			return nil, err
+		}
+		if err := v.schemas.Validate(st.PredicateType, stJSON); err != nil {
+			vr.builtins = append(vr.builtins, builtin("builtin.attestation.syntax_check", "Attestation is well formed",
+				fmt.Sprintf("Attestation %s of %s: %s", a.Digest, vr.digest, shortErr(err)),
+				"Produce provenance with Tekton Chains (slsa/v2alpha4) or a builder that follows the SLSA schema."))
+			continue
+		}
+		var stAny map[string]any
+		if err := json.Unmarshal(stJSON, &stAny); err != nil {
+			return nil, err
+		}
+		var envSigs []any
+		var repSigs []report.Signature
+		if env, _, err := signing.ParseEnvelope(a.Envelope); err == nil {
+			for _, s := range env.Signatures {
+				envSigs = append(envSigs, map[string]any{"keyid": s.KeyID, "sig": s.Sig})
+				repSigs = append(repSigs, report.Signature{KeyID: s.KeyID, Sig: s.Sig})
+			}
+		}
+		attList = append(attList, map[string]any{"statement": stAny, "signatures": envSigs})
+		vr.atts = append(vr.atts, report.Attestation{Type: "https://in-toto.io/Statement/v1", PredicateType: st.PredicateType, Digest: a.Digest.String(), Signatures: repSigs})
+		if v.schemas.Has(st.PredicateType) {
+			vr.provenanceOK = true
+			if t := finishedOn(stAny); t.After(vr.finishedOn) {
+				vr.finishedOn = t
+			}
+		}
+	}
+	if len(atts) == 0 {
+		vr.builtins = append(vr.builtins, builtin("builtin.attestation.signature_check", "Attestation signature check passed",
+			fmt.Sprintf("No attestations found beside %s", vr.digest),
+			"Enable Tekton Chains (provenance) and attach the SBOM, scan and test attestations."))
+	}
+	if attList == nil {
+		attList = []any{}
+	}
+	vr.input = map[string]any{"image": image, "attestations": attList}
+	return vr, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown predicate type"
+	}
+	return s
+}
+
+// signatures returns the verified signatures of d and, when there are
+// none, why.
+func (v *Verifier) signatures(ctx context.Context, d name.Digest) ([]report.Signature, string, error) {
+	sigs, err := v.client.Signatures(ctx, d)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(sigs) == 0 {
+		return nil, "no signatures found", nil
+	}
+	var out []report.Signature
+	var last error
+	for _, s := range sigs {
+		if _, err := s.Verify(ctx, v.key, d); err != nil {
+			last = err
+			continue
+		}
+		out = append(out, report.Signature{KeyID: v.key.KeyID(), Sig: s.Base64Signature})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Sprintf("%d signature(s), none valid (%v)", len(sigs), last), nil
+	}
+	return out, "", nil
+}
+
+// finishedOn reads the build's end time from SLSA v1 or v0.2 provenance.
+func finishedOn(st map[string]any) time.Time {
+	pred, _ := st["predicate"].(map[string]any)
+	var s string
+	if rd, ok := pred["runDetails"].(map[string]any); ok {
+		if md, ok := rd["metadata"].(map[string]any); ok {
+			s, _ = md["finishedOn"].(string)
+		}
+	}
+	if md, ok := pred["metadata"].(map[string]any); ok && s == "" {
+		s, _ = md["buildFinishedOn"].(string)
+	}
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}

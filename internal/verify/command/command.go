@@ -1,0 +1,196 @@
+// Package command is the command line of the verify-policy step: flags,
+// their mapping to verify options, outputs and exit codes. The step's
+// main only passes it the environment.
+package command
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/verify"
+	"github.com/trustline-dev/trustline/internal/verify/ecp"
+	"github.com/trustline-dev/trustline/internal/verify/report"
+	"github.com/trustline-dev/trustline/internal/verify/snapshot"
+)
+
+// Env is how main hands over environment variables (os.Getenv).
+type Env func(string) string
+
+// App returns the verify-policy command.
+func App(env Env) *cli.App {
+	return &cli.App{
+		Name:      "verify-policy",
+		Usage:     "verify images' signatures and attestations and enforce a Conforma-compatible Rego policy",
+		UsageText: "verify-policy --public-key cosign.pub (--image REF ... | --images snapshot.json) [--policy policy.yaml] [--output FORMAT[=FILE] ...]",
+		Description: `For each image: resolve its digest, verify its cosign signature and the
+attestations beside it (signed by --public-key, subject = the image's digest),
+check SLSA provenance against the SLSA schema, and evaluate the policy's Rego
+rules on Conforma's input document (input.image, input.attestations).
+
+The policy file has the shape of Conforma's EnterpriseContractPolicy spec
+(sources with policy, data, ruleData and config.include/exclude; a location is
+a local path or oci::REF). Without --policy the built-in trustline pack is used.
+
+Exit codes: 0 every image passed; 1 a policy violation; 2 an error prevented a
+verdict (bad input, unreachable registry).
+
+Example:
+   verify-policy --public-key cosign.pub --images snapshot.json \
+     --policy policy.yaml --output text --output json=report.json \
+     --output appstudio=/tekton/results/TEST_OUTPUT --workers 8`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "image", Usage: "verify image `REF` (repeatable)"},
+			&cli.StringFlag{Name: "images", Usage: "Konflux ApplicationSnapshot spec `FILE` (or inline JSON) listing components"},
+			&cli.StringFlag{Name: "policy", Usage: "EnterpriseContractPolicy spec `FILE` (YAML or JSON); default: the built-in pack"},
+			&cli.StringFlag{Name: "public-key", Usage: "cosign public key `FILE` (PEM) that signed the images and attestations", Required: true},
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FORMAT[=FILE]`: text, json, junit, markdown or appstudio (repeatable; default text on stderr)"},
+			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check `N` images concurrently"},
+			&cli.StringFlag{Name: "effective-time", Value: "now", Usage: "`WHEN` rules are evaluated: now, attestation (build time) or a date (RFC 3339 or YYYY-MM-DD)"},
+			&cli.BoolFlag{Name: "show-successes", Usage: "list passed rules in the outputs"},
+			&cli.BoolFlag{Name: "strict", Value: true, Usage: "exit 1 on violations (with --strict=false exit 0 and report FAILURE in TEST_OUTPUT)"},
+			&cli.StringFlag{Name: "vsa-signing-key", Usage: "sign a SLSA verification summary for each passing image with this cosign private key `FILE` (password from COSIGN_PASSWORD)"},
+			&cli.StringFlag{Name: "vsa-dir", Usage: "write verification summaries (DSSE envelopes) into `DIR`"},
+			&cli.BoolFlag{Name: "push-vsa", Usage: "push each verification summary beside its image (.att), as cosign attest does"},
+			&cli.StringFlag{Name: "cache-dir", Usage: "cache OCI policy sources by digest in `DIR` (default: a temporary directory)"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
+			stepcli.ResultsDirFlag(),
+		},
+		Action: func(c *cli.Context) error { return run(c, env) },
+	}
+}
+
+func run(c *cli.Context, env Env) error {
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var outputs []report.Output
+	for _, s := range c.StringSlice("output") {
+		o, err := report.ParseOutput(s)
+		if err != nil {
+			return stepcli.Usagef("%v", err)
+		}
+		outputs = append(outputs, o)
+	}
+	if len(outputs) == 0 {
+		outputs = []report.Output{{Format: report.Text}}
+	}
+	var images []verify.Image
+	for _, r := range c.StringSlice("image") {
+		images = append(images, verify.Image{Ref: r})
+	}
+	if f := c.String("images"); f != "" {
+		s, err := snapshot.Load(f)
+		if err != nil {
+			return stepcli.Usagef("--images: %v", err)
+		}
+		images = append(images, verify.ImagesFromSnapshot(s)...)
+	}
+	if len(images) == 0 {
+		return stepcli.Usagef("no images: give --image REF or --images FILE")
+	}
+	key, err := signing.LoadPublicKey(c.String("public-key"))
+	if err != nil {
+		return stepcli.Usagef("--public-key: %v", err)
+	}
+	opts := []verify.Option{
+		verify.WithWorkers(c.Int("workers")),
+		verify.WithProgress(c.App.ErrWriter),
+		verify.WithEffectiveTime(c.String("effective-time")),
+		verify.WithInsecure(!c.Bool("tls-verify")),
+		verify.WithSuccesses(c.Bool("show-successes")),
+	}
+	if d := c.String("cache-dir"); d != "" {
+		opts = append(opts, verify.WithCacheDir(d))
+	}
+	var pol *ecp.Policy
+	if f := c.String("policy"); f != "" {
+		pol, err = ecp.Load(f)
+		if err != nil {
+			return stepcli.Usagef("--policy: %v", err)
+		}
+		abs, _ := filepath.Abs(f)
+		opts = append(opts, verify.WithBaseDir(filepath.Dir(abs)), verify.WithPolicyURI(abs))
+	}
+	if k := c.String("vsa-signing-key"); k != "" {
+		s, err := signing.Load(k, signing.WithPassword([]byte(env("COSIGN_PASSWORD"))))
+		if err != nil {
+			return stepcli.Usagef("--vsa-signing-key: %v", err)
+		}
+		opts = append(opts, verify.WithVSA(s, c.String("vsa-dir"), c.Bool("push-vsa")))
+	} else if c.Bool("push-vsa") || c.String("vsa-dir") != "" {
+		return stepcli.Usagef("--push-vsa and --vsa-dir need --vsa-signing-key")
+	}
+	v, err := verify.New(ctx, pol, key, opts...)
+	if err != nil {
+		return &exitcode.Err{Code: exitcode.Error, Err: err}
+	}
+	defer v.Close()
+	start := time.Now()
+	rep, err := v.Verify(ctx, images)
+	if err != nil {
+		return &exitcode.Err{Code: exitcode.Error, Err: err}
+	}
+	hits, misses := v.CacheStats()
+	fmt.Fprintf(c.App.ErrWriter, "verified %d image(s) in %s (registry cache: %d hits, %d misses)\n", len(images), time.Since(start).Round(time.Millisecond), hits, misses)
+
+	now := time.Now()
+	for _, o := range outputs {
+		if err := writeOutput(rep, o, c.App.Writer, c.App.ErrWriter, now); err != nil {
+			return &exitcode.Err{Code: exitcode.Error, Err: err}
+		}
+	}
+	if err := stepcli.Results(c).WriteJSON("TEST_OUTPUT", rep.TestOutput(now)); err != nil {
+		return &exitcode.Err{Code: exitcode.Error, Err: err}
+	}
+	_, failures, _ := rep.Counts()
+	switch {
+	case rep.Errors > 0:
+		return &exitcode.Err{Code: exitcode.Error, Err: fmt.Errorf("could not verify %d of %d image(s)", rep.Errors, len(images))}
+	case !rep.Success && c.Bool("strict"):
+		return exitcode.CheckFailedf("%d policy violation(s) in %d image(s)", failures, len(images))
+	}
+	return nil
+}
+
+// writeOutput renders one output. Files are written whole or not at all
+// (temporary file, then rename); text without a file goes to stderr, the
+// other formats to stdout.
+func writeOutput(rep *report.Report, o report.Output, stdout, stderr io.Writer, now time.Time) error {
+	var buf bytes.Buffer
+	if err := rep.Write(&buf, o.Format, now); err != nil {
+		return err
+	}
+	if o.File == "" {
+		w := stdout
+		if o.Format == report.Text {
+			w = stderr
+		}
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	if dir := filepath.Dir(o.File); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
+		}
+	}
+	tmp := o.File + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
+	}
+	if err := os.Rename(tmp, o.File); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
+	}
+	return nil
+}

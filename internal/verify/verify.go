@@ -1,0 +1,384 @@
+// Package verify is the engine of verify-policy: for each image it resolves
+// the digest, verifies cosign signatures and attestations beside it,
+// checks SLSA provenance against its schema, builds Conforma's input
+// document and evaluates the policy, compiled once for the whole run.
+// Images are checked concurrently; each worker keeps only the verdict, so
+// memory grows with results, not with the attestations read.
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/verify/ecp"
+	"github.com/trustline-dev/trustline/internal/verify/evaluator"
+	"github.com/trustline-dev/trustline/internal/verify/httpcache"
+	"github.com/trustline-dev/trustline/internal/verify/report"
+	"github.com/trustline-dev/trustline/internal/verify/slsa"
+	"github.com/trustline-dev/trustline/internal/verify/snapshot"
+	"github.com/trustline-dev/trustline/internal/verify/source"
+	"github.com/trustline-dev/trustline/policy"
+)
+
+// Image is one image to verify.
+type Image struct {
+	Name   string
+	Ref    string
+	Source *snapshot.Source
+}
+
+// ImagesFromSnapshot lists a snapshot's components.
+func ImagesFromSnapshot(s *snapshot.Snapshot) []Image {
+	var out []Image
+	for _, c := range s.Components {
+		src := c.Source
+		out = append(out, Image{Name: c.Name, Ref: c.ContainerImage, Source: &src})
+	}
+	return out
+}
+
+// Effective time modes.
+const (
+	EffectiveNow         = "now"
+	EffectiveAttestation = "attestation"
+)
+
+type options struct {
+	workers       int
+	progress      io.Writer
+	remote        []remote.Option
+	insecure      bool
+	effective     string
+	cacheDir      string
+	baseDir       string
+	policyURI     string
+	vsaSigner     *signing.Signer
+	vsaDir        string
+	pushVSA       bool
+	showSuccesses bool
+	transport     http.RoundTripper
+	now           func() time.Time
+}
+
+// Option configures New.
+type Option func(*options)
+
+// WithWorkers checks n images at a time (default 4).
+func WithWorkers(n int) Option { return func(o *options) { o.workers = n } }
+
+// WithProgress receives one line per image checked (default: discard).
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithRemoteOptions adds go-containerregistry options (auth, transport).
+func WithRemoteOptions(r ...remote.Option) Option {
+	return func(o *options) { o.remote = append(o.remote, r...) }
+}
+
+// WithTransport is the HTTP transport under the digest cache (default
+// http.DefaultTransport).
+func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.transport = rt } }
+
+// WithInsecure allows plain HTTP to any registry (loopback always may).
+func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
+
+// WithEffectiveTime is "now" (default), "attestation" (the build's finish
+// time from provenance) or an RFC 3339 / YYYY-MM-DD date.
+func WithEffectiveTime(s string) Option { return func(o *options) { o.effective = s } }
+
+// WithCacheDir is where OCI policy sources are cached by digest.
+func WithCacheDir(d string) Option { return func(o *options) { o.cacheDir = d } }
+
+// WithBaseDir resolves relative local policy locations (default: the
+// working directory); main passes the policy file's directory.
+func WithBaseDir(d string) Option { return func(o *options) { o.baseDir = d } }
+
+// WithPolicyURI names the policy in reports and the VSA.
+func WithPolicyURI(u string) Option { return func(o *options) { o.policyURI = u } }
+
+// WithVSA signs a SLSA verification summary for every image that passes,
+// writes it into dir (if not empty) and, with push, appends it to the
+// image's .att.
+func WithVSA(s *signing.Signer, dir string, push bool) Option {
+	return func(o *options) { o.vsaSigner, o.vsaDir, o.pushVSA = s, dir, push }
+}
+
+// WithSuccesses lists passed rules in the report (default: only counts).
+func WithSuccesses(b bool) Option { return func(o *options) { o.showSuccesses = b } }
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// ErrBadInput marks errors in what the user gave (policy, key, images).
+var ErrBadInput = errors.New("bad input")
+
+// Verifier holds a compiled policy and the key; it checks any number of
+// images.
+type Verifier struct {
+	o        options
+	pol      *ecp.Policy
+	engines  []*evaluator.Engine
+	key      *signing.Verifier
+	schemas  *slsa.Validator
+	client   *cosignoci.Client
+	cache    *httpcache.Transport
+	rep      report.Policy
+	fixed    *time.Time
+	cleanup  func()
+	polBytes []byte
+}
+
+// New resolves and compiles the policy (nil means the default pack) once.
+func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Option) (*Verifier, error) {
+	o := options{workers: 4, progress: io.Discard, effective: EffectiveNow, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.workers < 1 {
+		o.workers = 1
+	}
+	if key == nil {
+		return nil, fmt.Errorf("%w: a public key is required to verify signatures", ErrBadInput)
+	}
+	v := &Verifier{o: o, key: key, cleanup: func() {}}
+	switch o.effective {
+	case EffectiveNow, EffectiveAttestation, "":
+	default:
+		t, err := ecp.ParseTime(o.effective)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --effective-time: %v (want now, attestation or a date)", ErrBadInput, err)
+		}
+		v.fixed = &t
+	}
+	var tr http.RoundTripper = http.DefaultTransport
+	if o.transport != nil {
+		tr = o.transport
+	}
+	v.cache = httpcache.New(httpcache.WithTransport(tr))
+	ropts := append(remoteopt.Options(ctx, remote.WithTransport(v.cache)), o.remote...)
+	v.client = cosignoci.New(cosignoci.WithRemoteOptions(ropts...))
+	schemas, err := slsa.New()
+	if err != nil {
+		return nil, err
+	}
+	v.schemas = schemas
+
+	if pol == nil {
+		dir, err := os.MkdirTemp("", "trustline-policy-*")
+		if err != nil {
+			return nil, err
+		}
+		v.cleanup = func() { os.RemoveAll(dir) }
+		pdir, ddir, err := policy.Extract(dir)
+		if err != nil {
+			v.cleanup()
+			return nil, err
+		}
+		pol = &ecp.Policy{Name: "trustline default policy", Sources: []ecp.Source{{Name: "default", Policy: []string{pdir}, Data: []string{ddir}}}}
+		if o.policyURI == "" {
+			v.o.policyURI = "https://github.com/trustline-dev/trustline/tree/main/policy"
+		}
+	}
+	v.pol = pol
+	res := source.New(source.WithCacheDir(o.cacheDir), source.WithBaseDir(o.baseDir), source.WithInsecure(o.insecure),
+		source.WithRemoteOptions(ropts...))
+	h := sha256.New()
+	spec, _ := json.Marshal(pol)
+	h.Write(spec)
+	v.rep = report.Policy{Name: pol.Name, URI: v.o.policyURI}
+	for i, s := range pol.Sources {
+		var pp, dp, digests []string
+		for _, l := range s.Policy {
+			r, err := res.Resolve(ctx, l)
+			if err != nil {
+				v.cleanup()
+				return nil, fmt.Errorf("%w: sources[%d].policy: %w", ErrBadInput, i, err)
+			}
+			pp = append(pp, r.Path)
+			digests = append(digests, digestOf(r, h))
+		}
+		for _, l := range s.Data {
+			r, err := res.Resolve(ctx, l)
+			if err != nil {
+				v.cleanup()
+				return nil, fmt.Errorf("%w: sources[%d].data: %w", ErrBadInput, i, err)
+			}
+			dp = append(dp, r.Path)
+			digests = append(digests, digestOf(r, h))
+		}
+		eopts := []evaluator.Option{evaluator.WithDataPaths(dp...)}
+		if s.RuleData != nil {
+			eopts = append(eopts, evaluator.WithRuleData(s.RuleData))
+		}
+		if v.fixed != nil {
+			eopts = append(eopts, evaluator.WithData(map[string]any{"config": map[string]any{"policy": map[string]any{"when_ns": v.fixed.UnixNano()}}}))
+		}
+		e, err := evaluator.New(ctx, pp, eopts...)
+		if err != nil {
+			v.cleanup()
+			return nil, fmt.Errorf("%w: sources[%d] (%s): %w", ErrBadInput, i, s.Name, err)
+		}
+		v.engines = append(v.engines, e)
+		src := report.Source{Name: s.Name, Policy: s.Policy, Data: s.Data, Digests: digests, RuleData: s.RuleData != nil}
+		if c := s.Config; c != nil {
+			src.Include, src.Exclude = c.Include, c.Exclude
+		}
+		v.rep.Sources = append(v.rep.Sources, src)
+	}
+	v.rep.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return v, nil
+}
+
+// digestOf returns the digest of a resolved location (the artifact's for
+// OCI, a hash of the files for local paths) and feeds it into h.
+func digestOf(r *source.Resolved, h io.Writer) string {
+	d := r.Digest
+	if d == "" {
+		lh := sha256.New()
+		var files []string
+		filepath.WalkDir(r.Path, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() {
+				files = append(files, p)
+			}
+			return nil
+		})
+		sort.Strings(files)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			rel, _ := filepath.Rel(r.Path, f)
+			fmt.Fprintf(lh, "%s\x00%d\x00", filepath.ToSlash(rel), len(b))
+			lh.Write(b)
+		}
+		d = "sha256:" + hex.EncodeToString(lh.Sum(nil))
+	}
+	io.WriteString(h, d)
+	return d
+}
+
+// Close removes temporary files.
+func (v *Verifier) Close() { v.cleanup() }
+
+// CacheStats returns registry cache hits and misses so far.
+func (v *Verifier) CacheStats() (hits, misses int64) { return v.cache.Stats() }
+
+// Verify checks every image and returns the report. An error is returned
+// only when nothing could be checked; per-image errors are in the report
+// (Component.Error, Report.Errors).
+func (v *Verifier) Verify(ctx context.Context, images []Image) (*report.Report, error) {
+	rep := &report.Report{Success: true, Policy: v.rep, Components: make([]report.Component, len(images))}
+	rep.Key = v.key.KeyID()
+	switch {
+	case v.fixed != nil:
+		rep.EffectiveTime = v.fixed.UTC().Format(time.RFC3339)
+	case v.o.effective == EffectiveAttestation:
+		rep.EffectiveTime = EffectiveAttestation
+	default:
+		rep.EffectiveTime = v.o.now().UTC().Format(time.RFC3339)
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for w := 0; w < v.o.workers && w < len(images); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				c := v.check(ctx, images[i])
+				rep.Components[i] = c
+				mu.Lock()
+				done++
+				status := "pass"
+				if c.Error != "" {
+					status = "error: " + c.Error
+				} else if !c.Success {
+					status = fmt.Sprintf("fail (%d violation(s))", len(c.Violations))
+				}
+				fmt.Fprintf(v.o.progress, "[%d/%d] %s: %s\n", done, len(images), c.ContainerImage, status)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range images {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, c := range rep.Components {
+		if c.Error != "" {
+			rep.Errors++
+		}
+		if !c.Success {
+			rep.Success = false
+		}
+	}
+	rep.Sort()
+	return rep, nil
+}
+
+// builtin makes a violation found in Go, before Rego runs, with a code in
+// Conforma's builtin namespace.
+func builtin(code, title, msg, solution string) report.Result {
+	return report.Result{Msg: msg, Metadata: report.Metadata{Code: code, Title: title, Solution: solution}}
+}
+
+func isNotFound(err error) bool {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		if te.StatusCode == http.StatusNotFound {
+			return true
+		}
+		for _, d := range te.Errors {
+			if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+				return true
+			}
+		}
+	}
+	return errors.Is(err, cosignoci.ErrImageNotFound)
+}
+
+func convert(rs []evaluator.Result) []report.Result {
+	out := make([]report.Result, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, report.Result{Msg: r.Msg, Metadata: report.Metadata{
+			Code: r.Code, Title: r.Title, Description: r.Description, Solution: r.Solution,
+			Collections: r.Collections, EffectiveOn: r.EffectiveOn, Term: r.Term, Extra: r.Extra,
+		}})
+	}
+	return out
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.Index(s, "\n"); i > 0 {
+		s = s[:i]
+	}
+	return s
+}
