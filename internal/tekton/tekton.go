@@ -15,6 +15,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"knative.dev/pkg/apis"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -130,13 +131,44 @@ func (d *Document) decode() Problems {
 		return Problems{{File: d.File, Field: "apiVersion", Message: msg}}
 	}
 	obj := newObj()
-	// UnmarshalStrict rejects unknown and duplicate fields, as the webhook's
-	// strict decoder does.
-	if err := yaml.UnmarshalStrict(d.Raw, obj); err != nil {
-		return Problems{{File: d.File, Field: unknownField(err), Message: cleanDecodeError(err)}}
+	js, err := yaml.YAMLToJSONStrict(d.Raw)
+	if err != nil {
+		return Problems{{File: d.File, Message: "not valid YAML: " + err.Error()}}
+	}
+	// Strict and case-sensitive, as Kubernetes decodes: an unknown field, a
+	// duplicate key or a miscased name ("runafter") is an error, where
+	// encoding/json alone would silently accept the last two.
+	strictErrs, err := kjson.UnmarshalStrict(js, obj)
+	if err != nil {
+		return Problems{{File: d.File, Message: cleanDecodeError(err)}}
+	}
+	if len(strictErrs) > 0 {
+		var ps Problems
+		for _, e := range strictErrs {
+			field, msg := strictProblem(e)
+			ps = append(ps, Problem{File: d.File, Field: field, Message: msg})
+		}
+		return ps
 	}
 	d.Object = obj
 	return nil
+}
+
+// strictProblem turns `unknown field "spec.steps[0].x"` or `duplicate
+// field "a.b"` into a field and a message.
+func strictProblem(err error) (field, msg string) {
+	s := err.Error()
+	for _, kind := range []string{"unknown field", "duplicate field"} {
+		if strings.HasPrefix(s, kind+" \"") {
+			field = strings.TrimSuffix(strings.TrimPrefix(s, kind+" \""), "\"")
+			name := field
+			if i := strings.LastIndexAny(field, ".]"); i >= 0 {
+				name = field[i+1:]
+			}
+			return field, fmt.Sprintf("%s %q (strict decoding, as the Tekton webhook does)", kind, name)
+		}
+	}
+	return "", s
 }
 
 // Validate defaults the document's object and runs Tekton's own
@@ -263,26 +295,8 @@ func stripComments(b []byte) []byte {
 	return out.Bytes()
 }
 
-// unknownField pulls the field name out of a strict-decoding error
-// (`error unmarshaling JSON: ... unknown field "foo"`).
-func unknownField(err error) string {
-	s := err.Error()
-	if i := strings.Index(s, `unknown field "`); i >= 0 {
-		rest := s[i+len(`unknown field "`):]
-		if j := strings.IndexByte(rest, '"'); j >= 0 {
-			return rest[:j]
-		}
-	}
-	return ""
-}
-
 func cleanDecodeError(err error) string {
 	s := err.Error()
-	s = strings.TrimPrefix(s, "error converting YAML to JSON: ")
 	s = strings.TrimPrefix(s, "error unmarshaling JSON: while decoding JSON: ")
-	s = strings.TrimPrefix(s, "error unmarshaling JSON: ")
-	if f := unknownField(err); f != "" {
-		return fmt.Sprintf("unknown field %q (strict decoding, as the Tekton webhook does)", f)
-	}
-	return s
+	return strings.TrimPrefix(s, "json: ")
 }
