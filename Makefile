@@ -13,7 +13,7 @@ export GONOSUMDB := github.com/tektoncd/chains,github.com/tektoncd/cli
 TEST_TIMEOUT ?= 60m
 BENCH ?= .
 
-.PHONY: all build test bench demo docs fmt vet clean
+.PHONY: all build test test-deps bench demo docs fmt vet clean
 
 all: build
 
@@ -21,9 +21,13 @@ all: build
 build:
 	$(GO) build -trimpath -o bin/ ./cmd/trustline ./steps/...
 
-## test: every test (needs root for the build step's tests)
-test: build
+## test: every test (as root: the build step's tests need it)
+test: build test-deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## test-deps: what the tests need beyond Go, gcc and git (apt packages, cosign)
+test-deps:
+	./scripts/install-test-deps.sh
 
 ## bench: Go benchmarks, then the whole-command comparisons in scripts/bench
 bench: build
