@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/trustline-dev/trustline/internal/attest"
+	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/stepcli"
+)
+
+// newApp builds the CLI; getenv is os.Getenv in main (tests pass their
+// own), the only way the environment reaches the code.
+func newApp(getenv func(string) string) *cli.App {
+	common := []cli.Flag{
+		&cli.StringFlag{Name: "image", Required: true, Usage: "the image, as `REPO@sha256:HEX` (a tag is refused: a signature names one digest)"},
+		&cli.StringFlag{Name: "key", Required: true, Usage: "private key `PATH`: cosign.key (password from COSIGN_PASSWORD), a plain PEM ECDSA/Ed25519 key, or a directory in Chains' signing-secrets layout"},
+		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "use HTTPS and verify certificates (plain HTTP is always allowed for 127.0.0.1 and localhost)"},
+		&cli.StringFlag{Name: "output", Usage: "write what was written as JSON: `json` for stdout, or a FILE"},
+		stepcli.ResultsDirFlag(),
+	}
+	return &cli.App{
+		Name:  "attest",
+		Usage: "sign an image and attach in-toto attestations, as cosign stores them",
+		Description: `Signatures go to REPO:sha256-<hex>.sig (cosign simple signing), attestations to
+REPO:sha256-<hex>.att (DSSE envelopes around in-toto v1 statements). Both verify with
+cosign verify / cosign verify-attestation --key cosign.pub. The key is decrypted once
+per call, so one call that signs and attaches several attestations costs about one
+cosign invocation.
+
+Results: SIGNATURE_REF, ATTESTATION_REF, PREDICATE_TYPES (comma-separated).`,
+		Commands: []*cli.Command{
+			{
+				Name:      "sign",
+				Usage:     "add a cosign simple-signing signature to an image",
+				UsageText: "attest sign --image registry.example/app@sha256:<hex> --key /secrets/signing (COSIGN_PASSWORD from the environment or cosign.password in the directory)",
+				Flags:     common,
+				Action: func(c *cli.Context) error {
+					return run(c, getenv, true, nil)
+				},
+			},
+			{
+				Name:  "attest",
+				Usage: "attach one or more in-toto attestations (and optionally a signature) to an image",
+				UsageText: `attest attest --image registry.example/app@sha256:<hex> --key cosign.key \
+    --predicate sbom.cdx.json --type cyclonedx \
+    --predicate provenance.json --type slsaprovenance1 \
+    --test-output "$(cat TEST_OUTPUT)" --test-name scan --sign`,
+				Description: `--predicate and --type pair up in order. --type is a cosign short name
+(slsaprovenance1, slsaprovenance02, cyclonedx, spdxjson, vuln, openvex, test-result, vsa)
+or a predicate type URI. A predicate that is not JSON, or does not look like its type,
+is refused and nothing is pushed.`,
+				Flags: append(common,
+					&cli.StringSliceFlag{Name: "predicate", Usage: "predicate `FILE` (JSON); repeat for more attestations"},
+					&cli.StringSliceFlag{Name: "type", Usage: "predicate `TYPE` of the --predicate at the same position"},
+					&cli.StringFlag{Name: "test-output", Usage: "a Konflux TEST_OUTPUT `JSON` value (or @FILE) to attest as an in-toto test-result"},
+					&cli.StringFlag{Name: "test-name", Value: "test", Usage: "`NAME` of the test the TEST_OUTPUT comes from (the task name)"},
+					&cli.StringFlag{Name: "test-url", Usage: "`URL` of the test's log or report"},
+					&cli.BoolFlag{Name: "sign", Usage: "also add a simple-signing signature"},
+					&cli.BoolFlag{Name: "referrers", Usage: "also store each attestation as an OCI 1.1 referrer (sigstore bundle v0.3)"},
+				),
+				Action: func(c *cli.Context) error {
+					preds, err := predicates(c)
+					if err != nil {
+						return err
+					}
+					return run(c, getenv, c.Bool("sign"), preds)
+				},
+			},
+		},
+	}
+}
+
+func predicates(c *cli.Context) ([]attest.Predicate, error) {
+	files, types := c.StringSlice("predicate"), c.StringSlice("type")
+	if len(files) != len(types) {
+		return nil, stepcli.Usagef("--predicate given %d times but --type %d times: each predicate needs its type", len(files), len(types))
+	}
+	var out []attest.Predicate
+	for i, f := range files {
+		p, err := attest.LoadPredicate(f, types[i])
+		if err != nil {
+			return nil, stepcli.Usagef("%w", err)
+		}
+		out = append(out, p)
+	}
+	if to := c.String("test-output"); to != "" {
+		raw := []byte(to)
+		if strings.HasPrefix(to, "@") {
+			b, err := os.ReadFile(to[1:])
+			if err != nil {
+				return nil, stepcli.Usagef("--test-output: %w", err)
+			}
+			raw = b
+		}
+		p, err := attest.TestResultPredicate(raw, c.String("test-name"), c.String("test-url"))
+		if err != nil {
+			return nil, stepcli.Usagef("--test-output: %w", err)
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 && !c.Bool("sign") {
+		return nil, stepcli.Usagef("nothing to attest: give --predicate/--type, --test-output or --sign")
+	}
+	return out, nil
+}
+
+func run(c *cli.Context, getenv func(string) string, sign bool, preds []attest.Predicate) error {
+	d, err := remoteopt.ParseDigest(c.String("image"), remoteopt.Insecure(!c.Bool("tls-verify")))
+	if err != nil {
+		return stepcli.Usagef("--image: %w", err)
+	}
+	// An unset COSIGN_PASSWORD is the empty password, as for cosign.
+	signer, err := signing.Load(c.String("key"), signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
+	if err != nil {
+		return stepcli.Usagef("--key: %w", err)
+	}
+	res, err := attest.Run(c.Context, signer, attest.Request{Image: d, Sign: sign, Predicates: preds},
+		attest.WithProgress(c.App.ErrWriter), attest.WithReferrers(c.Bool("referrers")))
+	if err != nil {
+		return err
+	}
+	rd := stepcli.Results(c)
+	for name, v := range map[string]string{
+		"SIGNATURE_REF":   res.SignatureTag,
+		"ATTESTATION_REF": res.AttestationTag,
+		"PREDICATE_TYPES": strings.Join(res.PredicateTypes, ","),
+	} {
+		if err := rd.Write(name, v); err != nil {
+			return err
+		}
+	}
+	return output(c, res)
+}
+
+func output(c *cli.Context, res *attest.Result) error {
+	out := c.String("output")
+	if out == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if out == "json" {
+		_, err = c.App.Writer.Write(b)
+		return err
+	}
+	if err := os.WriteFile(out, b, 0o644); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	return nil
+}
