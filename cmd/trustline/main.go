@@ -22,6 +22,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			validateCommand(),
 			docsCommand(),
+			bundleCommand(),
 		},
 	}
 }
