@@ -42,9 +42,14 @@ deny contains result if {
 
 _sboms := lib.attestations_of({lib.cyclonedx, lib.spdx})
 
-_package_count(st) := count(object.get(st.predicate, "components", [])) if st.predicateType == lib.cyclonedx
+_package_count(st) := _count(object.get(st.predicate, "components", [])) if st.predicateType == lib.cyclonedx
 
-_package_count(st) := count(object.get(st.predicate, "packages", [])) if st.predicateType == lib.spdx
+_package_count(st) := _count(object.get(st.predicate, "packages", [])) if st.predicateType == lib.spdx
+
+# null or a non-list counts as no packages.
+_count(x) := count(x) if is_array(x)
+
+_count(x) := 0 if not is_array(x)
 
 _format(st) := "CycloneDX" if st.predicateType == lib.cyclonedx
 

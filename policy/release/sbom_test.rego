@@ -26,3 +26,8 @@ test_lists_packages_spdx if {
 	empty := json.patch(inp, [{"op": "replace", "path": "/attestations/1/statement/predicate/packages", "value": []}])
 	fixtures.codes(sbom.deny) == {"sbom.lists_packages"} with input as empty
 }
+
+test_lists_packages_null_components if {
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/1/statement/predicate/components", "value": null}])
+	fixtures.codes(sbom.deny) == {"sbom.lists_packages"} with input as inp
+}

@@ -18,3 +18,8 @@ test_image_signed_field_missing if {
 	inp := json.remove(fixtures.good_input, ["image/signatures"])
 	fixtures.codes(signature.deny) == {"signature.image_signed"} with input as inp
 }
+
+test_image_signed_null if {
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/image/signatures", "value": null}])
+	fixtures.codes(signature.deny) == {"signature.image_signed"} with input as inp
+}

@@ -94,11 +94,11 @@ deny contains result if {
 _trusted := lib.rule_data("trusted_tasks")
 
 _data_problems contains "trusted_tasks is empty" if {
+	is_object(_trusted)
 	count(_trusted) == 0
 }
 
 _data_problems contains "trusted_tasks must be an object of key to list of records" if {
-	count(_trusted) > 0
 	not is_object(_trusted)
 }
 

@@ -82,3 +82,9 @@ test_pinned_no_source if {
 		with time.now_ns as fixtures.now
 	codes == {"trusted_task.pinned", "trusted_task.trusted"}
 }
+
+test_data_wrong_type if {
+	fixtures.codes(trusted_task.deny) == {"trusted_task.data"} with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": 42}
+		with time.now_ns as fixtures.now
+}
