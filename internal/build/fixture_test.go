@@ -1,0 +1,318 @@
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"go.podman.io/buildah"
+
+	"github.com/trustline-dev/trustline/internal/testregistry"
+)
+
+func TestMain(m *testing.M) {
+	// The hermetic build and buildah's chroot isolation re-execute the
+	// test binary; the child must run its job and never reach m.Run.
+	if buildah.InitReexec() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// fixture is shared by the subtests of one test: one registry, one
+// storage, one base image, so that layers are pulled and stored once.
+type fixture struct {
+	reg     string
+	storage Storage
+	// busybox is the assembled base image: by tag and by digest.
+	busyboxTag    string
+	busyboxDigest string
+	busyboxRef    string // repo@sha256:…
+}
+
+// busyboxApplets are linked to /bin/busybox in the test base image.
+var busyboxApplets = []string{"sh", "cat", "echo", "wget", "true", "false", "ls", "mkdir", "sleep", "test"}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the build tests build real images and need root (chroot isolation, mounts, network namespaces)")
+	}
+	dir := t.TempDir()
+	f := &fixture{
+		reg: testregistry.Start(t),
+		storage: Storage{
+			Driver:  DriverVFS,
+			Root:    filepath.Join(dir, "root"),
+			RunRoot: filepath.Join(dir, "run"),
+		},
+	}
+	t.Cleanup(func() {
+		if st, err := openStore(f.storage); err == nil {
+			_, _ = st.Shutdown(true)
+		}
+	})
+	f.busyboxTag = f.reg + "/base/busybox:1"
+	img := busyboxImage(t)
+	tag, err := name.NewTag(f.busyboxTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.busyboxDigest = d.String()
+	f.busyboxRef = f.reg + "/base/busybox@" + f.busyboxDigest
+	return f
+}
+
+// busyboxImage assembles a one-layer base image from Debian's
+// busybox-static: /bin/busybox and a few applet links.
+func busyboxImage(t *testing.T) v1.Image {
+	t.Helper()
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatalf("the build tests need a static busybox at /bin/busybox (apt-get install -y busybox-static): %v", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0)
+	for _, d := range []string{"bin/", "etc/", "tmp/"} {
+		mode := int64(0o755)
+		if d == "tmp/" {
+			mode = 0o1777
+		}
+		must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: mode, ModTime: epoch}))
+	}
+	must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin)), ModTime: epoch}))
+	_, err = tw.Write(bin)
+	must(t, err)
+	for _, a := range busyboxApplets {
+		must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777, ModTime: epoch}))
+	}
+	must(t, tw.Close())
+	data := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	must(t, err)
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+	must(t, err)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	must(t, err)
+	cf = cf.DeepCopy()
+	cf.OS = "linux"
+	cf.Architecture = runtime.GOARCH
+	cf.Config.Env = []string{"PATH=/bin"}
+	cf.Config.Cmd = []string{"sh"}
+	img, err = mutate.ConfigFile(img, cf)
+	must(t, err)
+	return img
+}
+
+// staticBinary compiles a static Go program that prints msg.
+func staticBinary(t *testing.T, msg string) []byte {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	must(t, os.WriteFile(src, []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println("+quote(msg)+") }\n"), 0o644))
+	out := filepath.Join(dir, "hello")
+	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, src)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=", "GO111MODULE=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	must(t, err)
+	return b
+}
+
+func quote(s string) string { return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\"" }
+
+// writeContext writes files (path → content) into a new directory.
+func writeContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		must(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(p, "hello") {
+			mode = 0o755
+		}
+		must(t, os.WriteFile(full, []byte(c), mode))
+	}
+	return dir
+}
+
+func (f *fixture) build(t *testing.T, image string, opts ...Option) (*Result, string, error) {
+	t.Helper()
+	var progress bytes.Buffer
+	all := append([]Option{WithStorage(f.storage), WithProgress(&progress), WithTempDir(t.TempDir())}, opts...)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := Build(ctx, image, all...)
+	return res, progress.String(), err
+}
+
+// remoteImage reads an image back from the registry.
+func remoteImage(t *testing.T, ref string) (v1.Image, *v1.Manifest, v1.Hash) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	must(t, err)
+	desc, err := remote.Get(r)
+	if err != nil {
+		t.Fatalf("reading %s from the registry: %v", ref, err)
+	}
+	img, err := desc.Image()
+	must(t, err)
+	m, err := img.Manifest()
+	must(t, err)
+	return img, m, desc.Digest
+}
+
+type fileEntry struct {
+	content string
+	mode    int64
+	modTime time.Time
+}
+
+// files flattens an image's layers into path → entry.
+func files(t *testing.T, img v1.Image) map[string]fileEntry {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	out := map[string]fileEntry{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		must(t, err)
+		b, err := io.ReadAll(tr)
+		must(t, err)
+		out[strings.TrimPrefix(h.Name, "/")] = fileEntry{content: string(b), mode: h.Mode, modTime: h.ModTime}
+	}
+}
+
+// layerTimes returns the modification time of every entry in every layer
+// (mutate.Extract keeps only the top-most copy of each path).
+func layerTimes(t *testing.T, img v1.Image) map[string]time.Time {
+	t.Helper()
+	layers, err := img.Layers()
+	must(t, err)
+	out := map[string]time.Time{}
+	for i, l := range layers {
+		rc, err := l.Uncompressed()
+		must(t, err)
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			must(t, err)
+			out[fmt.Sprintf("layer %d: %s", i, h.Name)] = h.ModTime
+		}
+		rc.Close()
+	}
+	return out
+}
+
+// tagExists reports whether repo:tag is in the registry.
+func tagExists(t *testing.T, ref string) bool {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	must(t, err)
+	_, err = remote.Head(r)
+	if err == nil {
+		return true
+	}
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return false
+	}
+	t.Fatalf("HEAD %s: %v", ref, err)
+	return false
+}
+
+// serve starts an HTTP server on 127.0.0.1 that answers "pong".
+func serve(t *testing.T) string {
+	t.Helper()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "pong")
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String() + "/ping"
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// describeDiff shows two images' manifests, configs and top-layer entries,
+// to explain why two builds that should be identical are not.
+func describeDiff(t *testing.T, a, b string) string {
+	t.Helper()
+	var out strings.Builder
+	for _, ref := range []string{a, b} {
+		img, _, _ := remoteImage(t, ref)
+		m, _ := img.RawManifest()
+		c, _ := img.RawConfigFile()
+		fmt.Fprintf(&out, "== %s\nmanifest %s\nconfig %s\n", ref, m, c)
+		layers, _ := img.Layers()
+		for i, l := range layers {
+			rc, err := l.Uncompressed()
+			if err != nil {
+				continue
+			}
+			tr := tar.NewReader(rc)
+			for {
+				h, err := tr.Next()
+				if err != nil {
+					break
+				}
+				fmt.Fprintf(&out, "layer %d: %s %c %o size=%d mtime=%s uid=%d gid=%d pax=%v\n", i, h.Name, h.Typeflag, h.Mode, h.Size, h.ModTime, h.Uid, h.Gid, h.PAXRecords)
+			}
+			rc.Close()
+		}
+	}
+	return out.String()
+}

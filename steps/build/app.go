@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/trustline-dev/trustline/internal/build"
+	"github.com/trustline-dev/trustline/internal/stepcli"
+)
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "build",
+		Usage: "build a container image with buildah and push it",
+		UsageText: `build --image REGISTRY/REPO:TAG [--context DIR] [--containerfile PATH] [options]
+
+Example:
+   build --context . --image quay.io/acme/app:v1 \
+     --build-arg VERSION=1.2.3 --label team=payments \
+     --source-url https://github.com/acme/app --revision 3f2c1e0 \
+     --source-date-epoch 1700000000 --hermetic --results-dir /tekton/results`,
+		Description: `Builds the Containerfile (default: Containerfile, then Dockerfile, in the
+context) with the buildah library and chroot isolation, then pushes the image
+with go-containerregistry using the docker config.json credentials in
+DOCKER_CONFIG. It writes IMAGE_URL, IMAGE_DIGEST and IMAGE_REF to the results
+directory. The manifest carries org.opencontainers.image.source, .revision,
+.created and, when the final stage has a base image, .base.name and
+.base.digest.
+
+--source-date-epoch (or SOURCE_DATE_EPOCH) makes the build reproducible: two
+builds of the same context give the same digest. --hermetic pulls the base
+images first (those given by tag must already be in storage), runs the build
+in a new network namespace, then pushes from outside it.
+
+Needs root (CAP_SYS_ADMIN) for chroot isolation, mounts and the network
+namespace. Exit codes: 0 pushed, 2 the build or push failed (nothing pushed).`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "context", Value: ".", Usage: "build context `DIR`"},
+			&cli.StringFlag{Name: "containerfile", Usage: "Containerfile `PATH`, relative to the context (default: Containerfile, then Dockerfile)"},
+			&cli.StringFlag{Name: "image", Required: true, Usage: "push to `REF` (registry/repo:tag)"},
+			&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument `K=V` (repeatable)"},
+			&cli.StringFlag{Name: "target", Usage: "build the `STAGE` with this name (default: the last)"},
+			&cli.StringSliceFlag{Name: "label", Usage: "set an image label `K=V` (repeatable)"},
+			&cli.StringFlag{Name: "source-url", Usage: "source repository `URL` for the org.opencontainers.image.source annotation"},
+			&cli.StringFlag{Name: "revision", Usage: "source `REVISION` (commit) for the org.opencontainers.image.revision annotation"},
+			&cli.StringFlag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "clamp every timestamp to `SECONDS` since 1970 (reproducible builds)"},
+			&cli.BoolFlag{Name: "hermetic", Usage: "run the build without network (base images must be present or given by digest)"},
+			&cli.StringFlag{Name: "storage-driver", Value: build.DriverVFS, Usage: "containers/storage `DRIVER`: vfs or overlay"},
+			&cli.StringFlag{Name: "storage-root", Value: build.DefaultStorageRoot, Usage: "keep images and layers in `DIR`"},
+			&cli.StringFlag{Name: "storage-runroot", Value: build.DefaultStorageRunRoot, Usage: "keep storage locks and mount state in `DIR`"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS with verified certificates for non-loopback registries"},
+			&cli.StringFlag{Name: "output", Usage: "also print the result: `json` on stdout"},
+			stepcli.ResultsDirFlag(),
+		},
+		Action: run,
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return stepcli.Usagef("unexpected argument %q (the context is given with --context)", c.Args().First())
+	}
+	if out := c.String("output"); out != "" && out != "json" {
+		return stepcli.Usagef("--output %q: want json", out)
+	}
+	args, err := build.ParseBuildArgs(c.StringSlice("build-arg"))
+	if err != nil {
+		return stepcli.Usagef("%v", err)
+	}
+	labels, err := build.ParseLabels(c.StringSlice("label"))
+	if err != nil {
+		return stepcli.Usagef("%v", err)
+	}
+	opts := []build.Option{
+		build.WithContextDir(c.String("context")),
+		build.WithContainerfile(c.String("containerfile")),
+		build.WithBuildArgs(args),
+		build.WithLabels(labels),
+		build.WithTarget(c.String("target")),
+		build.WithHermetic(c.Bool("hermetic")),
+		build.WithStorage(build.Storage{
+			Driver:  c.String("storage-driver"),
+			Root:    c.String("storage-root"),
+			RunRoot: c.String("storage-runroot"),
+		}),
+		build.WithInsecureRegistries(!c.Bool("tls-verify")),
+		build.WithSource(c.String("source-url"), c.String("revision")),
+		build.WithProgress(c.App.ErrWriter),
+	}
+	if s := c.String("source-date-epoch"); s != "" {
+		t, err := build.ParseSourceDateEpoch(s)
+		if err != nil {
+			return stepcli.Usagef("--source-date-epoch / SOURCE_DATE_EPOCH: %v", err)
+		}
+		opts = append(opts, build.WithSourceDateEpoch(t))
+	}
+	if os.Geteuid() != 0 {
+		return stepcli.Usagef("build needs root (chroot isolation, mounts, network namespaces); run it as uid 0")
+	}
+
+	res, err := build.Build(c.Context, c.String("image"), opts...)
+	if err != nil {
+		return err
+	}
+	dir := stepcli.Results(c)
+	for _, r := range []struct{ name, value string }{
+		{"IMAGE_URL", res.URL},
+		{"IMAGE_DIGEST", res.Digest},
+		{"IMAGE_REF", res.Ref},
+	} {
+		if err := dir.Write(r.name, r.value); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.App.ErrWriter, "build: pushed %s\n", res.Ref)
+	if c.String("output") == "json" {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			URL         string            `json:"url"`
+			Digest      string            `json:"digest"`
+			Ref         string            `json:"ref"`
+			ImageID     string            `json:"imageID"`
+			Base        *build.BaseImage  `json:"base,omitempty"`
+			Annotations map[string]string `json:"annotations"`
+		}{res.URL, res.Digest, res.Ref, res.ImageID, res.Base, res.Annotations})
+	}
+	return nil
+}
