@@ -14,6 +14,10 @@ type Package struct {
 	PURL      string `json:"purl,omitempty"`
 	Source    string `json:"source,omitempty"` // source package of an OS package (RPM upstream, Debian source)
 	BOMRef    string `json:"bomRef,omitempty"`
+	// GOOS is the target OS of a Go binary when the SBOM records it
+	// (syft's goBuildSettings); platform-specific Go advisories are
+	// matched against it as govulncheck does.
+	GOOS string `json:"goos,omitempty"`
 }
 
 // Vulnerability is one advisory found in one package. An advisory known

@@ -155,9 +155,29 @@ func decodeCycloneDX(data []byte) (*SBOM, error) {
 			continue
 		}
 		p.BOMRef = c.BOMRef
+		if p.Ecosystem == "Go" {
+			p.GOOS = goos(c.Properties)
+		}
 		s.Packages = append(s.Packages, p)
 	}
 	return s, nil
+}
+
+// goos reads GOOS from syft's properties, which encode the build settings
+// as "syft:metadata:goBuildSettings:<n>:key" / ":value" pairs.
+func goos(props []cdxProperty) string {
+	const prefix = "syft:metadata:goBuildSettings:"
+	for _, p := range props {
+		if strings.HasPrefix(p.Name, prefix) && strings.HasSuffix(p.Name, ":key") && p.Value == "GOOS" {
+			want := strings.TrimSuffix(p.Name, ":key") + ":value"
+			for _, q := range props {
+				if q.Name == want {
+					return q.Value
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func decodeSPDX(data []byte) (*SBOM, error) {

@@ -48,6 +48,9 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 		}
 		for _, n := range names {
 			for _, e := range ix.Lookup(p.Ecosystem, n) {
+				if p.GOOS != "" && len(e.GOOS) > 0 && !contains(e.GOOS, p.GOOS) {
+					continue // e.g. a Windows-only advisory in a Linux binary
+				}
 				if ok, fixed := Affected(e, p.Version, v, p.Ecosystem); ok {
 					hits = append(hits, hit{vuln: &ix.Vulns[e.Vuln], fixed: fixed})
 				}
@@ -182,10 +185,8 @@ func nextFixed(e osvdb.Entry, v semantic.Version) string {
 	return ""
 }
 
-// cmp compares v with s; an unparsable s sorts below everything, so a
-// broken event never marks a version affected by accident... except that
-// for "introduced" it means affected, which is the safe side for a
-// scanner.
+// cmp compares v with s. An event version the ecosystem cannot parse
+// compares as lower than v.
 func cmp(v semantic.Version, s string) int {
 	c, err := v.CompareStr(s)
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 
 // formatVersion changes whenever the compiled layout or the compile rules
 // change, so an old cache is never read by a newer scanner.
-const formatVersion = 3
+const formatVersion = 4
 
 // ErrNoDatabase is returned when the directory holds no OSV database.
 var ErrNoDatabase = errors.New("no OSV database")
@@ -59,6 +59,9 @@ type Entry struct {
 	Vuln     int32
 	Ranges   []Range // SEMVER and ECOSYSTEM ranges only; events in version order
 	Versions []string
+	// GOOS limits a Go advisory to these target systems (from
+	// ecosystem_specific.imports[].goos); empty means every system.
+	GOOS []string
 }
 
 // Key is the index key of a package in an ecosystem (with its release, as
@@ -180,31 +183,25 @@ func sources(dir string) ([]source, error) {
 	return out, nil
 }
 
-// fingerprint identifies the database content: the hash of each all.zip,
-// and the name, size and modification time of each loose JSON file.
+// fingerprint identifies the database content by the path, size and
+// modification time of every file (as make does): hashing 10 MB of zips
+// on every scan would cost more than loading the compiled index.
 func fingerprint(srcs []source) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "format %d\n", formatVersion)
 	for _, s := range srcs {
 		fmt.Fprintf(h, "eco %s\n", s.ecosystem)
+		files := s.files
 		if s.zip != "" {
-			f, err := os.Open(s.zip)
-			if err != nil {
-				return "", fmt.Errorf("reading OSV database: %w", err)
-			}
-			_, err = io.Copy(h, f)
-			f.Close()
-			if err != nil {
-				return "", fmt.Errorf("reading OSV database %s: %w", s.zip, err)
-			}
-			continue
+			files = []string{s.zip}
 		}
-		for _, p := range s.files {
+		for _, p := range files {
 			st, err := os.Stat(p)
 			if err != nil {
 				return "", fmt.Errorf("reading OSV database: %w", err)
 			}
-			fmt.Fprintf(h, "%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())
+			abs, _ := filepath.Abs(p)
+			fmt.Fprintf(h, "%s %d %d\n", abs, st.Size(), st.ModTime().UnixNano())
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -387,7 +384,7 @@ func (ix *Index) add(r *Record) {
 		if a.Package.Ecosystem == "" || a.Package.Name == "" {
 			continue
 		}
-		e := Entry{Vuln: idx, Versions: a.Versions}
+		e := Entry{Vuln: idx, Versions: a.Versions, GOOS: goosOf(a.EcosystemSpecific)}
 		for _, rg := range a.Ranges {
 			if rg.Type == "GIT" {
 				continue // commit ranges cannot be compared with package versions
@@ -404,6 +401,37 @@ func (ix *Index) add(r *Record) {
 	if added {
 		ix.Vulns = append(ix.Vulns, v)
 	}
+}
+
+// goosOf returns the systems a Go advisory is limited to: the union of
+// its imports' goos lists, or nil when any import applies everywhere.
+func goosOf(raw json.RawMessage) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var es struct {
+		Imports []struct {
+			GOOS []string `json:"goos"`
+		} `json:"imports"`
+	}
+	if json.Unmarshal(raw, &es) != nil || len(es.Imports) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, im := range es.Imports {
+		if len(im.GOOS) == 0 {
+			return nil
+		}
+		for _, g := range im.GOOS {
+			if !seen[g] {
+				seen[g] = true
+				out = append(out, g)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // sortEvents puts events in version order (introduced "0" first), which

@@ -4,9 +4,12 @@
 package testdb
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Shared returns the shared/ folder, walking up from the working
@@ -36,3 +39,36 @@ func OSV(t testing.TB) string { return filepath.Join(Shared(t), "osv") }
 
 // Schemas returns shared/schemas.
 func Schemas(t testing.TB) string { return filepath.Join(Shared(t), "schemas") }
+
+// ValidateCycloneDX checks doc against the official CycloneDX 1.6 JSON
+// schema (with formats asserted).
+func ValidateCycloneDX(t testing.TB, doc []byte) {
+	t.Helper()
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	dir := filepath.Join(Schemas(t), "cyclonedx")
+	for _, f := range []string{"bom-1.6.schema.json", "spdx.schema.json", "jsf-0.82.schema.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := c.AddResource("http://cyclonedx.org/schema/"+f, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := c.Compile("http://cyclonedx.org/schema/bom-1.6.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatalf("CycloneDX output is not JSON: %v", err)
+	}
+	if err := s.Validate(inst); err != nil {
+		t.Fatalf("CycloneDX output fails the 1.6 schema: %v", err)
+	}
+}

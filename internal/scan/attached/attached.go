@@ -1,0 +1,121 @@
+// Package attached fetches the SBOM stored beside an image in a
+// registry: first as an OCI 1.1 referrer whose artifactType is a CycloneDX
+// or SPDX JSON media type (as the sbom step writes it), then under
+// cosign's repo:sha256-<hex>.sbom tag (as `cosign attach sbom` writes it).
+package attached
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// SBOM media types accepted as a referrer's artifactType.
+var sbomArtifactTypes = []string{
+	"application/vnd.cyclonedx+json",
+	"application/spdx+json",
+	"text/spdx+json",
+	"spdx+json",
+}
+
+// MaxSize bounds an SBOM read from a registry (a large image's SBOM is a
+// few tens of megabytes).
+const MaxSize = 256 << 20
+
+// ErrNoSBOM is returned when the image has no SBOM attached.
+var ErrNoSBOM = errors.New("no SBOM attached to the image")
+
+// SBOM is an SBOM found beside an image.
+type SBOM struct {
+	Data []byte
+	// Where says how it was found: "referrer sha256:..." or the .sbom tag.
+	Where string
+	// Image is the digest reference of the image.
+	Image name.Digest
+}
+
+// Fetch resolves ref to a digest and returns its SBOM.
+func Fetch(ref name.Reference, opts ...remote.Option) (*SBOM, error) {
+	desc, err := remote.Head(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", ref, err)
+	}
+	d := ref.Context().Digest(desc.Digest.String())
+
+	idx, err := remote.Referrers(d, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("referrers of %s: %w", d, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("referrers of %s: %w", d, err)
+	}
+	for _, m := range im.Manifests {
+		if !isSBOMType(m.ArtifactType) {
+			continue
+		}
+		img, err := remote.Image(d.Context().Digest(m.Digest.String()), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("SBOM referrer %s of %s: %w", m.Digest, d, err)
+		}
+		data, err := firstLayer(img)
+		if err != nil {
+			return nil, fmt.Errorf("SBOM referrer %s of %s: %w", m.Digest, d, err)
+		}
+		return &SBOM{Data: data, Where: "referrer " + m.Digest.String(), Image: d}, nil
+	}
+
+	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sbom")
+	img, err := remote.Image(tag, opts...)
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%w: %s has no SBOM referrer and no %s tag", ErrNoSBOM, d, tag.TagStr())
+		}
+		return nil, fmt.Errorf("SBOM tag %s: %w", tag, err)
+	}
+	data, err := firstLayer(img)
+	if err != nil {
+		return nil, fmt.Errorf("SBOM tag %s: %w", tag, err)
+	}
+	return &SBOM{Data: data, Where: "tag " + tag.String(), Image: d}, nil
+}
+
+func isSBOMType(t string) bool {
+	for _, s := range sbomArtifactTypes {
+		if t == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLayer(img v1.Image) ([]byte, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) == 0 {
+		return nil, errors.New("manifest has no layer holding the SBOM")
+	}
+	rc, err := layers[0].Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("SBOM is larger than %d bytes", MaxSize)
+	}
+	return data, nil
+}

@@ -1,0 +1,134 @@
+package inventory
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+)
+
+func byName(s *SBOM) map[string]finding.Package {
+	m := map[string]finding.Package{}
+	for _, p := range s.Packages {
+		m[p.Name] = p
+	}
+	return m
+}
+
+func TestCycloneDXAsSyftWritesIt(t *testing.T) {
+	b, err := os.ReadFile("testdata/syft.cdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byName(s)
+	want := map[string]finding.Package{
+		// go1.26.8 (component version) and 1.26.8 (PURL) both mean 1.26.8.
+		"stdlib":            {Name: "stdlib", Version: "1.26.8", Ecosystem: "Go"},
+		"golang.org/x/text": {Name: "golang.org/x/text", Version: "0.3.0", Ecosystem: "Go", GOOS: "linux"},
+		// The epoch survives; the source package comes from "upstream".
+		"openssl-libs": {Name: "openssl-libs", Version: "1:3.0.7-27.el9", Ecosystem: "AlmaLinux:9", Source: "openssl"},
+		// No distro qualifier: the operating-system component gives the release.
+		"bash":     {Name: "bash", Version: "5.1.8-9.el9", Ecosystem: "AlmaLinux:9", Source: "bash"},
+		"glibc":    {Name: "glibc", Version: "2.34-100.el9", Ecosystem: "AlmaLinux:9", Source: "glibc"},
+		"smallvec": {Name: "smallvec", Version: "0.6.9", Ecosystem: "crates.io"},
+	}
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			t.Errorf("%s missing", name)
+			continue
+		}
+		if g.Version != w.Version || g.Ecosystem != w.Ecosystem || g.Source != w.Source || g.GOOS != w.GOOS {
+			t.Errorf("%s = %+v, want %+v", name, g, w)
+		}
+		if g.PURL == "" || g.BOMRef == "" {
+			t.Errorf("%s lost its PURL or bom-ref", name)
+		}
+	}
+	if _, ok := got["example.com/app"]; ok {
+		t.Error("(devel) main module should be skipped")
+	}
+	if len(s.Packages) != len(want) || s.Skipped != 2 {
+		t.Errorf("%d packages, %d skipped; want %d and 2 (no PURL, (devel))", len(s.Packages), s.Skipped, len(want))
+	}
+}
+
+func TestSPDX(t *testing.T) {
+	b, err := os.ReadFile("testdata/syft.spdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byName(s)
+	if p := got["stdlib"]; p.Version != "1.22.0-rc.1" {
+		t.Errorf("stdlib go1.22rc1 read as %q, want 1.22.0-rc.1", p.Version)
+	}
+	if p := got["openssl"]; p.Version != "1:1.1.1k-12.el8_9" || p.Ecosystem != "AlmaLinux:8" {
+		t.Errorf("openssl = %+v", p)
+	}
+	if p := got["@babel/core"]; p.Ecosystem != "npm" || p.Version != "7.0.0" {
+		t.Errorf("npm scoped package = %+v", p)
+	}
+}
+
+func TestWrapped(t *testing.T) {
+	b, _ := os.ReadFile("testdata/syft.cdx.json")
+	stmt := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://cyclonedx.org/bom","predicate":%s}`, b)
+	env := fmt.Sprintf(`{"payloadType":"application/vnd.in-toto+json","payload":%q,"signatures":[]}`, base64.StdEncoding.EncodeToString([]byte(stmt)))
+	for name, doc := range map[string]string{"statement": stmt, "envelope": env} {
+		s, err := Decode([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(s.Packages) != 6 {
+			t.Errorf("%s: %d packages", name, len(s.Packages))
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	for _, doc := range []string{``, `[]`, `{"hello":1}`, `{"bomFormat":"CycloneDX","components":{}}`, `{"spdxVersion":"SPDX-2.3","packages":"x"}`} {
+		if _, err := Decode([]byte(doc)); err == nil {
+			t.Errorf("Decode(%q) accepted", doc)
+		}
+	}
+}
+
+func TestGoToolchainVersions(t *testing.T) {
+	for in, want := range map[string]string{"go1.26.8": "1.26.8", "go1.22": "1.22.0", "go1.21rc2": "1.21.0-rc.2", "1.26.8": "1.26.8", "go1.20beta1": "1.20.0-beta.1", "go1.22.1 X:boringcrypto": "1.22.1"} {
+		if got := goToolchainSemver(in); got != want {
+			t.Errorf("%q → %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, p := range []string{"testdata/syft.cdx.json", "testdata/syft.spdx.json"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicate":{"bomFormat":"CycloneDX","components":[{"purl":"pkg:rpm/x@1?upstream=-"}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Decode(data)
+		if err != nil {
+			return
+		}
+		for _, p := range s.Packages {
+			if p.Name == "" || p.Version == "" || p.Ecosystem == "" {
+				t.Fatalf("incomplete package %+v", p)
+			}
+		}
+	})
+}

@@ -1,0 +1,208 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/misconfig"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func load(t *testing.T) *finding.Report {
+	t.Helper()
+	f, err := os.Open("testdata/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ReadJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func configReport(t *testing.T) *finding.Report {
+	t.Helper()
+	res, err := misconfig.Dir("../misconfig/testdata/src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &finding.Report{Tool: "trustline-scan", Version: "test", Timestamp: "2026-11-26T10:00:00Z", Subject: "src",
+		Misconfigurations: res.Findings, Rules: misconfig.Rules}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", name, got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rep  func(*testing.T) *finding.Report
+	}{{"vulns", load}, {"config", configReport}} {
+		for _, format := range Formats {
+			t.Run(tc.name+"."+format, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Write(&buf, format, tc.rep(t)); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, tc.name+".golden."+format, buf.Bytes())
+			})
+		}
+	}
+}
+
+func TestCycloneDXSchemaAndContent(t *testing.T) {
+	var buf bytes.Buffer
+	if err := CycloneDX(&buf, load(t)); err != nil {
+		t.Fatal(err)
+	}
+	testdb.ValidateCycloneDX(t, buf.Bytes())
+	var bom struct {
+		SpecVersion     string `json:"specVersion"`
+		Vulnerabilities []struct {
+			ID         string `json:"id"`
+			References []struct {
+				ID string `json:"id"`
+			} `json:"references"`
+			Ratings []struct {
+				Severity string `json:"severity"`
+				Method   string `json:"method"`
+			} `json:"ratings"`
+			Analysis *struct {
+				State, Justification, Detail string
+			} `json:"analysis"`
+			Affects []struct {
+				Ref string `json:"ref"`
+			} `json:"affects"`
+		} `json:"vulnerabilities"`
+		Components []struct {
+			BOMRef string `json:"bom-ref"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &bom); err != nil {
+		t.Fatal(err)
+	}
+	if bom.SpecVersion != "1.6" || len(bom.Vulnerabilities) != 4 || len(bom.Components) != 4 {
+		t.Fatalf("spec %s, %d vulnerabilities, %d components", bom.SpecVersion, len(bom.Vulnerabilities), len(bom.Components))
+	}
+	refs := map[string]bool{}
+	for _, c := range bom.Components {
+		refs[c.BOMRef] = true
+	}
+	for _, v := range bom.Vulnerabilities {
+		if len(v.Affects) != 1 || !refs[v.Affects[0].Ref] {
+			t.Errorf("%s affects %v, not a component", v.ID, v.Affects)
+		}
+		if len(v.References) == 0 {
+			t.Errorf("%s lost its aliases", v.ID)
+		}
+		switch v.ID {
+		case "RUSTSEC-2019-0009":
+			if v.Ratings[0].Severity != "critical" || v.Ratings[0].Method != "CVSSv31" {
+				t.Errorf("rating %+v", v.Ratings[0])
+			}
+		case "GO-2020-0015":
+			if v.Analysis == nil || v.Analysis.State != "not_affected" || v.Analysis.Justification != "code_not_reachable" ||
+				!strings.Contains(v.Analysis.Detail, "utf16 decoding is never used") {
+				t.Errorf("suppressed finding analysis %+v", v.Analysis)
+			}
+		default:
+			if v.Analysis != nil {
+				t.Errorf("%s: unanalysed finding carries analysis %+v", v.ID, v.Analysis)
+			}
+		}
+	}
+}
+
+func TestSARIFShape(t *testing.T) {
+	for _, rep := range []*finding.Report{load(t), configReport(t)} {
+		var buf bytes.Buffer
+		if err := SARIF(&buf, rep); err != nil {
+			t.Fatal(err)
+		}
+		var log struct {
+			Version string `json:"version"`
+			Runs    []struct {
+				Tool struct {
+					Driver struct {
+						Rules []struct {
+							ID string `json:"id"`
+						} `json:"rules"`
+					} `json:"driver"`
+				} `json:"tool"`
+				Results []struct {
+					RuleID    string `json:"ruleId"`
+					RuleIndex int    `json:"ruleIndex"`
+					Level     string `json:"level"`
+					Locations []struct {
+						PhysicalLocation struct {
+							ArtifactLocation struct{ URI string }     `json:"artifactLocation"`
+							Region           *struct{ StartLine int } `json:"region"`
+						} `json:"physicalLocation"`
+					} `json:"locations"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+			t.Fatal(err)
+		}
+		if log.Version != "2.1.0" || len(log.Runs) != 1 {
+			t.Fatalf("version %s, %d runs", log.Version, len(log.Runs))
+		}
+		run := log.Runs[0]
+		want := len(rep.Vulnerabilities) + len(rep.Suppressed) + len(rep.Misconfigurations)
+		if len(run.Results) != want {
+			t.Fatalf("%d results, want %d", len(run.Results), want)
+		}
+		for _, r := range run.Results {
+			if run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+				t.Errorf("result %s points at rule %s", r.RuleID, run.Tool.Driver.Rules[r.RuleIndex].ID)
+			}
+			if len(r.Locations) != 1 || r.Locations[0].PhysicalLocation.ArtifactLocation.URI == "" {
+				t.Errorf("result %s without a location", r.RuleID)
+			}
+			if strings.HasPrefix(r.RuleID, "TL-") && (r.Locations[0].PhysicalLocation.Region == nil || r.Locations[0].PhysicalLocation.Region.StartLine == 0) {
+				t.Errorf("misconfiguration %s without a line", r.RuleID)
+			}
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	r := load(t)
+	var buf bytes.Buffer
+	if err := JSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := ReadJSON(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r2.Vulnerabilities) != 3 || r2.Suppressed[0].Suppression.Justification != "vulnerable_code_not_in_execute_path" {
+		t.Fatalf("round trip lost data: %+v", r2)
+	}
+}

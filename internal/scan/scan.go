@@ -1,0 +1,285 @@
+// Package scan is the scan step's flow: read an SBOM, match its packages
+// against an OSV database, apply VEX statements, or check configuration
+// files; then judge the result against a severity threshold and produce
+// the Tekton results TEST_OUTPUT (Konflux's shape) and SCAN_OUTPUT.
+// Output formats live in scan/report, the database in scan/osvdb.
+package scan
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/trustline-dev/trustline/internal/scan/cvss"
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
+	"github.com/trustline-dev/trustline/internal/scan/match"
+	"github.com/trustline-dev/trustline/internal/scan/misconfig"
+	"github.com/trustline-dev/trustline/internal/scan/osvdb"
+	"github.com/trustline-dev/trustline/internal/scan/vex"
+)
+
+// Tool is the name reports give the scanner.
+const Tool = "trustline-scan"
+
+type options struct {
+	dbCache  string
+	vex      []string
+	progress io.Writer
+	now      func() time.Time
+	version  string
+}
+
+// Option configures a scan.
+type Option func(*options)
+
+// WithDBCache keeps the compiled OSV index in dir. Default: none (the
+// database is compiled in memory on every scan).
+func WithDBCache(dir string) Option { return func(o *options) { o.dbCache = dir } }
+
+// WithVEX applies the VEX documents in files, in order. Default: none.
+func WithVEX(files ...string) Option { return func(o *options) { o.vex = append(o.vex, files...) } }
+
+// WithProgress writes progress for people to w. Default: silent.
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithClock sets the clock for report timestamps. Default: time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithVersion names the scanner's version in reports. Default: "dev".
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+func makeOptions(opts []Option) options {
+	o := options{progress: io.Discard, now: time.Now, version: "dev"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// DatabaseError wraps a failure to load the vulnerability database, which
+// the step reports as ERROR rather than as a passing scan.
+type DatabaseError struct{ Err error }
+
+func (e *DatabaseError) Error() string { return "vulnerability database: " + e.Err.Error() }
+func (e *DatabaseError) Unwrap() error { return e.Err }
+
+// Vulnerabilities matches the packages of an SBOM (the bytes of a
+// CycloneDX or SPDX JSON document) against the OSV database in dbDir.
+// subject names what was scanned in the report.
+func Vulnerabilities(sbom []byte, subject, dbDir string, opts ...Option) (*finding.Report, error) {
+	o := makeOptions(opts)
+	doc, err := inventory.Decode(sbom)
+	if err != nil {
+		return nil, fmt.Errorf("SBOM %s: %w", subject, err)
+	}
+	fmt.Fprintf(o.progress, "scan: %s: %s SBOM with %d packages (%d without a known ecosystem)\n",
+		subject, doc.Format, len(doc.Packages), doc.Skipped)
+	// VEX documents are read before the database so that a typo in a VEX
+	// path fails fast.
+	var stmts []vex.Statement
+	for _, f := range o.vex {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("VEX document: %w", err)
+		}
+		st, err := vex.Parse(f, b)
+		if err != nil {
+			return nil, err
+		}
+		stmts = append(stmts, st...)
+	}
+	dbOpts := []osvdb.Option{osvdb.WithProgress(o.progress)}
+	if o.dbCache != "" {
+		dbOpts = append(dbOpts, osvdb.WithCacheDir(o.dbCache))
+	}
+	ix, err := osvdb.Open(dbDir, dbOpts...)
+	if err != nil {
+		return nil, &DatabaseError{Err: err}
+	}
+	res := match.Packages(ix, doc.Packages)
+	kept, suppressed := vex.Apply(stmts, res.Vulnerabilities)
+	fmt.Fprintf(o.progress, "scan: %d vulnerabilities (%d suppressed by VEX) in %d packages; %d packages in ecosystems the database does not cover\n",
+		len(kept), len(suppressed), len(doc.Packages), res.Unmatched)
+	return &finding.Report{
+		Tool:            Tool,
+		Version:         o.version,
+		Timestamp:       o.now().UTC().Format(time.RFC3339),
+		Subject:         subject,
+		Database:        dbDir,
+		Packages:        doc.Packages,
+		Unmatched:       res.Unmatched + doc.Skipped,
+		Vulnerabilities: kept,
+		Suppressed:      suppressed,
+	}, nil
+}
+
+// Config checks the Containerfiles and Kubernetes/Tekton YAML under dir.
+func Config(dir string, opts ...Option) (*finding.Report, error) {
+	o := makeOptions(opts)
+	res, err := misconfig.Dir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(o.progress, "scan: skipped (not parseable): %s\n", s)
+	}
+	fmt.Fprintf(o.progress, "scan: %d misconfigurations in %d files under %s\n", len(res.Findings), res.Files, dir)
+	return &finding.Report{
+		Tool:              Tool,
+		Version:           o.version,
+		Timestamp:         o.now().UTC().Format(time.RFC3339),
+		Subject:           dir,
+		Misconfigurations: res.Findings,
+		Rules:             misconfig.Rules,
+	}, nil
+}
+
+// Result values of TEST_OUTPUT.
+const (
+	Success = "SUCCESS"
+	Failure = "FAILURE"
+	Warning = "WARNING"
+	Error   = "ERROR"
+	Skipped = "SKIPPED"
+)
+
+// TestOutput is Konflux's TEST_OUTPUT result.
+type TestOutput struct {
+	Result    string `json:"result"`
+	Timestamp string `json:"timestamp"`
+	Note      string `json:"note"`
+	Namespace string `json:"namespace"`
+	Successes int    `json:"successes"`
+	Failures  int    `json:"failures"`
+	Warnings  int    `json:"warnings"`
+}
+
+// Counts are findings by severity.
+type Counts struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Unknown  int `json:"unknown"`
+}
+
+func (c *Counts) add(r cvss.Rating) {
+	switch r {
+	case cvss.Critical:
+		c.Critical++
+	case cvss.High:
+		c.High++
+	case cvss.Medium:
+		c.Medium++
+	case cvss.Low, cvss.None:
+		c.Low++
+	default:
+		c.Unknown++
+	}
+}
+
+// ScanOutput is the SCAN_OUTPUT result, in the shape of Konflux's
+// clair-scan: "vulnerabilities" counts findings with a fixed version
+// (patched upstream: upgrading fixes them), "unpatched_vulnerabilities"
+// those without one; suppressed findings are counted apart. A config scan
+// fills "misconfigurations".
+type ScanOutput struct {
+	Vulnerabilities   *Counts `json:"vulnerabilities,omitempty"`
+	Unpatched         *Counts `json:"unpatched_vulnerabilities,omitempty"`
+	Suppressed        int     `json:"suppressed"`
+	Misconfigurations *Counts `json:"misconfigurations,omitempty"`
+}
+
+// Summarize computes SCAN_OUTPUT.
+func Summarize(r *finding.Report) ScanOutput {
+	var out ScanOutput
+	if len(r.Rules) > 0 || len(r.Misconfigurations) > 0 {
+		out.Misconfigurations = &Counts{}
+		for _, m := range r.Misconfigurations {
+			out.Misconfigurations.add(m.Severity)
+		}
+		return out
+	}
+	out.Vulnerabilities, out.Unpatched = &Counts{}, &Counts{}
+	for _, v := range r.Vulnerabilities {
+		if v.Patched() {
+			out.Vulnerabilities.add(v.Severity)
+		} else {
+			out.Unpatched.add(v.Severity)
+		}
+	}
+	out.Suppressed = len(r.Suppressed)
+	return out
+}
+
+// Judge computes TEST_OUTPUT: findings at or above failOn are failures,
+// other findings warnings. failOn "" never fails (findings only warn).
+// successes counts the packages (or configuration rules) with no finding.
+func Judge(r *finding.Report, failOn cvss.Rating) TestOutput {
+	out := TestOutput{Timestamp: r.Timestamp, Namespace: "default"}
+	gate := func(s cvss.Rating) {
+		if failOn != "" && s.Rank() >= failOn.Rank() {
+			out.Failures++
+		} else {
+			out.Warnings++
+		}
+	}
+	if len(r.Rules) > 0 || len(r.Misconfigurations) > 0 {
+		hit := map[string]bool{}
+		for _, m := range r.Misconfigurations {
+			gate(m.Severity)
+			hit[m.RuleID] = true
+		}
+		out.Successes = len(r.Rules) - len(hit)
+	} else {
+		affected := map[string]bool{}
+		for _, v := range r.Vulnerabilities {
+			gate(v.Severity)
+			affected[v.Package.Ecosystem+"\x00"+v.Package.Name+"\x00"+v.Package.Version] = true
+		}
+		out.Successes = len(r.Packages) - len(affected)
+		if out.Successes < 0 {
+			out.Successes = 0
+		}
+	}
+	threshold := "no threshold set"
+	if failOn != "" {
+		threshold = fmt.Sprintf("failing on %s or above", failOn)
+	}
+	switch {
+	case out.Failures > 0:
+		out.Result = Failure
+	case out.Warnings > 0:
+		out.Result = Warning
+	default:
+		out.Result = Success
+	}
+	what := "vulnerabilities"
+	if len(r.Rules) > 0 {
+		what = "misconfigurations"
+	}
+	out.Note = fmt.Sprintf("Task scan completed: %d %s at or above the threshold, %d below it (%s)",
+		out.Failures, what, out.Warnings, threshold)
+	if n := len(r.Suppressed); n > 0 {
+		out.Note += fmt.Sprintf("; %d suppressed by VEX", n)
+	}
+	out.Note += ". Refer to the SCAN_OUTPUT result and the report for details."
+	return out
+}
+
+// ErrorOutput is TEST_OUTPUT for a scan that could not run.
+func ErrorOutput(err error, now time.Time) TestOutput {
+	msg := err.Error()
+	if len(msg) > 500 {
+		msg = msg[:500] + "…"
+	}
+	return TestOutput{
+		Result:    Error,
+		Timestamp: now.UTC().Format(time.RFC3339),
+		Note:      "Task scan failed: " + strings.TrimSpace(msg),
+		Namespace: "default",
+	}
+}

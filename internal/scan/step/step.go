@@ -1,0 +1,218 @@
+// Package step is the command line of the scan step: flags, reading the
+// SBOM from a file or from beside an image, writing the report and the
+// Tekton results. It holds the wiring only; the work is in internal/scan.
+package step
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/scan"
+	"github.com/trustline-dev/trustline/internal/scan/attached"
+	"github.com/trustline-dev/trustline/internal/scan/cvss"
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/scan/report"
+	"github.com/trustline-dev/trustline/internal/stepcli"
+)
+
+// App returns the scan command.
+func App() *cli.App {
+	return &cli.App{
+		Name:  "scan",
+		Usage: "find known vulnerabilities in an SBOM, or misconfigurations in Containerfiles and Kubernetes/Tekton YAML",
+		UsageText: `scan --sbom sbom.cdx.json --db /data/osv [--db-cache /cache] [--vex vex.json] [--fail-on high] [--format sarif --output report.sarif]
+   scan --image quay.io/org/app@sha256:... --db /data/osv
+   scan --type config --source ./src --format sarif --output config.sarif`,
+		Description: `Vulnerabilities (--type vulnerabilities, the default): reads a CycloneDX or
+SPDX JSON SBOM (--sbom FILE, or the SBOM attached to --image REF as an OCI
+referrer or under cosign's sha256-<hex>.sbom tag) and matches every package
+against an OSV database directory (--db DIR: <Ecosystem>/all.zip or unpacked
+JSON, as osv.dev publishes it). The database is compiled into an index in
+--db-cache DIR once and reused until it changes. VEX documents (--vex,
+OpenVEX or CycloneDX, repeatable) suppress findings stated not_affected or
+fixed, keeping the justification in the report.
+
+Configuration (--type config): checks every Containerfile/Dockerfile and
+Kubernetes/Tekton YAML under --source DIR (rules TL-CF-*, TL-K8S-*).
+
+Results: TEST_OUTPUT (Konflux's shape; ERROR when the scan could not run,
+e.g. a missing or corrupt database) and SCAN_OUTPUT (counts by severity).
+Exit codes: 0 passed, 1 findings at or above --fail-on, 2 the scan could
+not run; with --report-only the outcome is only reported and the exit
+code is 0.
+
+Example:
+   scan --sbom sbom.json --db ./osv --db-cache ~/.cache/trustline/osv \
+        --vex .vex/openvex.json --fail-on critical --format cyclonedx --output vex.cdx.json`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "type", Value: "vulnerabilities", Usage: "what to scan: vulnerabilities or config"},
+			&cli.StringFlag{Name: "sbom", Usage: "read the SBOM (CycloneDX or SPDX JSON) from `FILE`"},
+			&cli.StringFlag{Name: "image", Usage: "scan the SBOM attached to image `REF`"},
+			&cli.StringFlag{Name: "source", Usage: "check configuration files under `DIR` (--type config)"},
+			&cli.StringFlag{Name: "db", Usage: "OSV database `DIR` (<Ecosystem>/all.zip or unpacked JSON)"},
+			&cli.StringFlag{Name: "db-cache", Usage: "keep the compiled database index in `DIR`"},
+			&cli.StringSliceFlag{Name: "vex", Usage: "apply the OpenVEX or CycloneDX VEX document `FILE` (repeatable)"},
+			&cli.StringFlag{Name: "fail-on", Usage: "fail when a finding is of `SEVERITY` or above: critical, high, medium or low (default: never)"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "report format: table, json, sarif or cyclonedx"},
+			&cli.StringFlag{Name: "output", Usage: "write the report to `FILE` instead of stdout"},
+			&cli.BoolFlag{Name: "report-only", Usage: "report the outcome in TEST_OUTPUT but exit 0 (Konflux style: a policy decides later)"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "verify TLS for registries other than loopback; false allows plain HTTP"},
+			stepcli.ResultsDirFlag(),
+		},
+		Action: run,
+	}
+}
+
+func run(c *cli.Context) error {
+	res := stepcli.Results(c)
+	now := time.Now
+	err := scanAndReport(c, now)
+	if err == nil {
+		return nil
+	}
+	if exitcode.Code(err) != exitcode.Failed {
+		// The scan could not answer: say so in TEST_OUTPUT, never SUCCESS.
+		if werr := res.WriteJSON("TEST_OUTPUT", scan.ErrorOutput(err, now())); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	if c.Bool("report-only") {
+		fmt.Fprintf(c.App.ErrWriter, "scan: %v (--report-only: exit 0)\n", err)
+		return nil
+	}
+	return err
+}
+
+func scanAndReport(c *cli.Context, now func() time.Time) error {
+	format := c.String("format")
+	if !contains(report.Formats, format) {
+		return stepcli.Usagef("--format %q: want one of %s", format, strings.Join(report.Formats, ", "))
+	}
+	var failOn cvss.Rating
+	if s := c.String("fail-on"); s != "" {
+		r, ok := cvss.ParseRating(s)
+		if !ok || r.Rank() < cvss.Low.Rank() {
+			return stepcli.Usagef("--fail-on %q: want critical, high, medium or low", s)
+		}
+		failOn = r
+	}
+	opts := []scan.Option{scan.WithProgress(c.App.ErrWriter), scan.WithClock(now)}
+
+	var rep *finding.Report
+	var err error
+	switch c.String("type") {
+	case "vulnerabilities":
+		rep, err = vulnerabilities(c, opts)
+	case "config":
+		if c.String("source") == "" {
+			return stepcli.Usagef("--type config needs --source DIR")
+		}
+		rep, err = scan.Config(c.String("source"), opts...)
+	default:
+		return stepcli.Usagef("--type %q: want vulnerabilities or config", c.String("type"))
+	}
+	if err != nil {
+		return err
+	}
+
+	if err := writeReport(c, format, rep); err != nil {
+		return err
+	}
+	verdict := scan.Judge(rep, failOn)
+	res := stepcli.Results(c)
+	if err := res.WriteJSON("SCAN_OUTPUT", scan.Summarize(rep)); err != nil {
+		return err
+	}
+	if err := res.WriteJSON("TEST_OUTPUT", verdict); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.ErrWriter, "scan: %s: %s\n", verdict.Result, verdict.Note)
+	if verdict.Result == scan.Failure {
+		return exitcode.CheckFailedf("%d findings at or above %s", verdict.Failures, failOn)
+	}
+	return nil
+}
+
+func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error) {
+	sbomFile, image := c.String("sbom"), c.String("image")
+	if (sbomFile == "") == (image == "") {
+		return nil, stepcli.Usagef("give exactly one of --sbom FILE or --image REF")
+	}
+	if c.String("db") == "" {
+		return nil, stepcli.Usagef("--db DIR is required: an OSV database (<Ecosystem>/all.zip)")
+	}
+	if d := c.String("db-cache"); d != "" {
+		opts = append(opts, scan.WithDBCache(d))
+	}
+	opts = append(opts, scan.WithVEX(c.StringSlice("vex")...))
+	var data []byte
+	subject := sbomFile
+	if sbomFile != "" {
+		b, err := os.ReadFile(sbomFile)
+		if err != nil {
+			return nil, fmt.Errorf("--sbom: %w", err)
+		}
+		data = b
+	} else {
+		ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(!c.Bool("tls-verify")))
+		if err != nil {
+			return nil, stepcli.Usagef("--image: %v", err)
+		}
+		ctx := c.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		s, err := attached.Fetch(ref, remoteopt.Options(ctx)...)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(c.App.ErrWriter, "scan: SBOM of %s from %s\n", s.Image, s.Where)
+		data, subject = s.Data, s.Image.String()
+	}
+	return scan.Vulnerabilities(data, subject, c.String("db"), opts...)
+}
+
+// writeReport writes to a temporary file beside --output and renames it,
+// so a failed scan never leaves half a report.
+func writeReport(c *cli.Context, format string, rep *finding.Report) error {
+	out := c.String("output")
+	if out == "" {
+		return report.Write(c.App.Writer, format, rep)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+	if err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := report.Write(tmp, format, rep); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--output %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--output %s: %w", out, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "scan: wrote %s report to %s\n", format, out)
+	return nil
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
