@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -19,7 +20,8 @@ import (
 func newApp(getenv func(string) string) *cli.App {
 	common := []cli.Flag{
 		&cli.StringFlag{Name: "image", Required: true, Usage: "the image, as `REPO@sha256:HEX` (a tag is refused: a signature names one digest)"},
-		&cli.StringFlag{Name: "key", Required: true, Usage: "private key `PATH`: cosign.key (password from COSIGN_PASSWORD), a plain PEM ECDSA/Ed25519 key, or a directory in Chains' signing-secrets layout"},
+		&cli.StringFlag{Name: "key", Usage: "private key `PATH`: cosign.key (password from COSIGN_PASSWORD), a plain PEM ECDSA/Ed25519 key, or a directory in Chains' signing-secrets layout"},
+		&cli.StringFlag{Name: "fallback-key", Usage: "key `PATH` used when --key is empty (a task passes an optional workspace's path as --key and a mounted secret here)"},
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "use HTTPS and verify certificates (plain HTTP is always allowed for 127.0.0.1 and localhost)"},
 		&cli.StringFlag{Name: "output", Usage: "write what was written as JSON: `json` for stdout, or a FILE"},
 		stepcli.ResultsDirFlag(),
@@ -50,8 +52,12 @@ Results: SIGNATURE_REF, ATTESTATION_REF, PREDICATE_TYPES (comma-separated).`,
 				UsageText: `attest attest --image registry.example/app@sha256:<hex> --key cosign.key \
     --predicate sbom.cdx.json --type cyclonedx \
     --predicate provenance.json --type slsaprovenance1 \
-    --test-output "$(cat TEST_OUTPUT)" --test-name scan --sign`,
-				Description: `--predicate and --type pair up in order. --type is a cosign short name
+    --test-output "$(cat TEST_OUTPUT)" --test-name scan --sign
+attest attest --image registry.example/app@sha256:<hex> --key /secrets/signing \
+    --predicate-dir /workspace/source cyclonedx=sbom.cdx.json vuln=scan/vuln.json`,
+				ArgsUsage: "[TYPE=FILE...]",
+				Description: `--predicate and --type pair up in order; TYPE=FILE arguments add more (FILE
+relative to --predicate-dir). A TYPE is a cosign short name
 (slsaprovenance1, slsaprovenance02, cyclonedx, spdxjson, vuln, openvex, test-result, vsa)
 or a predicate type URI. A predicate that is not JSON, or does not look like its type,
 is refused and nothing is pushed.`,
@@ -62,6 +68,7 @@ is refused and nothing is pushed.`,
 					&cli.StringFlag{Name: "test-name", Value: "test", Usage: "`NAME` of the test the TEST_OUTPUT comes from (the task name)"},
 					&cli.StringFlag{Name: "test-url", Usage: "`URL` of the test's log or report"},
 					&cli.BoolFlag{Name: "sign", Usage: "also add a simple-signing signature"},
+					&cli.StringFlag{Name: "predicate-dir", Usage: "`DIR` that relative predicate paths are read from (default: the working directory)"},
 					&cli.BoolFlag{Name: "referrers", Usage: "also store each attestation as an OCI 1.1 referrer (sigstore bundle v0.3)"},
 				),
 				Action: func(c *cli.Context) error {
@@ -81,8 +88,18 @@ func predicates(c *cli.Context) ([]attest.Predicate, error) {
 	if len(files) != len(types) {
 		return nil, stepcli.Usagef("--predicate given %d times but --type %d times: each predicate needs its type", len(files), len(types))
 	}
+	for _, a := range c.Args().Slice() {
+		typ, file, ok := strings.Cut(a, "=")
+		if !ok || typ == "" || file == "" {
+			return nil, stepcli.Usagef("argument %q: want TYPE=FILE", a)
+		}
+		types, files = append(types, typ), append(files, file)
+	}
 	var out []attest.Predicate
 	for i, f := range files {
+		if dir := c.String("predicate-dir"); dir != "" && !filepath.IsAbs(f) {
+			f = filepath.Join(dir, f)
+		}
 		p, err := attest.LoadPredicate(f, types[i])
 		if err != nil {
 			return nil, stepcli.Usagef("%w", err)
@@ -116,7 +133,14 @@ func run(c *cli.Context, getenv func(string) string, sign bool, preds []attest.P
 		return stepcli.Usagef("--image: %w", err)
 	}
 	// An unset COSIGN_PASSWORD is the empty password, as for cosign.
-	signer, err := signing.Load(c.String("key"), signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
+	key := c.String("key")
+	if key == "" {
+		key = c.String("fallback-key")
+	}
+	if key == "" {
+		return stepcli.Usagef("--key: no signing key given")
+	}
+	signer, err := signing.Load(key, signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
 	if err != nil {
 		return stepcli.Usagef("--key: %w", err)
 	}

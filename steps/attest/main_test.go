@@ -152,9 +152,10 @@ func TestCosignKeysAndSignaturesWorkHere(t *testing.T) {
 		"--type", "cyclonedx", "--predicate", "testdata/cyclonedx.json", d.String()); err != nil {
 		t.Fatalf("cosign attest: %v\n%s", err, out)
 	}
-	// ...we append with the same key...
-	if code, stderr := step(t, pwEnv, "attest", "--image", d.String(), "--key", key, "--sign",
-		"--predicate", "testdata/slsa1.json", "--type", "slsaprovenance1", "--results-dir", ""); code != 0 {
+	// ...we append with the same key, found as a task finds it (an empty
+	// --key from an unbound workspace, the secret as --fallback-key)...
+	if code, stderr := step(t, pwEnv, "attest", "--image", d.String(), "--key", "", "--fallback-key", key, "--sign",
+		"--predicate-dir", "testdata", "--results-dir", "", "slsaprovenance1=slsa1.json"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	// ...and our reader verifies both cosign's and ours.
@@ -217,6 +218,8 @@ func TestBadInputPushesNothing(t *testing.T) {
 		"unpaired type":    {pwEnv, []string{"attest", "--image", d.String(), "--key", key, "--predicate", "testdata/cyclonedx.json"}, "each predicate needs its type"},
 		"bad type":         {pwEnv, []string{"attest", "--image", d.String(), "--key", key, "--predicate", "testdata/cyclonedx.json", "--type", "bom"}, "neither one of"},
 		"bad test output":  {pwEnv, []string{"attest", "--image", d.String(), "--key", key, "--test-output", `{"result":"GREAT"}`}, "TEST_OUTPUT"},
+		"no key":           {pwEnv, []string{"sign", "--image", d.String(), "--key", ""}, "no signing key"},
+		"bad positional":   {pwEnv, []string{"attest", "--image", d.String(), "--key", key, "cyclonedx"}, "want TYPE=FILE"},
 		"missing key":      {pwEnv, []string{"sign", "--image", d.String(), "--key", filepath.Join(keys, "nope.key")}, "nope.key"},
 	} {
 		t.Run(name, func(t *testing.T) {
