@@ -103,7 +103,7 @@ func Load(path string) (*Policy, error) {
 
 // Parse parses a policy document (YAML or JSON, resource or bare spec).
 func Parse(b []byte) (*Policy, error) {
-	js, err := yaml.YAMLToJSON(b)
+	js, err := toJSON(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not YAML or JSON: %v", ErrInvalid, err)
 	}
@@ -314,4 +314,21 @@ func (c VolatileCriterion) applies(ref, digest string, now time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// toJSON returns JSON input as it is (so trailing data is caught) and
+// converts YAML.
+func toJSON(b []byte) ([]byte, error) {
+	t := bytes.TrimSpace(b)
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		return t, nil
+	}
+	if len(t) > 0 && t[0] == '{' {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(t))
+		if err := dec.Decode(&v); err == nil && dec.More() {
+			return nil, errors.New("trailing data after the JSON document")
+		}
+	}
+	return yaml.YAMLToJSON(b)
 }

@@ -66,7 +66,7 @@ func Load(pathOrJSON string) (*Snapshot, error) {
 
 // Parse parses and validates a snapshot document.
 func Parse(b []byte) (*Snapshot, error) {
-	js, err := yaml.YAMLToJSON(b)
+	js, err := toJSON(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not YAML or JSON: %v", ErrInvalid, err)
 	}
@@ -102,4 +102,21 @@ func Parse(b []byte) (*Snapshot, error) {
 		}
 	}
 	return &s, nil
+}
+
+// toJSON returns JSON input as it is (so trailing data is caught) and
+// converts YAML.
+func toJSON(b []byte) ([]byte, error) {
+	t := bytes.TrimSpace(b)
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		return t, nil
+	}
+	if len(t) > 0 && t[0] == '{' {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(t))
+		if err := dec.Decode(&v); err == nil && dec.More() {
+			return nil, errors.New("trailing data after the JSON document")
+		}
+	}
+	return yaml.YAMLToJSON(b)
 }
