@@ -1,0 +1,120 @@
+package command
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/testregistry"
+	"github.com/trustline-dev/trustline/internal/verify/fixture"
+)
+
+func runApp(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	app := App(func(string) string { return "" })
+	app.Writer, app.ErrWriter = &out, &errw
+	code := stepcli.Run(app, append([]string{"verify-policy"}, args...), &errw)
+	return code, out.String(), errw.String()
+}
+
+func TestExitCodesAndOutputs(t *testing.T) {
+	reg := testregistry.Start(t)
+	dir := t.TempDir()
+	signer, pub, err := fixture.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(dir, "cosign.pub")
+	os.WriteFile(pubFile, pub, 0o644)
+	ctx := context.Background()
+	good := fixture.Image{Repo: reg + "/good", Signer: signer, Sign: true, Provenance: true, SBOM: true, Scan: true, Tests: true, BaseImage: "quay.io/x/base:1"}
+	if _, err := fixture.Push(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	bad.Repo, bad.Sign = reg+"/bad", false
+	if _, err := fixture.Push(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	// A policy file in Conforma's shape, trusting the fixture's tasks.
+	tt, _ := json.Marshal(fixture.TrustedTasks(time.Now().AddDate(-1, 0, 0), time.Time{}))
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("apiVersion: appstudio.redhat.com/v1alpha1\nkind: EnterpriseContractPolicy\nspec:\n  sources:\n  - name: release\n    policy: ["+polDir(t)+"/lib, "+polDir(t)+"/release]\n    data: ["+polDir(t)+"/data]\n    ruleData:\n      trusted_tasks: "+string(tt)+"\n"), 0o644)
+	snap := filepath.Join(dir, "snapshot.json")
+	os.WriteFile(snap, []byte(`{"components":[{"name":"good","containerImage":"`+reg+`/good:latest"}]}`), 0o644)
+	results := filepath.Join(dir, "results")
+
+	code, stdout, stderr := runApp(t, "--public-key", pubFile, "--policy", pol, "--images", snap, "--results-dir", results,
+		"--output", "json", "--output", "junit="+filepath.Join(dir, "out", "r.xml"), "--output", "text")
+	if code != 0 {
+		t.Fatalf("good image: exit %d\n%s", code, stderr)
+	}
+	var rep struct {
+		Success    bool `json:"success"`
+		Components []struct {
+			Name string `json:"name"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || !rep.Success || rep.Components[0].Name != "good" {
+		t.Errorf("json on stdout: %v %s", err, stdout)
+	}
+	if !strings.Contains(stderr, "PASS  good") {
+		t.Errorf("text report on stderr: %s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "r.xml")); err != nil {
+		t.Error(err)
+	}
+	to, _ := os.ReadFile(filepath.Join(results, "TEST_OUTPUT"))
+	if !strings.Contains(string(to), `"result":"SUCCESS"`) {
+		t.Errorf("TEST_OUTPUT = %s", to)
+	}
+
+	code, _, stderr = runApp(t, "--public-key", pubFile, "--policy", pol, "--image", reg+"/bad:latest", "--results-dir", results)
+	if code != 1 || !strings.Contains(stderr, "signature.image_signed") {
+		t.Errorf("violation: exit %d\n%s", code, stderr)
+	}
+	to, _ = os.ReadFile(filepath.Join(results, "TEST_OUTPUT"))
+	if !strings.Contains(string(to), `"result":"FAILURE"`) {
+		t.Errorf("TEST_OUTPUT = %s", to)
+	}
+	code, _, _ = runApp(t, "--public-key", pubFile, "--policy", pol, "--image", reg+"/bad:latest", "--results-dir", results, "--strict=false")
+	if code != 0 {
+		t.Errorf("--strict=false: exit %d", code)
+	}
+
+	badPol := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badPol, []byte("sources: [{policy: [p], exclude: [x]}]\n"), 0o644)
+	for name, args := range map[string][]string{
+		"malformed policy":   {"--policy", badPol, "--image", reg + "/good:latest"},
+		"no images":          {"--policy", pol},
+		"bad output":         {"--image", reg + "/good:latest", "--output", "yml"},
+		"unreachable":        {"--image", "127.0.0.1:1/x:1"},
+		"missing snapshot":   {"--images", filepath.Join(dir, "nope.json")},
+		"vsa without key":    {"--image", reg + "/good:latest", "--push-vsa"},
+		"bad effective time": {"--image", reg + "/good:latest", "--effective-time", "tomorrow"},
+	} {
+		code, _, stderr := runApp(t, append([]string{"--public-key", pubFile, "--results-dir", results}, args...)...)
+		if code != 2 {
+			t.Errorf("%s: exit %d, want 2\n%s", name, code, stderr)
+		}
+	}
+	if code, _, stderr := runApp(t, "--public-key", filepath.Join(dir, "none.pub"), "--image", reg+"/good:latest"); code != 2 || !strings.Contains(stderr, "none.pub") {
+		t.Errorf("missing key: exit %d %s", code, stderr)
+	}
+}
+
+// polDir is the repository's policy pack.
+func polDir(t *testing.T) string {
+	p, err := filepath.Abs("../../../policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
