@@ -61,6 +61,10 @@ type Version struct {
 	Replacement string `json:"replacement,omitempty"`
 	// ExpiresOn (RFC 3339 date) is when policy stops trusting the version.
 	ExpiresOn string `json:"expires_on,omitempty"`
+	// ContentDigest is ContentDigest of the YAML when this version was
+	// recorded (trustline catalog sync or publish): trustline validate
+	// fails when the YAML changes while the version stays the same.
+	ContentDigest string `json:"content_digest,omitempty"`
 }
 
 // Publication is one bundle digest pushed for a version.
@@ -70,6 +74,12 @@ type Publication struct {
 	On string `json:"on"`
 	// SupersededOn is when a newer digest of the same version replaced it.
 	SupersededOn string `json:"superseded_on,omitempty"`
+	// Version is the full version the digest was published as (a
+	// directory's version moves from 0.1.0 to 0.1.1; its bundle tag, the
+	// major.minor, stays).
+	Version string `json:"version,omitempty"`
+	// Commit is the source revision the bundle was built from.
+	Commit string `json:"commit,omitempty"`
 }
 
 // Load reads a catalog file, rejecting unknown fields so a typo (say

@@ -113,6 +113,7 @@ func (o *options) catalog(ctx context.Context, files []string) ([]tekton.Problem
 			}
 		}
 	}
+	ps = append(ps, o.versionChanges(c, files)...)
 	return ps, nil
 }
 

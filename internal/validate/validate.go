@@ -90,7 +90,8 @@ func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(problems, ps...), nil
+	problems = append(problems, ps...)
+	return append(problems, o.indexProblems(ctx, files)...), nil
 }
 
 func makeOptions(opts []Option) *options {
@@ -256,5 +257,78 @@ func WriteReadmes(ctx context.Context, opts ...Option) ([]string, error) {
 			changed = append(changed, o.rel(readme))
 		}
 	}
+	readme, want, err := o.index(ctx)
+	if err != nil || want == nil {
+		return changed, err
+	}
+	if old, _ := os.ReadFile(readme); !bytes.Equal(old, want) {
+		if err := os.WriteFile(readme, want, 0o644); err != nil {
+			return nil, err
+		}
+		changed = append(changed, o.rel(readme))
+	}
 	return changed, nil
+}
+
+// index returns the repository README with its table of tasks and
+// pipelines regenerated, or nil when it has no table markers.
+func (o *options) index(ctx context.Context) (path string, content []byte, err error) {
+	path = filepath.Join(o.root, "README.md")
+	readme, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return path, nil, nil
+	}
+	if err != nil {
+		return path, nil, err
+	}
+	var rows []taskdoc.IndexRow
+	for _, dir := range []string{"tasks", "pipelines"} {
+		files, err := yamlFiles(filepath.Join(o.root, dir))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return path, nil, err
+		}
+		for _, f := range files {
+			l, ok := layoutOf(o.rel(f))
+			if !ok {
+				continue
+			}
+			docs, _, err := tekton.ReadFile(f)
+			if err != nil {
+				return path, nil, err
+			}
+			if len(docs) != 1 {
+				continue
+			}
+			row := taskdoc.IndexRow{Kind: l.kind, Name: l.name, ReadmePath: filepath.ToSlash(filepath.Join(filepath.Dir(o.rel(f)), "README.md"))}
+			switch obj := docs[0].Object.(type) {
+			case *v1.Task:
+				row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
+			case *v1.Pipeline:
+				row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
+			default:
+				continue
+			}
+			rows = append(rows, row)
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Kind > rows[j].Kind }) // tasks, then pipelines
+	out, ok := taskdoc.ReplaceIndex(readme, taskdoc.Index(rows))
+	if !ok {
+		return path, nil, nil
+	}
+	return path, out, nil
+}
+
+func (o *options) indexProblems(ctx context.Context, files []string) []tekton.Problem {
+	path, want, err := o.index(ctx)
+	if err != nil {
+		return []tekton.Problem{{File: "README.md", Field: "(tasks table)", Message: err.Error()}}
+	}
+	if want == nil {
+		return nil
+	}
+	if old, _ := os.ReadFile(path); !bytes.Equal(old, want) {
+		return []tekton.Problem{{File: "README.md", Field: "(tasks table)", Message: "out of date with tasks/ and pipelines/: run `make docs`"}}
+	}
+	return nil
 }
