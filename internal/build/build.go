@@ -346,6 +346,9 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 		imageID, err = runBuild(ctx, st, spec, o.progress)
 	}
 	if err != nil {
+		if o.hermetic {
+			return nil, fmt.Errorf("build %s (hermetic: RUN instructions have no network): %w", cfPath, err)
+		}
 		return nil, fmt.Errorf("build %s: %w", cfPath, err)
 	}
 

@@ -245,6 +245,7 @@ func TestBuild(t *testing.T) {
 		if err == nil {
 			t.Fatalf("a hermetic RUN reached %s\n%s", url, progress)
 		}
+		t.Logf("hermetic wget: %v", err)
 		if !strings.Contains(err.Error(), "wget") {
 			t.Errorf("error does not name the failing RUN: %v", err)
 		}
@@ -275,6 +276,7 @@ func TestBuild(t *testing.T) {
 			"Containerfile": "FROM " + f.reg + "/base/busybox:absent\nRUN true\n",
 		})
 		_, _, err = f.build(t, f.reg+"/app/offline:absent", WithContextDir(ctxDir), WithHermetic(true))
+		t.Logf("hermetic absent: %v", err)
 		if !errors.Is(err, errNoNetwork) {
 			t.Errorf("hermetic build on an absent tag: got %v, want %v", err, errNoNetwork)
 		}
@@ -348,6 +350,7 @@ func TestBuild(t *testing.T) {
 				if err == nil {
 					t.Fatalf("Build succeeded (%+v), want an error\n%s", res, progress)
 				}
+				t.Logf("error: %v", err)
 				for _, w := range tc.want {
 					if !strings.Contains(err.Error(), w) {
 						t.Errorf("error %q does not mention %q", err, w)

@@ -15,7 +15,7 @@ func newApp() *cli.App {
 	return &cli.App{
 		Name:  "build",
 		Usage: "build a container image with buildah and push it",
-		UsageText: `build --image REGISTRY/REPO:TAG [--context DIR] [--containerfile PATH] [options]
+		UsageText: `build --image REGISTRY/REPO:TAG [--context DIR] [--containerfile PATH] [options] [-- --build-arg K=V... --label K=V...]
 
 Example:
    build --context . --image quay.io/acme/app:v1 \
@@ -36,7 +36,14 @@ images first (those given by tag must already be in storage), runs the build
 in a new network namespace, then pushes from outside it.
 
 Needs root (CAP_SYS_ADMIN) for chroot isolation, mounts and the network
-namespace. Exit codes: 0 pushed, 2 the build or push failed (nothing pushed).`,
+namespace. Exit codes: 0 pushed, 2 the build or push failed (nothing pushed).
+
+After "--", "--build-arg" and "--label" each take every following K=V up to
+the next of them, so that a Tekton array parameter can be passed whole:
+   build --image quay.io/acme/app:v1 -- --build-arg A=1 B=2 --label team=x`,
+		// A value may hold commas (a build argument listing hosts, say);
+		// repeat the flag instead.
+		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "context", Value: ".", Usage: "build context `DIR`"},
 			&cli.StringFlag{Name: "containerfile", Usage: "Containerfile `PATH`, relative to the context (default: Containerfile, then Dockerfile)"},
@@ -60,17 +67,18 @@ namespace. Exit codes: 0 pushed, 2 the build or push failed (nothing pushed).`,
 }
 
 func run(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return stepcli.Usagef("unexpected argument %q (the context is given with --context)", c.Args().First())
-	}
 	if out := c.String("output"); out != "" && out != "json" {
 		return stepcli.Usagef("--output %q: want json", out)
 	}
-	args, err := build.ParseBuildArgs(c.StringSlice("build-arg"))
+	moreArgs, moreLabels, err := trailingLists(c.Args().Slice())
 	if err != nil {
 		return stepcli.Usagef("%v", err)
 	}
-	labels, err := build.ParseLabels(c.StringSlice("label"))
+	args, err := build.ParseBuildArgs(append(c.StringSlice("build-arg"), moreArgs...))
+	if err != nil {
+		return stepcli.Usagef("%v", err)
+	}
+	labels, err := build.ParseLabels(append(c.StringSlice("label"), moreLabels...))
 	if err != nil {
 		return stepcli.Usagef("%v", err)
 	}
@@ -129,4 +137,27 @@ func run(c *cli.Context) error {
 		}{res.URL, res.Digest, res.Ref, res.ImageID, res.Base, res.Annotations})
 	}
 	return nil
+}
+
+// trailingLists reads the arguments after "--": "--build-arg" and
+// "--label" markers, each followed by any number of K=V values (Tekton
+// expands an array parameter into separate arguments, and cannot put a
+// flag before each). A marker is never a valid K=V, so the split is
+// unambiguous; values are checked by the build package's parsers.
+func trailingLists(rest []string) (buildArgs, labels []string, err error) {
+	var cur *[]string
+	for _, a := range rest {
+		switch a {
+		case "--build-arg":
+			cur = &buildArgs
+		case "--label":
+			cur = &labels
+		default:
+			if cur == nil {
+				return nil, nil, fmt.Errorf("unexpected argument %q: after \"--\" give --build-arg or --label, then K=V values (the context is given with --context)", a)
+			}
+			*cur = append(*cur, a)
+		}
+	}
+	return buildArgs, labels, nil
 }

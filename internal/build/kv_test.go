@@ -1,0 +1,113 @@
+package build
+
+import (
+	"maps"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestParseBuildArgs(t *testing.T) {
+	got, err := ParseBuildArgs([]string{"A=1", "B=", "C=x=y", "_d9=ok", "A=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "1", "B": "", "C": "x=y", "_d9": "ok"}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{"A", "=1", "9A=1", "A-B=1", "A B=1", "A=\xff"} {
+		if _, err := ParseBuildArgs([]string{bad}); err == nil || !strings.Contains(err.Error(), "--build-arg") {
+			t.Errorf("%q: got %v, want an error naming --build-arg", bad, err)
+		}
+	}
+	if _, err := ParseBuildArgs([]string{"A=1", "A=2"}); err == nil || !strings.Contains(err.Error(), "already set") {
+		t.Errorf("conflicting values: %v", err)
+	}
+}
+
+func TestParseLabels(t *testing.T) {
+	got, err := ParseLabels([]string{"org.opencontainers.image.title=app", "team=", "k=a=b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"org.opencontainers.image.title": "app", "team": "", "k": "a=b"}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for _, bad := range []string{"novalue", "=v", "a b=c", "a\tb=c", "a\x00=c", "\xff=c"} {
+		if _, err := ParseLabels([]string{bad}); err == nil || !strings.Contains(err.Error(), "--label") {
+			t.Errorf("%q: got %v, want an error naming --label", bad, err)
+		}
+	}
+}
+
+func TestParseSourceDateEpoch(t *testing.T) {
+	got, err := ParseSourceDateEpoch("1700000000")
+	if err != nil || !got.Equal(time.Unix(1700000000, 0)) {
+		t.Errorf("got %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "-1", "+5", "1.5", " 1", "1e9", "99999999999999999999", "0x10"} {
+		if _, err := ParseSourceDateEpoch(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func FuzzParseBuildArgs(f *testing.F) {
+	for _, s := range []string{"A=1", "A", "=", "A==", "9=1", "A=\xff", "Ä=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseBuildArgs([]string{s})
+		if err != nil {
+			return
+		}
+		k, v, _ := strings.Cut(s, "=")
+		if len(m) != 1 || m[k] != v {
+			t.Fatalf("%q parsed to %v", s, m)
+		}
+		if k == "" || (k[0] >= '0' && k[0] <= '9') {
+			t.Fatalf("%q: accepted name %q", s, k)
+		}
+	})
+}
+
+func FuzzParseLabels(f *testing.F) {
+	for _, s := range []string{"a=b", "a", "=b", "a b=c", "é=ü", "a=\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseLabels([]string{s})
+		if err != nil {
+			return
+		}
+		k, v, _ := strings.Cut(s, "=")
+		if len(m) != 1 || m[k] != v || k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			t.Fatalf("%q parsed to %v", s, m)
+		}
+		if strings.ContainsAny(k, " \t\n\r\x00") {
+			t.Fatalf("%q: accepted key %q", s, k)
+		}
+	})
+}
+
+func FuzzParseSourceDateEpoch(f *testing.F) {
+	for _, s := range []string{"0", "1700000000", "-1", "", "999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tm, err := ParseSourceDateEpoch(s)
+		if err != nil {
+			return
+		}
+		if tm.Unix() < 0 {
+			t.Fatalf("%q: %v", s, tm)
+		}
+		if got := strings.TrimLeft(s, "0"); got != "" && got != strconv.FormatInt(tm.Unix(), 10) {
+			t.Fatalf("%q parsed to %d", s, tm.Unix())
+		}
+	})
+}
