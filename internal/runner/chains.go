@@ -1,0 +1,188 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/provenance"
+	"github.com/trustline-dev/trustline/internal/signing"
+)
+
+// Chains does locally what Tekton Chains does on a cluster when a TaskRun
+// finishes: for each image the TaskRun reports (IMAGE_URL + IMAGE_DIGEST,
+// <X>_IMAGE_URL + <X>_IMAGE_DIGEST, IMAGES), SLSA provenance made by
+// Chains' own formatter (internal/provenance), signed as a DSSE envelope
+// and appended to the image's .att, and a simple-signing signature
+// appended to its .sig. The TaskRun then carries Chains' annotation
+// chains.tekton.dev/signed=true.
+type Chains struct {
+	Signer *signing.Signer
+	// Client writes .sig and .att; the default is cosignoci.New().
+	Client *cosignoci.Client
+	// Format is the provenance format; the default is SLSA v1.0.
+	Format provenance.Format
+	// Insecure allows plain HTTP to any registry (loopback always may).
+	Insecure bool
+	// Options for the provenance formatter (builder id, build type).
+	Provenance []provenance.Option
+}
+
+// Signed is what Chains wrote for one image.
+type Signed struct {
+	TaskRun     string
+	Image       name.Digest
+	Signature   name.Tag
+	Attestation name.Tag
+	// Provenance is the file holding the in-toto statement.
+	Provenance string
+}
+
+// Subjects returns the images a TaskRun's results name, as Chains reads
+// its type hints.
+func Subjects(results []v1.TaskRunResult, insecure bool) ([]name.Digest, error) {
+	vals := map[string]string{}
+	for _, r := range results {
+		if r.Value.Type == v1.ParamTypeString || r.Value.Type == "" {
+			vals[r.Name] = strings.TrimSpace(r.Value.StringVal)
+		}
+	}
+	var opts []name.Option
+	if insecure {
+		opts = append(opts, name.Insecure)
+	}
+	seen := map[string]bool{}
+	var out []name.Digest
+	add := func(ref string) error {
+		d, err := name.NewDigest(ref, opts...)
+		if err != nil {
+			return fmt.Errorf("image %q: %w", ref, err)
+		}
+		if !seen[d.String()] {
+			seen[d.String()] = true
+			out = append(out, d)
+		}
+		return nil
+	}
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !strings.HasSuffix(k, "IMAGE_URL") {
+			continue
+		}
+		prefix := strings.TrimSuffix(k, "IMAGE_URL")
+		dig, ok := vals[prefix+"IMAGE_DIGEST"]
+		if !ok || vals[k] == "" || dig == "" {
+			continue
+		}
+		url := vals[k]
+		// IMAGE_URL may carry a tag or a digest of its own; the subject is
+		// the repository at IMAGE_DIGEST.
+		if i := strings.Index(url, "@"); i >= 0 {
+			url = url[:i]
+		}
+		if ref, err := name.ParseReference(url, opts...); err == nil {
+			url = ref.Context().Name()
+		}
+		if err := add(url + "@" + dig); err != nil {
+			return nil, err
+		}
+	}
+	if imgs := vals["IMAGES"]; imgs != "" {
+		for _, f := range strings.FieldsFunc(imgs, func(r rune) bool { return r == ',' || r == '\n' }) {
+			if f = strings.TrimSpace(f); f != "" {
+				if err := add(f); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// afterTaskRun runs Chains for a finished, successful TaskRun.
+func (r *Runner) afterTaskRun(ctx context.Context, tr *v1.TaskRun) error {
+	c := r.o.chains
+	if c == nil || !succeeded(tr) {
+		return nil
+	}
+	subjects, err := Subjects(tr.Status.Results, c.Insecure)
+	if err != nil {
+		return err
+	}
+	if len(subjects) == 0 {
+		return nil
+	}
+	format := c.Format
+	if format == "" {
+		format = provenance.SLSA1
+	}
+	stmt, err := provenance.TaskRun(ctx, tr, format, c.Provenance...)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(r.o.workDir, tr.Name, "provenance.intoto.json")
+	if err := os.WriteFile(path, stmt, 0o644); err != nil {
+		return err
+	}
+	env, err := c.Signer.SignDSSE(ctx, cosignoci.InTotoPayloadType, stmt)
+	if err != nil {
+		return err
+	}
+	verifier, err := c.Signer.Verifier()
+	if err != nil {
+		return err
+	}
+	client := c.Client
+	if client == nil {
+		client = cosignoci.New()
+	}
+	for _, d := range subjects {
+		attTag, err := client.AppendAttestations(ctx, d, cosignoci.Attestation{Envelope: env, PredicateType: format.PredicateType()})
+		if err != nil {
+			return fmt.Errorf("provenance for %s: %w", d, err)
+		}
+		payload, err := cosignoci.SimpleSigningPayload(d)
+		if err != nil {
+			return err
+		}
+		sig, err := c.Signer.Sign(ctx, payload)
+		if err != nil {
+			return err
+		}
+		sigTag, err := client.AppendSignatures(ctx, d, verifier, cosignoci.Signature{Payload: payload, Base64Signature: cosignoci.EncodeSignature(sig)})
+		if err != nil {
+			return fmt.Errorf("signature for %s: %w", d, err)
+		}
+		r.progressf("%-24s chains: signed %s (%s, %s)", tr.Labels["tekton.dev/pipelineTask"], d, sigTag.TagStr(), attTag.TagStr())
+		r.recordSigned(Signed{TaskRun: tr.Name, Image: d, Signature: sigTag, Attestation: attTag, Provenance: path})
+	}
+	if tr.Annotations == nil {
+		tr.Annotations = map[string]string{}
+	}
+	tr.Annotations["chains.tekton.dev/signed"] = "true"
+	return nil
+}
+
+func (r *Runner) recordSigned(s Signed) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.signed = append(r.signed, s)
+}
+
+// Signed lists what Chains signed so far, in order.
+func (r *Runner) Signed() []Signed {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Signed(nil), r.signed...)
+}

@@ -1,0 +1,212 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/substitution"
+)
+
+// ParseParams turns command-line `name=value` pairs into Tekton params,
+// typed by the declarations they are for, as `tkn` reads them: an array is
+// `name=a,b,c`, an object `name=key1:v1,key2:v2`. A name the declarations
+// do not have is an error naming it.
+func ParseParams(specs v1.ParamSpecs, kvs []string) (v1.Params, error) {
+	byName := map[string]v1.ParamSpec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+	}
+	var out v1.Params
+	seen := map[string]bool{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--param %q: want name=value", kv)
+		}
+		spec, ok := byName[k]
+		if !ok {
+			return nil, fmt.Errorf("--param %s: no such parameter (declared: %s)", k, strings.Join(specNames(specs), ", "))
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("--param %s: given twice", k)
+		}
+		seen[k] = true
+		p := v1.Param{Name: k}
+		switch spec.Type {
+		case v1.ParamTypeArray:
+			var items []string
+			if v != "" {
+				items = strings.Split(v, ",")
+			}
+			p.Value = v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: items}
+		case v1.ParamTypeObject:
+			obj := map[string]string{}
+			if v != "" {
+				for _, pair := range strings.Split(v, ",") {
+					ok, ov, found := strings.Cut(pair, ":")
+					if !found {
+						return nil, fmt.Errorf("--param %s: object parameter wants key:value,key:value (got %q)", k, pair)
+					}
+					obj[ok] = ov
+				}
+			}
+			p.Value = v1.ParamValue{Type: v1.ParamTypeObject, ObjectVal: obj}
+		default:
+			p.Value = v1.ParamValue{Type: v1.ParamTypeString, StringVal: v}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func specNames(specs v1.ParamSpecs) []string {
+	names := make([]string, 0, len(specs))
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// replacements holds Tekton's three kinds of variable substitution.
+type replacements struct {
+	str map[string]string
+	arr map[string][]string
+	obj map[string]map[string]string
+}
+
+func newReplacements() replacements {
+	return replacements{str: map[string]string{}, arr: map[string][]string{}, obj: map[string]map[string]string{}}
+}
+
+func (r replacements) merge(o replacements) {
+	for k, v := range o.str {
+		r.str[k] = v
+	}
+	for k, v := range o.arr {
+		r.arr[k] = v
+	}
+	for k, v := range o.obj {
+		r.obj[k] = v
+	}
+}
+
+// The spellings Tekton accepts for a parameter reference.
+var paramPatterns = []string{"params.%s", "params[%q]", "params['%s']"}
+
+// addValue records the replacements for one named value (a param, or a
+// result under prefix "tasks.t.results") following Tekton's
+// reconciler: whole value, array items by index, object keys.
+func (r replacements) addValue(patterns []string, name string, v v1.ParamValue) {
+	switch v.Type {
+	case v1.ParamTypeArray:
+		for _, p := range patterns {
+			for i, item := range v.ArrayVal {
+				r.str[fmt.Sprintf(p+"[%d]", name, i)] = item
+			}
+			r.arr[fmt.Sprintf(p, name)] = v.ArrayVal
+		}
+	case v1.ParamTypeObject:
+		for _, p := range patterns {
+			r.obj[fmt.Sprintf(p, name)] = v.ObjectVal
+		}
+		for k, item := range v.ObjectVal {
+			r.str[fmt.Sprintf(patterns[0]+".%s", name, k)] = item
+		}
+	default:
+		for _, p := range patterns {
+			r.str[fmt.Sprintf(p, name)] = v.StringVal
+		}
+	}
+}
+
+// paramReplacements resolves declared params against given ones: the
+// defaults first (a default may refer to another param, as Tekton
+// allows), then the values given. A required param that is missing, a
+// value of the wrong type or a missing object key is an error.
+func paramReplacements(where string, specs v1.ParamSpecs, given v1.Params) (replacements, v1.Params, error) {
+	r := newReplacements()
+	byName := map[string]v1.Param{}
+	for _, p := range given {
+		byName[p.Name] = p
+	}
+	var effective v1.Params
+	var missing []string
+	for _, s := range specs {
+		p, ok := byName[s.Name]
+		if !ok {
+			if s.Default == nil {
+				missing = append(missing, s.Name)
+				continue
+			}
+			p = v1.Param{Name: s.Name, Value: *s.Default.DeepCopy()}
+		}
+		want := s.Type
+		if want == "" {
+			want = v1.ParamTypeString
+		}
+		if p.Value.Type != want {
+			return r, nil, fmt.Errorf("%s: param %s: got a %s value, the declaration wants %s", where, s.Name, p.Value.Type, want)
+		}
+		if want == v1.ParamTypeObject {
+			// Keys without a value take the default's (Tekton merges them).
+			if s.Default != nil {
+				merged := map[string]string{}
+				for k, v := range s.Default.ObjectVal {
+					merged[k] = v
+				}
+				for k, v := range p.Value.ObjectVal {
+					merged[k] = v
+				}
+				p.Value.ObjectVal = merged
+			}
+			for key := range s.Properties {
+				if _, ok := p.Value.ObjectVal[key]; !ok {
+					return r, nil, fmt.Errorf("%s: param %s: object key %q missing", where, s.Name, key)
+				}
+			}
+		}
+		effective = append(effective, p)
+	}
+	if len(missing) > 0 {
+		return r, nil, fmt.Errorf("%s: required param(s) without a value: %s (give them with --param name=value)", where, strings.Join(missing, ", "))
+	}
+	// First the values that do not refer to other params, then the ones
+	// that do (only string defaults may, as in Tekton).
+	var deferred []v1.Param
+	for _, p := range effective {
+		if p.Value.Type == v1.ParamTypeString && strings.Contains(p.Value.StringVal, "$(params.") {
+			deferred = append(deferred, p)
+			continue
+		}
+		r.addValue(paramPatterns, p.Name, p.Value)
+	}
+	for _, p := range deferred {
+		v := substitution.ApplyReplacements(p.Value.StringVal, r.str)
+		r.addValue(paramPatterns, p.Name, v1.ParamValue{Type: v1.ParamTypeString, StringVal: v})
+	}
+	return r, effective, nil
+}
+
+// resultValue parses a result file's content by the declared type.
+func resultValue(typ v1.ResultsType, raw string) (v1.ResultValue, error) {
+	switch typ {
+	case v1.ResultsTypeArray:
+		var a []string
+		if err := json.Unmarshal([]byte(raw), &a); err != nil {
+			return v1.ResultValue{}, fmt.Errorf("array result is not a JSON array of strings: %w", err)
+		}
+		return v1.ResultValue{Type: v1.ParamTypeArray, ArrayVal: a}, nil
+	case v1.ResultsTypeObject:
+		var o map[string]string
+		if err := json.Unmarshal([]byte(raw), &o); err != nil {
+			return v1.ResultValue{}, fmt.Errorf("object result is not a JSON object of strings: %w", err)
+		}
+		return v1.ResultValue{Type: v1.ParamTypeObject, ObjectVal: o}, nil
+	default:
+		return v1.ResultValue{Type: v1.ParamTypeString, StringVal: raw}, nil
+	}
+}

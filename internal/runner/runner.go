@@ -1,0 +1,191 @@
+// Package runner executes the library's Tekton Tasks and Pipelines on one
+// machine with Tekton v1 semantics: parameter, workspace, context and
+// result substitution (with Tekton's own substitution code), runAfter and
+// result-reference ordering, when expressions, finally, retries and
+// timeouts, independent tasks in parallel. A step whose image is one of
+// the library's step images (…/step-<name>@sha256:…) runs as the step
+// binary <bin>/<name>; any other image, and any field the runner does not
+// implement, is refused by name before anything runs.
+//
+// Each run is recorded as Tekton v1 TaskRun and PipelineRun objects with
+// their status, so that Tekton Chains' formatters (internal/provenance)
+// can describe it; with a signer the runner then does what Chains does on
+// a cluster: SLSA provenance pushed as a .att and a .sig for each image a
+// TaskRun built.
+//
+// The package is silent: progress lines go to the io.Writer given with
+// WithProgress, step output to per-step log files.
+package runner
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Option configures a Runner.
+type Option func(*options)
+
+type options struct {
+	binDir      string
+	workDir     string
+	progress    io.Writer
+	stepOutput  io.Writer
+	env         []string
+	resolver    TaskResolver
+	chains      *Chains
+	namespace   string
+	timeout     time.Duration
+	now         func() time.Time
+	serviceAcct string
+}
+
+// WithBinDir is the directory holding the step binaries (bin/<name> for
+// an image …/step-<name>@sha256:…). The default is "bin".
+func WithBinDir(dir string) Option { return func(o *options) { o.binDir = dir } }
+
+// WithWorkDir is where each TaskRun gets its results, home and log
+// directories. The default is a new temporary directory.
+func WithWorkDir(dir string) Option { return func(o *options) { o.workDir = dir } }
+
+// WithProgress receives one line per task start and end. The default
+// discards them.
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithStepOutput also copies every step's stdout and stderr to w (they
+// always go to the step's log file). The default is the log file only.
+func WithStepOutput(w io.Writer) Option { return func(o *options) { o.stepOutput = w } }
+
+// WithEnv is the environment every step starts from (the step's own env
+// is added to it). The default is an empty environment plus PATH.
+func WithEnv(env []string) Option { return func(o *options) { o.env = env } }
+
+// WithTaskResolver resolves the taskRef of a pipeline task. The default
+// resolves nothing: only embedded taskSpecs run.
+func WithTaskResolver(r TaskResolver) Option { return func(o *options) { o.resolver = r } }
+
+// WithChains signs and attests what TaskRuns built, as Tekton Chains does.
+// The default does not sign.
+func WithChains(c *Chains) Option { return func(o *options) { o.chains = c } }
+
+// WithNamespace is the namespace recorded in the runs ($(context.*.namespace)).
+// The default is "default".
+func WithNamespace(ns string) Option { return func(o *options) { o.namespace = ns } }
+
+// WithTimeout is the TaskRun timeout for a single task, and the pipeline
+// timeout of a PipelineRun. The default is Tekton's 60 minutes; 0 means none.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// withClock is for tests.
+func withClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Runner runs Tasks and Pipelines.
+type Runner struct {
+	o    options
+	mu   sync.Mutex // guards progress writes
+	logs sync.Mutex // guards step output copies
+
+	signed []Signed
+}
+
+// DefaultTimeout is Tekton's default TaskRun and PipelineRun timeout.
+const DefaultTimeout = 60 * time.Minute
+
+// New returns a Runner.
+func New(opts ...Option) (*Runner, error) {
+	o := options{
+		binDir:      "bin",
+		progress:    io.Discard,
+		namespace:   "default",
+		timeout:     DefaultTimeout,
+		now:         time.Now,
+		serviceAcct: "default",
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	bin, err := filepath.Abs(o.binDir)
+	if err != nil {
+		return nil, err
+	}
+	o.binDir = bin
+	if o.workDir == "" {
+		d, err := os.MkdirTemp("", "trustline-run-")
+		if err != nil {
+			return nil, err
+		}
+		o.workDir = d
+	}
+	if o.workDir, err = filepath.Abs(o.workDir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.workDir, 0o755); err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	if o.env == nil {
+		o.env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	}
+	return &Runner{o: o}, nil
+}
+
+// WorkDir is where the runs keep their results and logs.
+func (r *Runner) WorkDir() string { return r.o.workDir }
+
+func (r *Runner) progressf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.o.progress, format+"\n", args...)
+}
+
+// randomSuffix is the 5-character suffix Tekton's generateName gives.
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)[:5]
+}
+
+func randomUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// WorkspaceDirs parses command-line `name=DIR` workspace bindings.
+func WorkspaceDirs(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("--workspace %q: want name=DIR", kv)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("--workspace %s: given twice", k)
+		}
+		abs, err := filepath.Abs(v)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("--workspace %s: %w", k, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("--workspace %s: %s is not a directory", k, abs)
+		}
+		out[k] = abs
+	}
+	return out, nil
+}
+
+// ErrTaskFailed is returned (wrapped) when a task of the run failed.
+var ErrTaskFailed = errors.New("task failed")
