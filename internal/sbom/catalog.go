@@ -1,0 +1,538 @@
+package sbom
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/artifact"
+	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
+	"github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/format/syftjson"
+	"github.com/anchore/syft/syft/linux"
+	"github.com/anchore/syft/syft/pkg"
+	syftsbom "github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
+	"github.com/anchore/syft/syft/source/directorysource"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+
+	// syft reads RPM databases (rpmdb.sqlite) through database/sql.
+	_ "modernc.org/sqlite"
+
+	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
+)
+
+// SyftVersion is the syft library the catalogers come from; it is part of
+// every cache key, so a new syft never reuses an old catalog.
+const SyftVersion = "v1.57.1"
+
+// cacheFormat changes whenever what the cache holds changes meaning.
+const cacheFormat = "trustline-sbom-cache/1"
+
+// Catalog is what was found in one platform image.
+type Catalog struct {
+	// SBOM is the merged syft model: packages, their relationships and
+	// the distribution. Its Source is left for the encoder to fill.
+	SBOM *syftsbom.SBOM
+	// Layers says, per layer, whether its catalog came from the cache.
+	Layers []LayerStat
+}
+
+// LayerStat describes how one layer was handled.
+type LayerStat struct {
+	DiffID   string `json:"diffID"`
+	Cached   bool   `json:"cached"`
+	Packages int    `json:"packages"` // found in the layer, before squashing
+	Kept     int    `json:"kept"`     // still visible in the image
+	Skipped  int    `json:"skipped"`  // entries the unpacker did not write
+}
+
+// Packages returns the cataloged packages sorted by name, version and type.
+func (c *Catalog) Packages() []pkg.Package {
+	return c.SBOM.Artifacts.Packages.Sorted()
+}
+
+// layerInfo is the per-layer cache entry that does not depend on other
+// layers: what the layer adds and deletes, and the os-release files it
+// carries (which decide the distribution of the whole image).
+type layerInfo struct {
+	Format    string             `json:"format"`
+	Listing   *layerfs.Listing   `json:"listing"`
+	OSRelease map[string]osEntry `json:"osRelease,omitempty"`
+}
+
+type osEntry struct {
+	Content []byte `json:"content,omitempty"`
+	Link    string `json:"link,omitempty"` // absolute, cleaned target of a symbolic link
+}
+
+// osReleasePaths are where syft looks for the distribution, in its order.
+var osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
+
+type layerWork struct {
+	layer  v1.Layer
+	diffID v1.Hash
+	info   *layerInfo
+	dir    string // unpacked root, "" when the layer came from the cache
+	sbom   *syftsbom.SBOM
+	cached bool
+}
+
+// CatalogImage catalogs a single-platform image layer by layer: each layer
+// is unpacked into its own temporary directory and cataloged with syft's
+// image catalogers; the results are squashed as the container runtime
+// would (a package survives only if the files it was found in are not
+// replaced or deleted by a higher layer). With WithCacheDir, layers seen
+// before are not read at all.
+func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, error) {
+	o := makeOptions(opts)
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading image layers: %w", err)
+	}
+	work := make([]*layerWork, len(layers))
+	for i, l := range layers {
+		d, err := l.DiffID()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: diff ID: %w", i, err)
+		}
+		work[i] = &layerWork{layer: l, diffID: d}
+	}
+	tmp, err := os.MkdirTemp(o.tmpDir, "trustline-sbom-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	// Phase 1: what each layer holds (cache, or unpack).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.parallelism)
+	for i, w := range work {
+		g.Go(func() error {
+			if info := loadInfo(o.cacheDir, w.diffID); info != nil {
+				w.info = info
+				return nil
+			}
+			return unpack(gctx, &o, i, w, tmp)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	// Phase 2: the image's distribution, from the squashed view.
+	osRelease := resolveOSRelease(work)
+
+	// Phase 3: catalog each layer (cache, or syft on the unpacked tree).
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(o.parallelism)
+	for i, w := range work {
+		g.Go(func() error {
+			key := packagesKey(w.diffID, osRelease)
+			if s := loadPackages(o.cacheDir, key); s != nil {
+				w.sbom, w.cached = s, true
+				return nil
+			}
+			if w.dir == "" { // info was cached, packages were not
+				if err := unpack(gctx, &o, i, w, tmp); err != nil {
+					return err
+				}
+			}
+			s, err := catalogDir(gctx, w.dir, osRelease)
+			if err != nil {
+				return fmt.Errorf("layer %d (%s): cataloging: %w", i, w.diffID, err)
+			}
+			os.RemoveAll(filepath.Dir(w.dir))
+			// Always go through the cache encoding, so a cold run
+			// and a warm run merge identical inputs.
+			raw, err := encodeSyft(s)
+			if err != nil {
+				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
+			}
+			if w.sbom, err = decodeSyft(raw); err != nil {
+				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
+			}
+			storeFile(o.cacheDir, "packages-"+key+".json", raw)
+			fmt.Fprintf(o.progress, "layer %d/%d %s: %d packages\n", i+1, len(work), short(w.diffID), w.sbom.Artifacts.Packages.PackageCount())
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return merge(work), nil
+}
+
+func short(h v1.Hash) string {
+	if len(h.Hex) > 12 {
+		return h.Algorithm + ":" + h.Hex[:12]
+	}
+	return h.String()
+}
+
+// unpack extracts one layer into tmp and fills w.info and w.dir.
+func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	start := time.Now()
+	dir, err := os.MkdirTemp(tmp, "layer-")
+	if err != nil {
+		return err
+	}
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return err
+	}
+	rc, err := w.layer.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
+	}
+	listing, err := layerfs.Extract(rc, root, o.limits...)
+	rc.Close()
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
+	}
+	info := &layerInfo{Format: cacheFormat, Listing: listing, OSRelease: map[string]osEntry{}}
+	for _, p := range osReleasePaths {
+		if _, ok := listing.Entries[p]; !ok {
+			continue
+		}
+		host := filepath.Join(root, p)
+		fi, err := os.Lstat(host)
+		if err != nil {
+			continue
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			t, err := os.Readlink(host)
+			if err == nil {
+				info.OSRelease[p] = osEntry{Link: path.Clean(path.Join(path.Dir(p), t))}
+			}
+		case fi.Mode().IsRegular() && fi.Size() < 64<<10:
+			b, err := os.ReadFile(host)
+			if err == nil {
+				info.OSRelease[p] = osEntry{Content: b}
+			}
+		}
+	}
+	w.info, w.dir = info, root
+	if raw, err := json.Marshal(info); err == nil {
+		storeFile(o.cacheDir, "layer-"+w.diffID.Hex+".json", raw)
+	}
+	fmt.Fprintf(o.progress, "layer %d %s: unpacked %d entries in %s\n", i+1, short(w.diffID), len(listing.Entries), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// resolveOSRelease finds the os-release the squashed image shows, following
+// links between the two well-known paths.
+func resolveOSRelease(work []*layerWork) []byte {
+	lookup := func(p string) (osEntry, bool) {
+		for j := len(work) - 1; j >= 0; j-- {
+			info := work[j].info
+			if e, ok := info.OSRelease[p]; ok {
+				return e, true
+			}
+			if info.Listing.Hidden(p) {
+				return osEntry{}, false // replaced by something unreadable, or deleted
+			}
+		}
+		return osEntry{}, false
+	}
+	for _, p := range osReleasePaths {
+		for hop := 0; hop < 4; hop++ {
+			e, ok := lookup(p)
+			if !ok {
+				break
+			}
+			if e.Link == "" {
+				return e.Content
+			}
+			p = e.Link
+		}
+	}
+	return nil
+}
+
+// catalogDir runs syft's image catalogers over one unpacked layer. The
+// image's os-release replaces the layer's own, so that every layer is
+// cataloged with the distribution of the image (it decides the PURLs of
+// OS packages), as syft does on a squashed image.
+func catalogDir(ctx context.Context, root string, osRelease []byte) (*syftsbom.SBOM, error) {
+	for _, p := range osReleasePaths {
+		host := filepath.Join(root, p)
+		if fi, err := os.Lstat(host); err == nil && !fi.IsDir() {
+			if err := os.Remove(host); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if osRelease != nil {
+		etc := filepath.Join(root, "etc")
+		fi, err := os.Lstat(etc)
+		if errors.Is(err, os.ErrNotExist) {
+			err = os.Mkdir(etc, 0o755)
+		} else if err == nil && !fi.IsDir() {
+			err = fmt.Errorf("/etc is not a directory")
+		}
+		if err == nil {
+			f, ferr := os.OpenFile(filepath.Join(etc, "os-release"), os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+			if ferr == nil {
+				_, ferr = f.Write(osRelease)
+				f.Close()
+			}
+			err = ferr
+		}
+		_ = err // a layer whose /etc is not a directory is cataloged without a distribution
+	}
+	src, err := directorysource.New(directorysource.Config{Path: root, Base: root})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	cfg := syft.DefaultCreateSBOMConfig().
+		WithCatalogerSelection(cataloging.NewSelectionRequest().WithDefaults(pkgcataloging.ImageTag)).
+		WithoutFiles().
+		WithParallelism(1)
+	return syft.CreateSBOM(ctx, src, cfg)
+}
+
+func encodeSyft(s *syftsbom.SBOM) ([]byte, error) {
+	// Only what the merge needs: packages, their relationships, the
+	// distribution. Directory-source details would differ per layer dir.
+	keep := syftsbom.SBOM{
+		Artifacts: syftsbom.Artifacts{
+			Packages:          s.Artifacts.Packages,
+			LinuxDistribution: s.Artifacts.LinuxDistribution,
+		},
+		Relationships: packageRelationships(s.Relationships),
+		Source:        source.Description{ID: "layer", Name: "layer", Metadata: source.DirectoryMetadata{Path: "/"}},
+		Descriptor:    syftsbom.Descriptor{Name: "trustline-sbom-cache", Version: SyftVersion},
+	}
+	var buf bytes.Buffer
+	if err := syftjson.NewFormatEncoder().Encode(&buf, keep); err != nil {
+		return nil, fmt.Errorf("encoding layer catalog: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeSyft(raw []byte) (*syftsbom.SBOM, error) {
+	s, _, _, err := syftjson.NewFormatDecoder().Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("decoding layer catalog: %w", err)
+	}
+	return s, nil
+}
+
+func packageRelationships(rels []artifact.Relationship) []artifact.Relationship {
+	var out []artifact.Relationship
+	for _, r := range rels {
+		_, fromPkg := r.From.(pkg.Package)
+		_, toPkg := r.To.(pkg.Package)
+		if fromPkg && toPkg {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func packagesKey(diffID v1.Hash, osRelease []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", cacheFormat, SyftVersion, diffID)
+	h.Write(osRelease)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func loadInfo(dir string, diffID v1.Hash) *layerInfo {
+	if dir == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "layer-"+diffID.Hex+".json"))
+	if err != nil {
+		return nil
+	}
+	var info layerInfo
+	if json.Unmarshal(raw, &info) != nil || info.Format != cacheFormat || info.Listing == nil {
+		return nil // unreadable or old entries are recomputed
+	}
+	if info.Listing.Entries == nil {
+		info.Listing.Entries = map[string]bool{}
+	}
+	return &info
+}
+
+func loadPackages(dir, key string) *syftsbom.SBOM {
+	if dir == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "packages-"+key+".json"))
+	if err != nil {
+		return nil
+	}
+	s, err := decodeSyft(raw)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// storeFile writes a cache entry atomically; a cache that cannot be written
+// only costs time later, so errors are dropped.
+func storeFile(dir, name string, raw []byte) {
+	if dir == "" {
+		return
+	}
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	f, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return
+	}
+	_, err = f.Write(raw)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+}
+
+// merge squashes the per-layer catalogs.
+func merge(work []*layerWork) *Catalog {
+	cat := &Catalog{}
+	type found struct {
+		p     pkg.Package
+		layer int
+	}
+	var kept []found
+	dropped := map[string][]pkg.Package{} // by type/name/version, for licences
+	var distro *linux.Release
+	for i, w := range work {
+		st := LayerStat{DiffID: w.diffID.String(), Cached: w.cached, Skipped: len(w.info.Listing.Skipped)}
+		if distro == nil {
+			distro = w.sbom.Artifacts.LinuxDistribution
+		}
+		for _, p := range w.sbom.Artifacts.Packages.Sorted() {
+			st.Packages++
+			if visible(work, i, evidence(p)) {
+				st.Kept++
+				kept = append(kept, found{p, i})
+			} else {
+				k := identity(p)
+				dropped[k] = append(dropped[k], p)
+			}
+		}
+		cat.Layers = append(cat.Layers, st)
+	}
+	coll := pkg.NewCollection()
+	ids := map[artifact.ID]bool{}
+	for _, f := range kept {
+		p := f.p
+		if ids[p.ID()] {
+			continue
+		}
+		// A higher layer that rewrote a package database (dpkg's status)
+		// lists lower packages again, without the copyright files that
+		// stayed below: take their licences from the lower catalog.
+		if p.Licenses.Empty() {
+			for _, q := range dropped[identity(p)] {
+				if !q.Licenses.Empty() {
+					id := p.ID()
+					p.Licenses = pkg.NewLicenseSet(q.Licenses.ToSlice()...)
+					p.OverrideID(id)
+					break
+				}
+			}
+		}
+		ids[p.ID()] = true
+		coll.Add(p)
+	}
+	var rels []artifact.Relationship
+	seen := map[string]bool{}
+	for _, w := range work {
+		for _, r := range w.sbom.Relationships {
+			from, fok := r.From.(pkg.Package)
+			to, tok := r.To.(pkg.Package)
+			if !fok || !tok || !ids[from.ID()] || !ids[to.ID()] {
+				continue
+			}
+			k := string(from.ID()) + "|" + string(r.Type) + "|" + string(to.ID())
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			// Point at the kept package objects (licences may differ).
+			rels = append(rels, artifact.Relationship{From: *coll.Package(from.ID()), To: *coll.Package(to.ID()), Type: r.Type, Data: r.Data})
+		}
+	}
+	sort.SliceStable(rels, func(i, j int) bool {
+		a, b := rels[i], rels[j]
+		if a.From.ID() != b.From.ID() {
+			return a.From.ID() < b.From.ID()
+		}
+		if a.To.ID() != b.To.ID() {
+			return a.To.ID() < b.To.ID()
+		}
+		return a.Type < b.Type
+	})
+	cat.SBOM = &syftsbom.SBOM{
+		Artifacts:     syftsbom.Artifacts{Packages: coll, LinuxDistribution: distro},
+		Relationships: rels,
+	}
+	return cat
+}
+
+func identity(p pkg.Package) string {
+	return string(p.Type) + "\x00" + p.Name + "\x00" + p.Version
+}
+
+// evidence returns the paths a package was found in: the primary evidence
+// if syft marked it, else every location.
+func evidence(p pkg.Package) []string {
+	var primary, all []string
+	for _, l := range p.Locations.ToSlice() {
+		all = append(all, l.RealPath)
+		if l.Annotations[pkg.EvidenceAnnotationKey] == pkg.PrimaryEvidenceAnnotation {
+			primary = append(primary, l.RealPath)
+		}
+	}
+	if len(primary) > 0 {
+		return primary
+	}
+	return all
+}
+
+// visible reports whether every path, present in layer i, survives the
+// layers above it.
+func visible(work []*layerWork, i int, paths []string) bool {
+	for _, p := range paths {
+		p = path.Clean("/" + p)
+		for j := i + 1; j < len(work); j++ {
+			if work[j].info.Listing.Hidden(p) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+var _ = file.Location{}
+var _ sync.Mutex

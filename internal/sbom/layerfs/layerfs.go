@@ -1,0 +1,337 @@
+// Package layerfs unpacks one image layer, which an attacker may have
+// written, into a directory that the cataloger then reads. It never writes
+// outside that directory: entry names are cleaned against the root, links
+// are rewritten to relative targets that cannot climb out of it, nothing is
+// written through a symbolic link, device files and FIFOs are skipped, and
+// sizes are capped so a decompression bomb ends in an error instead of a
+// full disk. It also lists what the layer adds and deletes (whiteouts), so
+// the caller can squash layers without reading them again.
+package layerfs
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Defaults for the limits; each has an option.
+const (
+	DefaultMaxFileSize  int64 = 2 << 30  // a single file bigger than this is listed but not written
+	DefaultMaxTotalSize int64 = 32 << 30 // a layer that expands beyond this is refused
+	DefaultMaxEntries         = 2_000_000
+)
+
+// ErrLimit is wrapped by the error returned when a layer exceeds a limit.
+var ErrLimit = errors.New("layer exceeds a size limit")
+
+// Listing says what a layer does to the file system, in absolute, cleaned
+// paths ("/etc/os-release").
+type Listing struct {
+	// Entries are the paths the layer adds or replaces, with whether each
+	// is a directory.
+	Entries map[string]bool `json:"entries"`
+	// Whiteouts are paths the layer deletes from lower layers.
+	Whiteouts []string `json:"whiteouts,omitempty"`
+	// Opaque are directories whose lower-layer contents the layer hides.
+	Opaque []string `json:"opaque,omitempty"`
+	// Skipped are entries not written, with the reason (devices, files
+	// over the size limit, entries below a symbolic link).
+	Skipped []Skip `json:"skipped,omitempty"`
+}
+
+// Skip records an entry that was not written.
+type Skip struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+type options struct {
+	maxFileSize  int64
+	maxTotalSize int64
+	maxEntries   int
+}
+
+// Option configures Extract.
+type Option func(*options)
+
+// WithMaxFileSize sets the size above which a regular file is listed but
+// not written (default DefaultMaxFileSize). Catalogers never need such
+// files in full, and skipping them keeps a single huge entry from filling
+// the disk.
+func WithMaxFileSize(n int64) Option { return func(o *options) { o.maxFileSize = n } }
+
+// WithMaxTotalSize sets how many uncompressed bytes a layer may hold in
+// total before Extract gives up with ErrLimit (default
+// DefaultMaxTotalSize). It bounds the time and disk a decompression bomb
+// can cost.
+func WithMaxTotalSize(n int64) Option { return func(o *options) { o.maxTotalSize = n } }
+
+// WithMaxEntries sets how many tar entries a layer may have (default
+// DefaultMaxEntries); the listing grows with the entry count.
+func WithMaxEntries(n int) Option { return func(o *options) { o.maxEntries = n } }
+
+// Extract reads an uncompressed layer tar from r and writes it below root,
+// which must be an existing, empty directory. It returns what the layer
+// adds and deletes. On error, root may hold part of the layer: the caller
+// owns root and removes it.
+func Extract(r io.Reader, root string, opts ...Option) (*Listing, error) {
+	o := options{maxFileSize: DefaultMaxFileSize, maxTotalSize: DefaultMaxTotalSize, maxEntries: DefaultMaxEntries}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	x := &extractor{root: root, opts: o, l: &Listing{Entries: map[string]bool{}}}
+	tr := tar.NewReader(r)
+	var total int64
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading layer tar (entry %d): %w", n, err)
+		}
+		if n >= o.maxEntries {
+			return nil, fmt.Errorf("more than %d entries: %w", o.maxEntries, ErrLimit)
+		}
+		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA || hdr.Typeflag == tar.TypeGNUSparse {
+			// Count the declared size even when the file is skipped:
+			// reading past it still costs the decompression.
+			total += max(hdr.Size, 0)
+			if total > o.maxTotalSize {
+				return nil, fmt.Errorf("more than %d uncompressed bytes: %w", o.maxTotalSize, ErrLimit)
+			}
+		}
+		if err := x.entry(hdr, tr); err != nil {
+			return nil, fmt.Errorf("layer entry %q: %w", hdr.Name, err)
+		}
+	}
+	sort.Strings(x.l.Whiteouts)
+	sort.Strings(x.l.Opaque)
+	return x.l, nil
+}
+
+type extractor struct {
+	root string
+	opts options
+	l    *Listing
+}
+
+// Clean maps an entry name to an absolute path inside the layer's root:
+// ".." cannot climb above "/", as in a chroot.
+func Clean(name string) string {
+	return path.Clean("/" + strings.TrimPrefix(name, "./"))
+}
+
+func (x *extractor) skip(p, reason string) {
+	x.l.Skipped = append(x.l.Skipped, Skip{Path: p, Reason: reason})
+}
+
+func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
+	p := Clean(hdr.Name)
+	if p == "/" {
+		return nil
+	}
+	dir, base := path.Split(p)
+	dir = path.Clean(dir)
+	// Whiteouts (OCI image spec, layer changesets).
+	if base == ".wh..wh..opq" {
+		x.l.Opaque = append(x.l.Opaque, dir)
+		return nil
+	}
+	if strings.HasPrefix(base, ".wh.") {
+		x.l.Whiteouts = append(x.l.Whiteouts, path.Join(dir, strings.TrimPrefix(base, ".wh.")))
+		return nil
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		x.l.Entries[p] = true
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeSymlink, tar.TypeLink:
+		x.l.Entries[p] = false
+	default:
+		// Character and block devices, FIFOs: listed (they replace
+		// lower files) but never created.
+		x.l.Entries[p] = false
+		x.skip(p, fmt.Sprintf("tar type %q not written", hdr.Typeflag))
+		return nil
+	}
+	parent, ok, err := x.mkdirs(dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		x.skip(p, "a parent directory is not a directory in this layer")
+		return nil
+	}
+	target := filepath.Join(parent, base)
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		fi, err := os.Lstat(target)
+		if err == nil && fi.IsDir() {
+			return nil
+		}
+		if err == nil {
+			if err := os.Remove(target); err != nil {
+				return err
+			}
+		}
+		return os.Mkdir(target, 0o755)
+	case tar.TypeSymlink:
+		if err := x.removeNonDir(target); err != nil {
+			return err
+		}
+		return os.Symlink(x.linkTarget(dir, hdr.Linkname), target)
+	case tar.TypeLink:
+		src := Clean(hdr.Linkname)
+		srcDir, ok, err := x.lookupDir(path.Dir(src))
+		if err != nil || !ok {
+			x.skip(p, "hard link source is not in this layer")
+			return nil
+		}
+		srcPath := filepath.Join(srcDir, path.Base(src))
+		fi, err := os.Lstat(srcPath)
+		if err != nil || !fi.Mode().IsRegular() {
+			x.skip(p, "hard link source is not a regular file in this layer")
+			return nil
+		}
+		if err := x.removeNonDir(target); err != nil {
+			return err
+		}
+		return os.Link(srcPath, target)
+	default:
+		if hdr.Size > x.opts.maxFileSize {
+			x.skip(p, fmt.Sprintf("%d bytes, over the %d-byte file limit", hdr.Size, x.opts.maxFileSize))
+			return nil
+		}
+		if err := x.removeNonDir(target); err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if hdr.Mode&0o111 != 0 {
+			mode = 0o755
+		}
+		// O_NOFOLLOW|O_EXCL: the name was just freed; never open
+		// through a link that a racing writer could have put there.
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, mode)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, io.LimitReader(r, hdr.Size))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+}
+
+// linkTarget rewrites a symbolic link found at dir so that it is relative
+// and, resolved lexically from dir with chroot semantics, stays inside the
+// root. Because no directory on the way is itself a link (mkdirs
+// guarantees it), the kernel resolves it inside the root too.
+func (x *extractor) linkTarget(dir, linkname string) string {
+	var abs string
+	if path.IsAbs(linkname) {
+		abs = path.Clean(linkname)
+	} else {
+		abs = path.Clean(path.Join(dir, linkname)) // Clean stops ".." at "/"
+	}
+	rel, err := filepath.Rel(dir, abs)
+	if err != nil {
+		return "."
+	}
+	return rel
+}
+
+// mkdirs makes sure every component of dir exists as a real directory (not
+// a link) below the root and returns its host path. ok is false when a
+// component exists and is not a directory: the entry is then skipped, so
+// nothing is ever written through a link.
+func (x *extractor) mkdirs(dir string) (string, bool, error) {
+	cur := x.root
+	if dir == "/" {
+		return cur, true, nil
+	}
+	for _, c := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if err := os.Mkdir(cur, 0o755); err != nil {
+				return "", false, err
+			}
+		case err != nil:
+			return "", false, err
+		case !fi.IsDir():
+			return "", false, nil
+		}
+	}
+	return cur, true, nil
+}
+
+// lookupDir is mkdirs without creating anything.
+func (x *extractor) lookupDir(dir string) (string, bool, error) {
+	cur := x.root
+	if dir == "/" {
+		return cur, true, nil
+	}
+	for _, c := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		if err != nil || !fi.IsDir() {
+			return "", false, nil
+		}
+	}
+	return cur, true, nil
+}
+
+// removeNonDir frees a name for a new entry. A later entry replaces an
+// earlier one with the same name in the same layer; a directory with
+// contents is replaced only if it is empty (docker does the same).
+func (x *extractor) removeNonDir(target string) error {
+	fi, err := os.Lstat(target)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return os.Remove(target)
+	}
+	return os.Remove(target)
+}
+
+// Hidden reports whether path p, present in a lower layer, is hidden or
+// replaced by this layer.
+func (l *Listing) Hidden(p string) bool {
+	if _, ok := l.Entries[p]; ok {
+		return true
+	}
+	for _, w := range l.Whiteouts {
+		if w == p || strings.HasPrefix(p, w+"/") {
+			return true
+		}
+	}
+	for _, d := range l.Opaque {
+		if strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+			return true
+		}
+	}
+	// An ancestor replaced by something that is not a directory.
+	for a := path.Dir(p); a != "/" && a != "."; a = path.Dir(a) {
+		if isDir, ok := l.Entries[a]; ok && !isDir {
+			return true
+		}
+	}
+	return false
+}
