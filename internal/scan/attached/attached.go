@@ -25,6 +25,9 @@ var sbomArtifactTypes = []string{
 	"spdx+json",
 }
 
+// annotationCreated orders SBOM referrers (OCI pre-defined annotation).
+const annotationCreated = "org.opencontainers.image.created"
+
 // MaxSize bounds an SBOM read from a registry (a large image's SBOM is a
 // few tens of megabytes).
 const MaxSize = 256 << 20
@@ -49,27 +52,35 @@ func Fetch(ref name.Reference, opts ...remote.Option) (*SBOM, error) {
 	}
 	d := ref.Context().Digest(desc.Digest.String())
 
-	idx, err := remote.Referrers(d, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("referrers of %s: %w", d, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("referrers of %s: %w", d, err)
-	}
-	for _, m := range im.Manifests {
-		if !isSBOMType(m.ArtifactType) {
-			continue
-		}
-		img, err := remote.Image(d.Context().Digest(m.Digest.String()), opts...)
+	// A registry without the referrers API makes Referrers fail; cosign's
+	// tag is then the only place to look.
+	if idx, err := remote.Referrers(d, opts...); err == nil {
+		im, err := idx.IndexManifest()
 		if err != nil {
-			return nil, fmt.Errorf("SBOM referrer %s of %s: %w", m.Digest, d, err)
+			return nil, fmt.Errorf("referrers of %s: %w", d, err)
 		}
-		data, err := firstLayer(img)
-		if err != nil {
-			return nil, fmt.Errorf("SBOM referrer %s of %s: %w", m.Digest, d, err)
+		// The newest SBOM wins when a rebuild attached another.
+		var best *v1.Descriptor
+		for i := range im.Manifests {
+			m := &im.Manifests[i]
+			if !isSBOMType(m.ArtifactType) {
+				continue
+			}
+			if best == nil || m.Annotations[annotationCreated] > best.Annotations[annotationCreated] {
+				best = m
+			}
 		}
-		return &SBOM{Data: data, Where: "referrer " + m.Digest.String(), Image: d}, nil
+		if best != nil {
+			img, err := remote.Image(d.Context().Digest(best.Digest.String()), opts...)
+			if err != nil {
+				return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.Digest, d, err)
+			}
+			data, err := firstLayer(img)
+			if err != nil {
+				return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.Digest, d, err)
+			}
+			return &SBOM{Data: data, Where: "referrer " + best.Digest.String(), Image: d}, nil
+		}
 	}
 
 	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sbom")
