@@ -758,4 +758,3 @@ func stripStar(m map[string][]string) map[string][]string {
 	}
 	return out
 }
-
