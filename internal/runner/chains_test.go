@@ -1,0 +1,129 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/provenance"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/testregistry"
+)
+
+// TestChainsSignsWhatATaskRunBuilt pushes an image to a real registry on
+// 127.0.0.1, runs a Task that reports it in IMAGE_URL/IMAGE_DIGEST, and
+// checks that the .sig and the provenance .att verify with the key and
+// describe that TaskRun.
+func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
+	ctx := context.Background()
+	reg := testregistry.Start(t)
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(reg + "/team/app:dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+
+	kp, err := signing.Generate(signing.ECDSAP256, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := signing.Parse(kp.Private, signing.WithPassword([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := signing.ParsePublicKey(kp.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, progress := newRunner(t, WithChains(&Chains{Signer: signer}))
+	task := loadTask(t, "task-image.yaml")
+	params, err := ParseParams(task.Spec.Params, []string{"url=" + tag.String(), "digest=" + h.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := r.RunTask(ctx, task, params, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
+	}
+	if tr.Annotations["chains.tekton.dev/signed"] != "true" {
+		t.Errorf("annotations %v: no chains.tekton.dev/signed=true", tr.Annotations)
+	}
+	d := tag.Context().Digest(h.String())
+	client := cosignoci.New()
+	sigs, err := client.Signatures(ctx, d)
+	if err != nil || len(sigs) != 1 {
+		t.Fatalf("signatures: %v (%d)", err, len(sigs))
+	}
+	if _, err := sigs[0].Verify(ctx, verifier, d); err != nil {
+		t.Errorf("signature does not verify: %v", err)
+	}
+	atts, err := client.Attestations(ctx, d)
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("attestations: %v (%d)", err, len(atts))
+	}
+	st, err := atts[0].Verify(ctx, verifier, d)
+	if err != nil {
+		t.Fatalf("attestation does not verify: %v", err)
+	}
+	if st.PredicateType != provenance.PredicateSLSA1 {
+		t.Errorf("predicateType %s", st.PredicateType)
+	}
+	var pred struct {
+		BuildDefinition struct {
+			ExternalParameters struct {
+				Runspec v1.TaskRunSpec `json:"runSpec"`
+			} `json:"externalParameters"`
+		} `json:"buildDefinition"`
+		RunDetails struct {
+			Metadata struct {
+				InvocationID string `json:"invocationID"`
+			} `json:"metadata"`
+		} `json:"runDetails"`
+	}
+	if err := json.Unmarshal(st.Predicate, &pred); err != nil {
+		t.Fatal(err)
+	}
+	if pred.RunDetails.Metadata.InvocationID != string(tr.UID) {
+		t.Errorf("invocationID %q, want the TaskRun's uid %s", pred.RunDetails.Metadata.InvocationID, tr.UID)
+	}
+	signed := r.Signed()
+	if len(signed) != 1 || signed[0].Image.String() != d.String() {
+		t.Errorf("Signed() = %+v", signed)
+	}
+}
+
+func TestSubjects(t *testing.T) {
+	dig := "sha256:" + "ab12000000000000000000000000000000000000000000000000000000000000"
+	res := []v1.TaskRunResult{
+		{Name: "IMAGE_URL", Value: *v1.NewStructuredValues("127.0.0.1:5000/a/b:tag")},
+		{Name: "IMAGE_DIGEST", Value: *v1.NewStructuredValues(dig)},
+		{Name: "SBOM_IMAGE_URL", Value: *v1.NewStructuredValues("127.0.0.1:5000/a/sbom")},
+		{Name: "OTHER", Value: *v1.NewStructuredValues("x")},
+	}
+	got, err := Subjects(res, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].String() != "127.0.0.1:5000/a/b@"+dig {
+		t.Errorf("subjects %v: want only the IMAGE_URL/IMAGE_DIGEST pair (a URL without digest is no subject)", got)
+	}
+	if _, err := Subjects([]v1.TaskRunResult{
+		{Name: "IMAGE_URL", Value: *v1.NewStructuredValues("x/y")},
+		{Name: "IMAGE_DIGEST", Value: *v1.NewStructuredValues("not-a-digest")},
+	}, false); err == nil {
+		t.Error("a malformed IMAGE_DIGEST was accepted")
+	}
+}
