@@ -60,26 +60,22 @@ func Fetch(ref name.Reference, opts ...remote.Option) (*SBOM, error) {
 			return nil, fmt.Errorf("referrers of %s: %w", d, err)
 		}
 		// The newest SBOM wins when a rebuild attached another.
-		var best *v1.Descriptor
-		for i := range im.Manifests {
-			m := &im.Manifests[i]
-			if !isSBOMType(m.ArtifactType) {
-				continue
+		var best *candidate
+		for _, m := range im.Manifests {
+			c, err := inspect(d, m, opts)
+			if err != nil {
+				return nil, err
 			}
-			if best == nil || m.Annotations[annotationCreated] > best.Annotations[annotationCreated] {
-				best = m
+			if c != nil && (best == nil || c.created > best.created) {
+				best = c
 			}
 		}
 		if best != nil {
-			img, err := remote.Image(d.Context().Digest(best.Digest.String()), opts...)
+			data, err := firstLayer(best.img)
 			if err != nil {
-				return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.Digest, d, err)
+				return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.digest, d, err)
 			}
-			data, err := firstLayer(img)
-			if err != nil {
-				return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.Digest, d, err)
-			}
-			return &SBOM{Data: data, Where: "referrer " + best.Digest.String(), Image: d}, nil
+			return &SBOM{Data: data, Where: "referrer " + best.digest.String(), Image: d}, nil
 		}
 	}
 
@@ -97,6 +93,45 @@ func Fetch(ref name.Reference, opts ...remote.Option) (*SBOM, error) {
 		return nil, fmt.Errorf("SBOM tag %s: %w", tag, err)
 	}
 	return &SBOM{Data: data, Where: "tag " + tag.String(), Image: d}, nil
+}
+
+type candidate struct {
+	digest  v1.Hash
+	created string
+	img     v1.Image
+}
+
+// emptyMediaType is the OCI 1.1 empty config of artifact manifests. Some
+// registries (go-containerregistry's own among them) report the config
+// media type as a referrer's artifactType instead of the manifest's
+// artifactType field; such referrers are opened to find out.
+const emptyMediaType = "application/vnd.oci.empty.v1+json"
+
+// inspect returns the referrer m if it is an SBOM, nil otherwise.
+func inspect(d name.Digest, m v1.Descriptor, opts []remote.Option) (*candidate, error) {
+	if !isSBOMType(m.ArtifactType) && m.ArtifactType != "" && m.ArtifactType != emptyMediaType {
+		return nil, nil
+	}
+	img, err := remote.Image(d.Context().Digest(m.Digest.String()), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("SBOM referrer %s of %s: %w", m.Digest, d, err)
+	}
+	mf, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("SBOM referrer %s of %s: %w", m.Digest, d, err)
+	}
+	isSBOM := isSBOMType(mf.ArtifactType) || isSBOMType(m.ArtifactType)
+	if !isSBOM && mf.ArtifactType == "" && len(mf.Layers) == 1 {
+		isSBOM = isSBOMType(string(mf.Layers[0].MediaType))
+	}
+	if !isSBOM {
+		return nil, nil
+	}
+	created := m.Annotations[annotationCreated]
+	if created == "" {
+		created = mf.Annotations[annotationCreated]
+	}
+	return &candidate{digest: m.Digest, created: created, img: img}, nil
 }
 
 func isSBOMType(t string) bool {
