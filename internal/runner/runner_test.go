@@ -304,7 +304,7 @@ func TestUnsupportedFieldsRefused(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("err = %v, want UnsupportedError", err)
 	}
-	for _, f := range []string{"spec.sidecars", "spec.volumes", "spec.steps[0].script", "spec.steps[0].volumeMounts"} {
+	for _, f := range []string{"spec.sidecars", "spec.volumes[0].hostPath", "spec.steps[0].script"} {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("error %q does not name %s", err, f)
 		}
@@ -397,5 +397,19 @@ func TestPipelineTimeoutCancelsRunningTasks(t *testing.T) {
 	}
 	if c := run.PipelineRun.Status.GetCondition(apis.ConditionSucceeded); c == nil || c.Reason != v1.PipelineRunReasonTimedOut.String() {
 		t.Errorf("condition %+v", c)
+	}
+}
+
+func TestEmptyDirVolumeSharedBetweenSteps(t *testing.T) {
+	r, _ := newRunner(t)
+	tr, err := r.RunTask(context.Background(), loadTask(t, "task-volume.yaml"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := results(tr)["shared"]; got != "through the volume" {
+		t.Errorf("shared = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(r.WorkDir(), tr.Name, "volumes", "cache", "f")); err != nil {
+		t.Errorf("the volume is not a directory of the TaskRun: %v", err)
 	}
 }

@@ -40,15 +40,20 @@ var stepAllow = allow{
 	"workingDir": nil, "timeout": nil, "onError": nil,
 	"securityContext": nil, "computeResources": nil, "imagePullPolicy": nil,
 	"stdoutConfig": allow{"path": nil}, "stderrConfig": allow{"path": nil},
+	// Mounts of emptyDir volumes: the mount path is rewritten to a
+	// directory of the TaskRun.
+	"volumeMounts": allow{"name": nil, "mountPath": nil},
 }
 
 var taskSpecAllow = allow{
 	"description": nil, "displayName": nil,
 	"params":       paramSpecAllow,
 	"steps":        stepAllow,
-	"stepTemplate": allow{"env": allow{"name": nil, "value": nil}, "workingDir": nil, "securityContext": nil, "computeResources": nil, "imagePullPolicy": nil},
+	"stepTemplate": allow{"env": allow{"name": nil, "value": nil}, "workingDir": nil, "securityContext": nil, "computeResources": nil, "imagePullPolicy": nil, "volumeMounts": allow{"name": nil, "mountPath": nil}},
 	"workspaces":   allow{"name": nil, "description": nil, "mountPath": nil, "readOnly": nil, "optional": nil},
 	"results":      allow{"name": nil, "type": nil, "description": nil, "properties": nil},
+	// Only emptyDir volumes: a fresh directory per TaskRun, as on a node.
+	"volumes": allow{"name": nil, "emptyDir": allow{}},
 }
 
 var pipelineTaskAllow = allow{

@@ -294,6 +294,7 @@ func (r *Runner) attempt(ctx context.Context, in *taskInput, tr *v1.TaskRun, att
 		logs:    filepath.Join(base, "logs"),
 		steps:   filepath.Join(base, "steps"),
 		work:    filepath.Join(base, "workspace"),
+		volumes: filepath.Join(base, "volumes"),
 	}
 	for _, d := range []string{dirs.results, dirs.home, dirs.logs, dirs.steps, dirs.work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -358,7 +359,7 @@ func (r *Runner) attempt(ctx context.Context, in *taskInput, tr *v1.TaskRun, att
 	return st
 }
 
-type taskDirs struct{ results, home, logs, steps, work string }
+type taskDirs struct{ results, home, logs, steps, work, volumes string }
 
 // substitute applies Tekton's variable substitution to the steps and maps
 // the pod's paths (/tekton/results, /tekton/home, /workspace) to this
@@ -409,13 +410,35 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 	}
 	// Object params are whole-object substitutable only in pipelines;
 	// their keys were added as strings above.
-	paths := strings.NewReplacer("/tekton/results", dirs.results, "/tekton/home", dirs.home, "/tekton/creds", dirs.home)
+	volumes := map[string]string{}
+	for _, v := range spec.Volumes {
+		if v.EmptyDir == nil {
+			return nil, fmt.Errorf("%s: volume %q: only emptyDir volumes are supported locally", in.where, v.Name)
+		}
+		volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
+		if err := os.MkdirAll(volumes[v.Name], 0o755); err != nil {
+			return nil, err
+		}
+	}
 	var out []v1.Step
 	for _, orig := range spec.Steps {
 		s := *orig.DeepCopy()
 		if spec.StepTemplate != nil {
 			mergeTemplate(&s, spec.StepTemplate)
 		}
+		// A mount path becomes the volume's directory wherever the step
+		// names it; the longest mount path wins.
+		pairs := []string{"/tekton/results", dirs.results, "/tekton/home", dirs.home, "/tekton/creds", dirs.home}
+		mounts := append([]corev1.VolumeMount(nil), s.VolumeMounts...)
+		sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].MountPath) > len(mounts[j].MountPath) })
+		for _, m := range mounts {
+			dir, ok := volumes[m.Name]
+			if !ok {
+				return nil, fmt.Errorf("%s: step %q: volumeMounts %q: no such volume", in.where, s.Name, m.Name)
+			}
+			pairs = append([]string{strings.TrimSuffix(m.MountPath, "/"), dir}, pairs...)
+		}
+		paths := strings.NewReplacer(pairs...)
 		container.ApplyStepReplacements(&s, repl.str, repl.arr)
 		for i := range s.Command {
 			s.Command[i] = paths.Replace(s.Command[i])
@@ -461,6 +484,15 @@ func mergeTemplate(s *v1.Step, t *v1.StepTemplate) {
 		}
 	}
 	s.Env = append(env, s.Env...)
+	mounted := map[string]bool{}
+	for _, m := range s.VolumeMounts {
+		mounted[m.Name] = true
+	}
+	for _, m := range t.VolumeMounts {
+		if !mounted[m.Name] {
+			s.VolumeMounts = append(s.VolumeMounts, m)
+		}
+	}
 }
 
 // runStep runs one step binary and returns its exit code and Tekton's
