@@ -217,3 +217,28 @@ func TestParseEnvelopeErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseEncrypted is the cost the attest step pays once per call
+// and cosign once per invocation: scrypt over the password.
+func BenchmarkParseEncrypted(b *testing.B) {
+	kp, err := Generate(ECDSAP256, []byte(testPassword))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Parse(kp.Private, WithPassword([]byte(testPassword))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSignDSSE(b *testing.B) {
+	kp, _ := Generate(ECDSAP256, nil)
+	s, _ := Parse(kp.Private)
+	payload := []byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"x","predicate":{}}`)
+	for b.Loop() {
+		if _, err := s.SignDSSE(context.Background(), "application/vnd.in-toto+json", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
