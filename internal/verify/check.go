@@ -107,8 +107,7 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
-	ropts := append(remoteopt.Options(ctx, remote.WithTransport(v.cache)), v.o.remote...)
-	desc, err := remote.Get(ref, ropts...)
+	desc, err := remote.Get(ref, append(v.ropts, remote.WithContext(ctx))...)
 	if err != nil {
 		if isNotFound(err) {
 			vr := &verified{passed: map[string]bool{}, digest: ref.Context().Digest("sha256:0000000000000000000000000000000000000000000000000000000000000000")}

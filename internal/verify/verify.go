@@ -143,7 +143,7 @@ type Verifier struct {
 	rep      report.Policy
 	fixed    *time.Time
 	cleanup  func()
-	polBytes []byte
+	ropts    []remote.Option
 }
 
 // New resolves and compiles the policy (nil means the default pack) once.
@@ -174,6 +174,15 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 	}
 	v.cache = httpcache.New(httpcache.WithTransport(tr))
 	ropts := append(remoteopt.Options(ctx, remote.WithTransport(v.cache)), o.remote...)
+	// One puller for the run: it keeps an authenticated transport per
+	// repository, so the image, its .sig and its .att share one registry
+	// handshake instead of one each.
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	ropts = append(ropts, remote.Reuse(puller))
+	v.ropts = ropts
 	v.client = cosignoci.New(cosignoci.WithRemoteOptions(ropts...))
 	schemas, err := slsa.New()
 	if err != nil {

@@ -35,7 +35,9 @@ type env struct {
 	ddir   string
 }
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T) *env { return setupB(t) }
+
+func setupB(t testing.TB) *env {
 	t.Helper()
 	s, pub, err := fixture.NewSigner()
 	if err != nil {
@@ -58,7 +60,7 @@ func (e *env) goodImage(repo string) fixture.Image {
 		BaseImage: "quay.io/trustline/base:1", GitURL: "https://github.com/trustline-dev/example-app", Commit: strings.Repeat("ab", 20)}
 }
 
-func (e *env) push(t *testing.T, im fixture.Image) name.Digest {
+func (e *env) push(t testing.TB, im fixture.Image) name.Digest {
 	t.Helper()
 	d, err := fixture.Push(context.Background(), im)
 	if err != nil {
