@@ -133,17 +133,17 @@ var ErrBadInput = errors.New("bad input")
 // Verifier holds a compiled policy and the key; it checks any number of
 // images.
 type Verifier struct {
-	o        options
-	pol      *ecp.Policy
-	engines  []*evaluator.Engine
-	key      *signing.Verifier
-	schemas  *slsa.Validator
-	client   *cosignoci.Client
-	cache    *httpcache.Transport
-	rep      report.Policy
-	fixed    *time.Time
-	cleanup  func()
-	ropts    []remote.Option
+	o       options
+	pol     *ecp.Policy
+	engines []*evaluator.Engine
+	key     *signing.Verifier
+	schemas *slsa.Validator
+	client  *cosignoci.Client
+	cache   *httpcache.Transport
+	rep     report.Policy
+	fixed   *time.Time
+	cleanup func()
+	ropts   []remote.Option
 }
 
 // New resolves and compiles the policy (nil means the default pack) once.
