@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -242,4 +243,13 @@ func TestBadInputPushesNothing(t *testing.T) {
 	if fmt.Sprint(tags) != "[v1]" {
 		t.Fatalf("bad input pushed something: tags %v", tags)
 	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
