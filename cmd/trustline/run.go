@@ -35,6 +35,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to any registry (loopback registries always may)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print every step's output (always kept in the step's log file)"},
 		&cli.StringFlag{Name: "name", Usage: "with a BUNDLE holding several resources, the one to run"},
+		&cli.StringSliceFlag{Name: "secret", Usage: "Kubernetes secret `NAME=DIR` for secret volumes (DIR holds one file per key); repeatable"},
 	}
 }
 
@@ -114,7 +115,19 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
+	secrets := map[string]string{}
+	for _, kv := range c.StringSlice("secret") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, stepcli.Usagef("--secret %q: want NAME=DIR", kv)
+		}
+		if st, err := os.Stat(v); err != nil || !st.IsDir() {
+			return nil, stepcli.Usagef("--secret %s: %s is not a directory", k, v)
+		}
+		secrets[k] = v
+	}
 	opts := []runner.Option{
+		runner.WithSecrets(secrets),
 		runner.WithBinDir(c.String("bin-dir")),
 		runner.WithWorkDir(filepath.Join(out, "work")),
 		runner.WithProgress(stderr),

@@ -45,6 +45,7 @@ type options struct {
 	timeout     time.Duration
 	now         func() time.Time
 	serviceAcct string
+	secrets     map[string]string
 }
 
 // WithBinDir is the directory holding the step binaries (bin/<name> for
@@ -82,6 +83,12 @@ func WithNamespace(ns string) Option { return func(o *options) { o.namespace = n
 // WithTimeout is the TaskRun timeout for a single task, and the pipeline
 // timeout of a PipelineRun. The default is Tekton's 60 minutes; 0 means none.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithSecrets maps Kubernetes secret names to directories holding their
+// keys as files, for Tasks that mount secret volumes (e.g. Chains'
+// signing-secrets). An optional secret not given mounts empty; a required
+// one is an error. The default is none.
+func WithSecrets(dirs map[string]string) Option { return func(o *options) { o.secrets = dirs } }
 
 // withClock is for tests.
 func withClock(now func() time.Time) Option { return func(o *options) { o.now = now } }

@@ -413,3 +413,23 @@ func TestEmptyDirVolumeSharedBetweenSteps(t *testing.T) {
 		t.Errorf("the volume is not a directory of the TaskRun: %v", err)
 	}
 }
+
+func TestSecretVolumeFromDirectory(t *testing.T) {
+	task := loadTask(t, "task-secret.yaml")
+	r, _ := newRunner(t)
+	if _, err := r.RunTask(context.Background(), task, nil, nil); err == nil || !strings.Contains(err.Error(), `secret "signing-secrets"`) {
+		t.Fatalf("err = %v, want the missing secret named", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cosign.pub"), []byte("PUBLIC"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = newRunner(t, WithSecrets(map[string]string{"signing-secrets": dir}))
+	tr, err := r.RunTask(context.Background(), task, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := results(tr)["key"]; got != "PUBLIC" {
+		t.Errorf("key = %q", got)
+	}
+}

@@ -42,18 +42,20 @@ var stepAllow = allow{
 	"stdoutConfig": allow{"path": nil}, "stderrConfig": allow{"path": nil},
 	// Mounts of emptyDir volumes: the mount path is rewritten to a
 	// directory of the TaskRun.
-	"volumeMounts": allow{"name": nil, "mountPath": nil},
+	// readOnly is not enforced locally.
+	"volumeMounts": allow{"name": nil, "mountPath": nil, "readOnly": nil},
 }
 
 var taskSpecAllow = allow{
 	"description": nil, "displayName": nil,
 	"params":       paramSpecAllow,
 	"steps":        stepAllow,
-	"stepTemplate": allow{"env": allow{"name": nil, "value": nil}, "workingDir": nil, "securityContext": nil, "computeResources": nil, "imagePullPolicy": nil, "volumeMounts": allow{"name": nil, "mountPath": nil}},
+	"stepTemplate": allow{"env": allow{"name": nil, "value": nil}, "workingDir": nil, "securityContext": nil, "computeResources": nil, "imagePullPolicy": nil, "volumeMounts": allow{"name": nil, "mountPath": nil, "readOnly": nil}},
 	"workspaces":   allow{"name": nil, "description": nil, "mountPath": nil, "readOnly": nil, "optional": nil},
 	"results":      allow{"name": nil, "type": nil, "description": nil, "properties": nil},
-	// Only emptyDir volumes: a fresh directory per TaskRun, as on a node.
-	"volumes": allow{"name": nil, "emptyDir": allow{}},
+	// emptyDir volumes are a fresh directory per TaskRun, as on a node;
+	// a secret volume is a directory given with WithSecrets (--secret).
+	"volumes": allow{"name": nil, "emptyDir": allow{}, "secret": allow{"secretName": nil, "optional": nil}},
 }
 
 var pipelineTaskAllow = allow{

@@ -17,6 +17,7 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/container"
+	"github.com/tektoncd/pipeline/pkg/substitution"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
@@ -412,10 +413,23 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 	// their keys were added as strings above.
 	volumes := map[string]string{}
 	for _, v := range spec.Volumes {
-		if v.EmptyDir == nil {
-			return nil, fmt.Errorf("%s: volume %q: only emptyDir volumes are supported locally", in.where, v.Name)
+		switch {
+		case v.EmptyDir != nil:
+			volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
+		case v.Secret != nil:
+			secret := substitution.ApplyReplacements(v.Secret.SecretName, repl.str)
+			if dir, ok := r.o.secrets[secret]; ok {
+				volumes[v.Name] = dir
+				continue
+			}
+			if v.Secret.Optional == nil || !*v.Secret.Optional {
+				return nil, fmt.Errorf("%s: volume %q: secret %q not given (give it with --secret %s=DIR)", in.where, v.Name, secret, secret)
+			}
+			// An optional secret that does not exist mounts empty.
+			volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
+		default:
+			return nil, fmt.Errorf("%s: volume %q: only emptyDir and secret volumes are supported locally", in.where, v.Name)
 		}
-		volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
 		if err := os.MkdirAll(volumes[v.Name], 0o755); err != nil {
 			return nil, err
 		}
