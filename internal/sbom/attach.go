@@ -20,11 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// The OCI 1.1 empty config descriptor ("{}") that artifact manifests use.
-const (
-	emptyMediaType = "application/vnd.oci.empty.v1+json"
-	emptyDigest    = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-)
+// The digest of the empty JSON object "{}", OCI 1.1's empty config blob.
+const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
 // Annotations on the referrer manifest.
 const (
@@ -77,7 +74,7 @@ func Attach(subj Subject, doc []byte, f Format, created time.Time, opts ...remot
 	if err := remote.WriteLayer(repo, blob, opts...); err != nil {
 		return nil, fmt.Errorf("pushing SBOM blob to %s: %w", repo, err)
 	}
-	if err := remote.WriteLayer(repo, static.NewLayer([]byte("{}"), emptyMediaType), opts...); err != nil {
+	if err := remote.WriteLayer(repo, static.NewLayer([]byte("{}"), types.MediaType(f.MediaType())), opts...); err != nil {
 		return nil, fmt.Errorf("pushing empty config to %s: %w", repo, err)
 	}
 	subjDesc := subj.Descriptor()
@@ -85,8 +82,15 @@ func Attach(subj Subject, doc []byte, f Format, created time.Time, opts ...remot
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		ArtifactType:  f.MediaType(),
+		// The config is the empty blob "{}", but typed with the
+		// artifact type rather than application/vnd.oci.empty.v1+json:
+		// registries that predate OCI 1.1's artifactType field (and
+		// go-containerregistry's own registry) report a referrer's
+		// config media type as its artifactType, so this way every
+		// registry lists the SBOM under the same type. ORAS and cosign's
+		// OCI 1.1 mode write artifacts the same way.
 		Config: v1.Descriptor{
-			MediaType: emptyMediaType, Size: 2, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")},
+			MediaType: types.MediaType(f.MediaType()), Size: 2, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")},
 			Data: []byte("{}"),
 		},
 		Layers: []v1.Descriptor{{

@@ -42,7 +42,7 @@ func EncodeIndex(subj Subject, children []Child, f Format, opts ...Option) ([]by
 			}
 			if c.SBOM != "" {
 				comp.ExternalReferences = &[]cdx.ExternalReference{{
-					Type: cdx.ERTypeBOM, URL: c.Subject.Repository.Name() + "@" + c.SBOM,
+					Type: cdx.ERTypeBOM, URL: "oci://" + c.Subject.Repository.Name() + "@" + c.SBOM,
 					Comment: "SBOM of this platform image (" + f.MediaType() + ")",
 				}}
 			}
