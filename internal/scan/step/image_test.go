@@ -125,7 +125,7 @@ func TestImageAttachments(t *testing.T) {
 	// Only cosign's tag (SPDX, as cosign spells its media type).
 	withTag, _ := pushImage(t, reg+"/app:tag")
 	attachCosignTag(t, withTag, spdxDoc(), "spdx+json")
-	o = runScan(t, "--image", withTag.String(), "--db", db, "--db-cache", cache, "--fail-on", "low")
+	o = runScan(t, "--image", reg+"/app", "--image-digest", withTag.DigestStr(), "--db", db, "--db-cache", cache, "--fail-on", "low")
 	if o.code != exitcode.OK || !strings.Contains(o.stderr, ".sbom") {
 		t.Fatalf("exit %d; stderr:\n%s", o.code, o.stderr)
 	}

@@ -58,6 +58,7 @@ Example:
 			&cli.StringFlag{Name: "type", Value: "vulnerabilities", Usage: "what to scan: vulnerabilities or config"},
 			&cli.StringFlag{Name: "sbom", Usage: "read the SBOM (CycloneDX or SPDX JSON) from `FILE`"},
 			&cli.StringFlag{Name: "image", Usage: "scan the SBOM attached to image `REF`"},
+			&cli.StringFlag{Name: "image-digest", Usage: "pin --image to `DIGEST` (sha256:..., the build task's IMAGE_DIGEST)"},
 			&cli.StringFlag{Name: "source", Usage: "check configuration files under `DIR` (--type config)"},
 			&cli.StringFlag{Name: "db", Usage: "OSV database `DIR` (<Ecosystem>/all.zip or unpacked JSON)"},
 			&cli.StringFlag{Name: "db-cache", Usage: "keep the compiled database index in `DIR`"},
@@ -154,7 +155,13 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 	if d := c.String("db-cache"); d != "" {
 		opts = append(opts, scan.WithDBCache(d))
 	}
-	opts = append(opts, scan.WithVEX(c.StringSlice("vex")...))
+	// A Tekton param passes "--vex=" when there are none, and
+	// "--vex=a.json,b.json" for several (the flag splits on commas).
+	for _, v := range c.StringSlice("vex") {
+		if v = strings.TrimSpace(v); v != "" {
+			opts = append(opts, scan.WithVEX(v))
+		}
+	}
 	var data []byte
 	subject := sbomFile
 	if sbomFile != "" {
@@ -167,6 +174,13 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 		ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(!c.Bool("tls-verify")))
 		if err != nil {
 			return nil, stepcli.Usagef("--image: %v", err)
+		}
+		if dg := c.String("image-digest"); dg != "" {
+			d, err := remoteopt.ParseDigest(ref.Context().Name()+"@"+dg, remoteopt.Insecure(!c.Bool("tls-verify")))
+			if err != nil {
+				return nil, stepcli.Usagef("--image-digest: %v", err)
+			}
+			ref = d
 		}
 		ctx := c.Context
 		if ctx == nil {
