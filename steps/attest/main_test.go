@@ -259,3 +259,42 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestOutputAndHelp(t *testing.T) {
+	host := testregistry.Start(t)
+	d := pushImage(t, host, "app")
+	keys := writeKey(t, signing.ECDSAP256)
+	out := filepath.Join(t.TempDir(), "out.json")
+	results := t.TempDir()
+	// keys is a directory without cosign.password: COSIGN_PASSWORD is
+	// used.
+	if code, stderr := step(t, pwEnv, "sign", "--image", d.String(), "--key", keys, "--output", out, "--results-dir", results); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Image        string `json:"image"`
+		SignatureTag string `json:"signatureTag"`
+		KeyID        string `json:"keyId"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Image != d.String() || res.SignatureTag != cosignoci.SignatureTag(d).String() || res.KeyID == "" {
+		t.Fatalf("output %s", b)
+	}
+	if got, _ := os.ReadFile(filepath.Join(results, "SIGNATURE_REF")); string(got) != res.SignatureTag {
+		t.Fatalf("SIGNATURE_REF %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(results, "ATTESTATION_REF")); string(got) != "" {
+		t.Fatalf("ATTESTATION_REF %q for a sign-only call", got)
+	}
+	for _, args := range [][]string{{"--help"}, {"sign", "--help"}, {"attest", "--help"}} {
+		if code, stderr := step(t, nil, args...); code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+}
