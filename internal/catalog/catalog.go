@@ -80,6 +80,10 @@ type Publication struct {
 	Version string `json:"version,omitempty"`
 	// Commit is the source revision the bundle was built from.
 	Commit string `json:"commit,omitempty"`
+	// YAMLDigest is the sha256 of the YAML file exactly as bundled (step
+	// images and task bundles pinned), so publish knows when nothing
+	// changed and pushes nothing.
+	YAMLDigest string `json:"yaml_digest,omitempty"`
 }
 
 // Load reads a catalog file, rejecting unknown fields so a typo (say

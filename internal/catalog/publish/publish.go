@@ -1,0 +1,426 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/trustline-dev/trustline/internal/bundle"
+	"github.com/trustline-dev/trustline/internal/catalog"
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/validate"
+)
+
+type options struct {
+	registry  string
+	binDir    string
+	now       func() time.Time
+	created   time.Time
+	progress  io.Writer
+	remote    []remote.Option
+	signer    *signing.Signer
+	commit    string
+	sourceURL string
+	insecure  bool
+}
+
+// Option configures Publish.
+type Option func(*options)
+
+// WithRegistry is the repository prefix to publish to (REPO/step-<name>,
+// REPO/task-<name>, REPO/pipeline-<name>). Default: the catalog's
+// registry.
+func WithRegistry(r string) Option {
+	return func(o *options) { o.registry = strings.TrimSuffix(r, "/") }
+}
+
+// WithBinDir is where the step binaries are (default ROOT/bin, as make
+// build leaves them).
+func WithBinDir(d string) Option { return func(o *options) { o.binDir = d } }
+
+// WithClock sets the time publications are recorded at (default
+// time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithCreated sets the created time of step images and bundles (default
+// the epoch, so the same input gives the same digest).
+func WithCreated(t time.Time) Option { return func(o *options) { o.created = t } }
+
+// WithProgress receives one line per step (default: discarded).
+func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithRemoteOptions passes registry options (credentials, transport).
+func WithRemoteOptions(opts ...remote.Option) Option {
+	return func(o *options) { o.remote = append(o.remote, opts...) }
+}
+
+// WithSigner signs every pushed step image and bundle with cosign's
+// simple-signing scheme (a .sig tag cosign verify reads). Default: unsigned.
+func WithSigner(s *signing.Signer) Option { return func(o *options) { o.signer = s } }
+
+// WithSource sets the repository URL and commit recorded in bundle
+// annotations and tags (default: read from the Git repository at root:
+// HEAD and the origin remote).
+func WithSource(url, commit string) Option {
+	return func(o *options) { o.sourceURL, o.commit = url, commit }
+}
+
+// WithInsecure allows plain HTTP to a registry that is not on loopback.
+func WithInsecure(on bool) Option { return func(o *options) { o.insecure = on } }
+
+// Published is one bundle the run published or found already published.
+type Published struct {
+	Kind, Name, Version string
+	// Bundle is REPO/<kind>-<name>:<major.minor>@sha256:...
+	Bundle string
+	// Pushed is false when the catalog's bundle was already current.
+	Pushed bool
+}
+
+// Report is what Publish did.
+type Report struct {
+	// StepImages maps each step to the image pinned into the tasks.
+	StepImages map[string]string
+	Bundles    []Published
+	// Files are the YAML files rewritten with new digests.
+	Files  []string
+	Commit string
+}
+
+var (
+	stepPin   = regexp.MustCompile(`([A-Za-z0-9][A-Za-z0-9._:/-]*)/step-([a-z0-9][a-z0-9-]*)@sha256:[0-9a-f]{64}`)
+	bundlePin = regexp.MustCompile(`([A-Za-z0-9][A-Za-z0-9._:/-]*)/task-([a-z0-9][a-z0-9-]*):([0-9]+\.[0-9]+)@sha256:[0-9a-f]{64}`)
+)
+
+// Publish builds and pushes the step images, pins them into the task
+// YAMLs, pushes and signs one bundle per task and pipeline version whose
+// content changed since it was last published, records every digest in
+// catalog.yaml and regenerates the READMEs. Run twice on the same tree it
+// changes nothing and pushes nothing.
+func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) {
+	o := &options{now: time.Now, created: time.Unix(0, 0), progress: io.Discard}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.binDir == "" {
+		o.binDir = filepath.Join(root, "bin")
+	}
+	items, err := Tree(root)
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadCatalog(root)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := SyncCatalog(c, items); err != nil {
+		return nil, err
+	}
+	oldRegistry := c.Registry
+	if o.registry == "" {
+		o.registry = c.Registry
+	}
+	if o.registry == "" {
+		return nil, errors.New("no registry: give --registry or set registry: in catalog.yaml")
+	}
+	if err := o.source(root); err != nil {
+		return nil, err
+	}
+	rep := &Report{StepImages: map[string]string{}, Commit: o.commit}
+
+	// 1. Step images: build every one before pushing any, so a missing
+	// binary stops the run before the registry is touched.
+	steps := map[string]bool{}
+	for _, it := range items {
+		for _, img := range it.StepImages {
+			if m := stepPin.FindStringSubmatch(img); m != nil && (m[1] == oldRegistry || m[1] == o.registry) {
+				steps[m[2]] = true
+			}
+		}
+	}
+	names := sortedKeys(steps)
+	images := map[string]v1.Image{}
+	for _, s := range names {
+		bin := filepath.Join(o.binDir, s)
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("step %s: binary %s missing: run `make build` first: %w", s, bin, err)
+		}
+		img, err := StepImage(bin, s, o.created)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", s, err)
+		}
+		images[s] = img
+	}
+	for _, s := range names {
+		tag, err := o.ref(fmt.Sprintf("%s/step-%s:%s", o.registry, s, o.commit))
+		if err != nil {
+			return nil, err
+		}
+		d, err := bundle.Write(ctx, images[s], tag, o.remote)
+		if err != nil {
+			return nil, fmt.Errorf("step %s: %w", s, err)
+		}
+		if err := o.sign(ctx, d); err != nil {
+			return nil, err
+		}
+		rep.StepImages[s] = d.String()
+		fmt.Fprintf(o.progress, "step image %s\n", d)
+	}
+
+	// 2. Pin them into the task YAMLs.
+	for _, it := range items {
+		if it.Kind != catalog.KindTask {
+			continue
+		}
+		changed, err := rewrite(filepath.Join(root, it.Path), stepPin, func(m []string) string {
+			if d, ok := rep.StepImages[m[2]]; ok && (m[1] == oldRegistry || m[1] == o.registry) {
+				return d
+			}
+			return m[0]
+		})
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			rep.Files = append(rep.Files, it.Path)
+		}
+	}
+	c.Registry = o.registry
+
+	// 3. Task bundles, then pipelines with their task references pinned
+	// to the bundles just published.
+	for _, kind := range []string{catalog.KindTask, catalog.KindPipeline} {
+		if items, err = Tree(root); err != nil {
+			return nil, err
+		}
+		if _, err := SyncCatalog(c, items); err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if it.Kind != kind {
+				continue
+			}
+			if kind == catalog.KindPipeline {
+				changed, err := rewrite(filepath.Join(root, it.Path), bundlePin, func(m []string) string {
+					if m[1] != oldRegistry && m[1] != o.registry {
+						return m[0]
+					}
+					for _, e := range c.Tasks {
+						if e.Name != m[2] {
+							continue
+						}
+						for _, v := range e.Versions {
+							if catalog.BundleTag(v.Version) == m[3] && v.Bundle != "" {
+								return v.Bundle
+							}
+						}
+					}
+					return m[0]
+				})
+				if err != nil {
+					return nil, err
+				}
+				if changed {
+					rep.Files = append(rep.Files, it.Path)
+					if it, err = readItem(root, it.Path, it.Kind, it.Name); err != nil {
+						return nil, err
+					}
+				}
+			}
+			p, err := o.publishItem(ctx, root, c, it)
+			if err != nil {
+				return nil, err
+			}
+			rep.Bundles = append(rep.Bundles, *p)
+		}
+	}
+	if err := c.Save(filepath.Join(root, catalog.FileName)); err != nil {
+		return nil, err
+	}
+	if _, err := validate.WriteReadmes(ctx, validate.WithRoot(root)); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (o *options) ref(s string) (name.Reference, error) {
+	var nopts []name.Option
+	if o.insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	return name.ParseReference(s, nopts...)
+}
+
+// publishItem pushes one version's bundle unless the catalog's current
+// publication was built from the same bytes and is still in the registry.
+func (o *options) publishItem(ctx context.Context, root string, c *catalog.Catalog, it Item) (*Published, error) {
+	b, err := os.ReadFile(filepath.Join(root, it.Path))
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	yamlDigest := "sha256:" + hex.EncodeToString(sum[:])
+	v := c.Find(it.Kind, it.Name, it.Version)
+	if v == nil {
+		return nil, fmt.Errorf("%s: version %s not in the catalog after sync", it.Path, it.Version)
+	}
+	repo := catalog.BundleRepo(o.registry, it.Kind, it.Name)
+	tag := catalog.BundleTag(it.Version)
+	var cur *catalog.Publication
+	for i := range v.Published {
+		if v.Published[i].SupersededOn == "" {
+			cur = &v.Published[i]
+		}
+	}
+	if cur != nil && cur.YAMLDigest == yamlDigest && strings.HasPrefix(v.Bundle, repo+":") {
+		d, err := o.ref(strings.SplitN(v.Bundle, ":"+tag+"@", 2)[0] + "@" + cur.Digest)
+		if err == nil {
+			if _, err := remote.Head(d, append([]remote.Option{remote.WithContext(ctx)}, o.remote...)...); err == nil {
+				fmt.Fprintf(o.progress, "%s %s %s: unchanged (%s)\n", it.Kind, it.Name, it.Version, v.Bundle)
+				return &Published{Kind: it.Kind, Name: it.Name, Version: it.Version, Bundle: v.Bundle}, nil
+			}
+		}
+	}
+	bopts := []bundle.Option{
+		bundle.WithSource(o.sourceURL, o.commit),
+		bundle.WithVersion(it.Version),
+		bundle.WithCreated(o.created),
+	}
+	if o.sourceURL != "" && strings.HasPrefix(o.sourceURL, "https://") {
+		bopts = append(bopts, bundle.WithDocumentation(strings.TrimSuffix(o.sourceURL, ".git")+"/blob/"+o.commit+"/"+filepath.ToSlash(filepath.Dir(it.Path))+"/README.md"))
+	}
+	img, _, err := bundle.Build([][]byte{b}, bopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", it.Path, err)
+	}
+	moving, err := o.ref(repo + ":" + tag)
+	if err != nil {
+		return nil, err
+	}
+	d, err := bundle.Write(ctx, img, moving, o.remote)
+	if err != nil {
+		return nil, err
+	}
+	immutable, err := o.ref(repo + ":" + tag + "-" + o.commit)
+	if err != nil {
+		return nil, err
+	}
+	if err := remote.Tag(immutable.(name.Tag), img, append([]remote.Option{remote.WithContext(ctx)}, o.remote...)...); err != nil {
+		return nil, fmt.Errorf("tagging %s: %w", immutable, err)
+	}
+	if err := o.sign(ctx, d); err != nil {
+		return nil, err
+	}
+	now := o.now().UTC().Format(time.RFC3339)
+	if cur == nil || cur.Digest != d.DigestStr() {
+		if cur != nil {
+			cur.SupersededOn = now
+		}
+		v.Published = append(v.Published, catalog.Publication{Digest: d.DigestStr(), On: now, Version: it.Version, Commit: o.commit, YAMLDigest: yamlDigest})
+	} else {
+		cur.YAMLDigest = yamlDigest
+	}
+	v.Bundle = repo + ":" + tag + "@" + d.DigestStr()
+	v.ContentDigest = it.Content
+	fmt.Fprintf(o.progress, "%s %s %s: pushed %s\n", it.Kind, it.Name, it.Version, v.Bundle)
+	return &Published{Kind: it.Kind, Name: it.Name, Version: it.Version, Bundle: v.Bundle, Pushed: true}, nil
+}
+
+func (o *options) sign(ctx context.Context, d name.Digest) error {
+	if o.signer == nil {
+		return nil
+	}
+	payload, err := cosignoci.SimpleSigningPayload(d)
+	if err != nil {
+		return err
+	}
+	sig, err := o.signer.Sign(ctx, payload)
+	if err != nil {
+		return err
+	}
+	ver, err := o.signer.Verifier()
+	if err != nil {
+		return err
+	}
+	cl := cosignoci.New(cosignoci.WithRemoteOptions(o.remote...))
+	if _, err := cl.AppendSignatures(ctx, d, ver, cosignoci.Signature{Payload: payload, Base64Signature: cosignoci.EncodeSignature(sig)}); err != nil {
+		return fmt.Errorf("signing %s: %w", d, err)
+	}
+	return nil
+}
+
+// source fills the commit and repository URL from the Git repository at
+// root when they were not given.
+func (o *options) source(root string) error {
+	if o.commit != "" {
+		return nil
+	}
+	repo, err := git.PlainOpenWithOptions(root, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return fmt.Errorf("finding the commit to record (%s is not in a Git repository; pass --commit): %w", root, err)
+	}
+	head, err := repo.Head()
+	if err != nil {
+		return fmt.Errorf("reading HEAD: %w", err)
+	}
+	o.commit = head.Hash().String()
+	if o.sourceURL == "" {
+		if r, err := repo.Remote("origin"); err == nil && len(r.Config().URLs) > 0 {
+			o.sourceURL = r.Config().URLs[0]
+		}
+	}
+	return nil
+}
+
+// rewrite replaces the matches of re in a file with what fn returns and
+// writes it back (atomically) only if something changed.
+func rewrite(path string, re *regexp.Regexp, fn func(m []string) string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	out := re.ReplaceAllFunc(b, func(m []byte) []byte {
+		return []byte(fn(stringsOf(re.FindSubmatch(m))))
+	})
+	if bytes.Equal(out, b) {
+		return false, nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o644); err != nil {
+		return false, err
+	}
+	return true, os.Rename(tmp, path)
+}
+
+func stringsOf(bs [][]byte) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = string(b)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

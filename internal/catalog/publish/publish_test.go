@@ -1,0 +1,281 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	tektonbundle "github.com/tektoncd/pipeline/pkg/resolution/resolver/bundle"
+
+	"github.com/trustline-dev/trustline/internal/catalog"
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/tekton"
+	"github.com/trustline-dev/trustline/internal/testregistry"
+	"github.com/trustline-dev/trustline/internal/validate"
+)
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scratchRepo is a Git repository holding the git-clone task, a pipeline
+// using it through a placeholder bundle reference, and a stand-in step
+// binary (any ELF executable will do: StepImage packs what it is given).
+func scratchRepo(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, f := range []string{"git-clone.yaml", "CHANGELOG.md"} {
+		copyFile(t, filepath.Join("..", "..", "..", "tasks", "git-clone", "0.1", f), filepath.Join(root, "tasks", "git-clone", "0.1", f))
+	}
+	for _, f := range []string{"clone-only.yaml", "CHANGELOG.md"} {
+		copyFile(t, filepath.Join("testdata", "pipelines", "clone-only", "0.1", f), filepath.Join(root, "pipelines", "clone-only", "0.1", f))
+	}
+	copyFile(t, "/bin/true", filepath.Join(root, "bin", "git-clone"))
+	commit(t, root, "first")
+	return root
+}
+
+func commit(t *testing.T, root, msg string) string {
+	t.Helper()
+	repo, err := git.PlainOpen(root)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainInit(root, false)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddGlob("."); err != nil {
+		t.Fatal(err)
+	}
+	h, err := wt.Commit(msg, &git.CommitOptions{AllowEmptyCommits: true, Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Unix(1e9, 0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+func snapshot(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.Contains(p, "/.git/") || strings.Contains(p, "/bin/") {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		out[p] = string(b)
+		return nil
+	})
+	return out
+}
+
+func TestPublish(t *testing.T) {
+	ctx := context.Background()
+	root := scratchRepo(t)
+	reg := testregistry.Start(t) + "/trustline"
+	kp, err := signing.Generate(signing.ECDSAP256, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := signing.Parse(kp.Private, signing.WithPassword([]byte("pw")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	opts := []Option{WithRegistry(reg), WithSigner(signer), WithClock(func() time.Time { return day })}
+
+	rep, err := Publish(ctx, root, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stepRef := rep.StepImages["git-clone"]
+	if !strings.HasPrefix(stepRef, reg+"/step-git-clone@sha256:") {
+		t.Fatalf("step image %q", stepRef)
+	}
+	task, _ := os.ReadFile(filepath.Join(root, "tasks/git-clone/0.1/git-clone.yaml"))
+	if !strings.Contains(string(task), "image: "+stepRef) {
+		t.Errorf("task YAML does not pin %s", stepRef)
+	}
+	c, err := catalog.Load(filepath.Join(root, catalog.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Registry != reg {
+		t.Errorf("catalog registry %q", c.Registry)
+	}
+	tv := c.Find(catalog.KindTask, "git-clone", "0.1.0")
+	pv := c.Find(catalog.KindPipeline, "clone-only", "0.1.0")
+	if tv == nil || pv == nil || len(tv.Published) != 1 || len(pv.Published) != 1 {
+		t.Fatalf("catalog after publish: %+v %+v", tv, pv)
+	}
+	if !strings.HasPrefix(tv.Bundle, reg+"/task-git-clone:0.1@sha256:") || tv.Published[0].Commit != rep.Commit || tv.ContentDigest == "" {
+		t.Errorf("task entry %+v", tv)
+	}
+	// The pipeline now references the task bundle just published.
+	pl, _ := os.ReadFile(filepath.Join(root, "pipelines/clone-only/0.1/clone-only.yaml"))
+	if !strings.Contains(string(pl), "value: "+tv.Bundle) {
+		t.Errorf("pipeline does not reference %s:\n%s", tv.Bundle, pl)
+	}
+	// Tekton's resolver reads both bundles, and the immutable tag exists.
+	for _, tc := range []struct{ ref, kind, name string }{{tv.Bundle, "task", "git-clone"}, {pv.Bundle, "pipeline", "clone-only"}} {
+		if _, err := tektonbundle.GetEntry(ctx, authn.DefaultKeychain, tektonbundle.RequestOptions{Bundle: tc.ref, EntryName: tc.name, Kind: tc.kind}); err != nil {
+			t.Errorf("resolving %s: %v", tc.ref, err)
+		}
+	}
+	imm, _ := name.ParseReference(reg + "/task-git-clone:0.1-" + rep.Commit)
+	if d, err := remote.Head(imm); err != nil || "sha256:"+d.Digest.Hex != tv.Published[0].Digest {
+		t.Errorf("immutable tag: %v %v", d, err)
+	}
+	// Bundles are signed with the key.
+	dig, _ := name.NewDigest(tv.Bundle)
+	sigs, err := cosignoci.New().Signatures(ctx, dig)
+	if err != nil || len(sigs) != 1 {
+		t.Fatalf("signatures: %v %v", sigs, err)
+	}
+	ver, _ := signer.Verifier()
+	if _, err := sigs[0].Verify(ctx, ver, dig); err != nil {
+		t.Errorf("signature does not verify: %v", err)
+	}
+	// The published tree passes trustline validate.
+	ps, err := validate.Repository(ctx, validate.WithRoot(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		t.Errorf("validate: %s", p)
+	}
+
+	// Publishing the same tree again changes nothing and pushes nothing.
+	before := snapshot(t, root)
+	rep2, err := Publish(ctx, root, append(opts, WithClock(func() time.Time { return day.Add(time.Hour) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range rep2.Bundles {
+		if b.Pushed {
+			t.Errorf("second publish pushed %+v", b)
+		}
+	}
+	if after := snapshot(t, root); len(after) != len(before) {
+		t.Errorf("second publish changed the file set")
+	} else {
+		for f, s := range before {
+			if after[f] != s {
+				t.Errorf("second publish changed %s", f)
+			}
+		}
+	}
+	if sigs, _ := cosignoci.New().Signatures(ctx, dig); len(sigs) != 1 {
+		t.Errorf("second publish added signatures: %d", len(sigs))
+	}
+
+	// Changing the task without a new version is refused by publish and
+	// reported by validate.
+	tp := filepath.Join(root, "tasks/git-clone/0.1/git-clone.yaml")
+	changed := strings.Replace(string(task), "Clones a Git repository", "Clones one Git repository", 1)
+	os.WriteFile(tp, []byte(changed), 0o644)
+	if _, err := Publish(ctx, root, opts...); !errors.Is(err, ErrChangedWithoutVersion) {
+		t.Errorf("publish of a changed version: %v", err)
+	}
+	ps, _ = validate.Repository(ctx, validate.WithRoot(root))
+	if !hasProblem(ps, "tasks/git-clone/0.1/git-clone.yaml", "changed but its version is still 0.1.0") {
+		t.Errorf("validate missed the change: %v", ps)
+	}
+
+	// With a new version and CHANGELOG entry, publish supersedes the old
+	// digest, which stays trusted for the grace period.
+	os.WriteFile(tp, []byte(strings.Replace(changed, `app.kubernetes.io/version: "0.1.0"`, `app.kubernetes.io/version: "0.1.1"`, 1)), 0o644)
+	cl := filepath.Join(root, "tasks/git-clone/0.1/CHANGELOG.md")
+	old, _ := os.ReadFile(cl)
+	os.WriteFile(cl, []byte(strings.Replace(string(old), "## 0.1.0", "## 0.1.1\n\n- Reworded the description.\n\n## 0.1.0", 1)), 0o644)
+	commit(t, root, "0.1.1")
+	later := day.Add(48 * time.Hour)
+	if _, err := Publish(ctx, root, append(opts, WithClock(func() time.Time { return later }))...); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = catalog.Load(filepath.Join(root, catalog.FileName))
+	tv = c.Find(catalog.KindTask, "git-clone", "0.1.1")
+	if tv == nil || len(tv.Published) != 2 || tv.Published[0].SupersededOn == "" || tv.Published[1].Version != "0.1.1" {
+		t.Fatalf("after 0.1.1: %+v", tv)
+	}
+	rd, err := c.TrustedTasks(catalog.DefaultGrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := rd.TrustedTasks["oci://"+reg+"/task-git-clone:0.1"]
+	if len(recs) != 2 || recs[0].ExpiresOn != "" || recs[1].ExpiresOn != "2027-01-02T12:00:00Z" {
+		t.Errorf("trusted tasks: %+v", recs)
+	}
+	ps, _ = validate.Repository(ctx, validate.WithRoot(root))
+	for _, p := range ps {
+		t.Errorf("validate after 0.1.1: %s", p)
+	}
+}
+
+func hasProblem(ps []tekton.Problem, file, msg string) bool {
+	for _, p := range ps {
+		if p.File == file && strings.Contains(p.Message, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPublishNeedsBinaries(t *testing.T) {
+	root := scratchRepo(t)
+	os.Remove(filepath.Join(root, "bin", "git-clone"))
+	before := snapshot(t, root)
+	_, err := Publish(context.Background(), root, WithRegistry(testregistry.Start(t)+"/x"), WithProgress(io.Discard))
+	if err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Fatalf("error %v", err)
+	}
+	after := snapshot(t, root)
+	for f, s := range before {
+		if after[f] != s {
+			t.Errorf("failed publish changed %s", f)
+		}
+	}
+}
+
+// Every published version in the repository's own catalog records its
+// content digest, so a change to it without a new version cannot go
+// unnoticed by trustline validate.
+func TestRepositoryCatalogIsSynced(t *testing.T) {
+	c, err := catalog.Load(filepath.Join("..", "..", "..", catalog.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{catalog.KindTask, catalog.KindPipeline} {
+		for _, e := range c.Entries(kind) {
+			for _, v := range e.Versions {
+				if len(v.Published) > 0 && v.ContentDigest == "" {
+					t.Errorf("%ss[%s] %s is published but has no content_digest: run `trustline catalog sync`", kind, e.Name, v.Version)
+				}
+			}
+		}
+	}
+}
