@@ -50,6 +50,15 @@ func TestRealDatabase(t *testing.T) {
 		{name: "AlmaLinux 9 by source package", pkg: finding.Package{Name: "not-in-db", Source: "openssl", Version: "1:3.0.1-41.el9_0", Ecosystem: "AlmaLinux:9"},
 			want: []string{"ALSA-2026:25239"}},
 		{name: "AlmaLinux 8 advisories do not apply to 9", pkg: finding.Package{Name: "openssl-libs", Version: "1:99-1.el9", Ecosystem: "AlmaLinux:9"}, wantNone: true},
+		// The standard library: advisories fixed in 1.20.4 affect 1.20.3,
+		// and none of the database's advisories reaches Go 1.26.8.
+		{name: "stdlib 1.20.3", pkg: finding.Package{Name: "stdlib", Version: "1.20.3", Ecosystem: "Go"},
+			want: []string{"GO-2023-1751", "GO-2023-1752", "GO-2023-1753"}},
+		{name: "stdlib 1.26.8", pkg: finding.Package{Name: "stdlib", Version: "1.26.8", Ecosystem: "Go"}, wantNone: true},
+		{name: "Windows-only advisory skipped for a Linux binary", pkg: finding.Package{Name: "golang.org/x/sys", Version: "0.43.0", Ecosystem: "Go", GOOS: "linux"},
+			notWant: []string{"GO-2026-5024"}},
+		{name: "Windows-only advisory kept for a Windows binary", pkg: finding.Package{Name: "golang.org/x/sys", Version: "0.43.0", Ecosystem: "Go", GOOS: "windows"},
+			want: []string{"GO-2026-5024"}},
 		{name: "crates.io", pkg: finding.Package{Name: "smallvec", Version: "0.6.9", Ecosystem: "crates.io"},
 			want: []string{"RUSTSEC-2019-0009"}},
 	}
