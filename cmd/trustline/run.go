@@ -84,6 +84,7 @@ Example:
 				Flags:  runFlags(),
 				Action: runPipelineAction,
 			},
+			registryCommand(),
 		},
 	}
 }

@@ -164,7 +164,6 @@ func (r *Runner) afterTaskRun(ctx context.Context, tr *v1.TaskRun) error {
 		if err != nil {
 			return fmt.Errorf("signature for %s: %w", d, err)
 		}
-		r.progressf("%-24s chains: signed %s (%s, %s)", tr.Labels["tekton.dev/pipelineTask"], d, sigTag.TagStr(), attTag.TagStr())
 		r.recordSigned(Signed{TaskRun: tr.Name, Image: d, Signature: sigTag, Attestation: attTag, Provenance: path})
 	}
 	if tr.Annotations == nil {

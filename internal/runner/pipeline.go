@@ -258,7 +258,7 @@ func (r *Runner) RunPipeline(ctx context.Context, p *v1.Pipeline, params v1.Para
 			d.p.state = ptFailed
 			stopping = true
 		}
-		r.progressf("%s", endLine(d.p.pt.Name, d.tr))
+		r.progressf("%s", r.endLine(d.p.pt.Name, d.tr))
 		if d.chains != nil {
 			// Chains marks a TaskRun it could not sign with this
 			// annotation; locally the run stops, since nothing after it

@@ -24,12 +24,19 @@ func runtimeTypeMeta() runtime.TypeMeta {
 	return runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"}
 }
 
-// endLine is the progress line for a finished TaskRun.
-func endLine(task string, tr *v1.TaskRun) string {
-	d := duration(tr)
+// endLine is the progress line for a finished TaskRun, with a line for
+// each image Chains signed for it.
+func (r *Runner) endLine(task string, tr *v1.TaskRun) string {
+	d := duration(tr).Round(time.Millisecond)
 	c := tr.Status.GetCondition(apis.ConditionSucceeded)
 	if c != nil && c.IsTrue() {
-		return fmt.Sprintf("%-24s succeeded in %s", task, d)
+		line := fmt.Sprintf("%-24s succeeded in %s", task, d)
+		for _, s := range r.Signed() {
+			if s.TaskRun == tr.Name {
+				line += fmt.Sprintf("\n%-24s chains: signed %s, provenance in %s", task, s.Image, s.Attestation.TagStr())
+			}
+		}
+		return line
 	}
 	msg := ""
 	if c != nil {

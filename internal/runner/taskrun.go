@@ -131,7 +131,7 @@ func (r *Runner) RunTask(ctx context.Context, task *v1.Task, params v1.Params, w
 	}
 	r.progressf("%-24s started", task.Name)
 	tr := r.execute(ctx, in)
-	r.progressf("%s", endLine(task.Name, tr))
+	r.progressf("%s", r.endLine(task.Name, tr))
 	if err := r.afterTaskRun(ctx, tr); err != nil {
 		return tr, err
 	}
