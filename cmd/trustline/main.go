@@ -23,6 +23,7 @@ func newApp() *cli.App {
 			validateCommand(),
 			docsCommand(),
 			bundleCommand(),
+			catalogCommand(),
 			keyCommand(),
 			runCommand(),
 		},
