@@ -31,6 +31,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tasks-dir", Value: "tasks", Usage: "local task library `DIR` for taskRef names (tasks/<name>/<version>/<name>.yaml)"},
 		&cli.StringFlag{Name: "key", Usage: "cosign private key `FILE` (or a Chains signing-secrets directory): sign and attest built images as Tekton Chains does; password from COSIGN_PASSWORD"},
 		&cli.StringFlag{Name: "provenance-format", Value: string(provenance.SLSA1), Usage: "slsa/v1.0 or slsa/v0.2"},
+		&cli.StringFlag{Name: "build-type", Value: "https://tekton.dev/chains/v2/slsa", Usage: "Chains' builddefinition.buildtype `URI`: .../slsa, or .../slsa-tekton to record every TaskRun in a PipelineRun's provenance"},
 		&cli.DurationFlag{Name: "timeout", Value: runner.DefaultTimeout, Usage: "TaskRun timeout (run task) or PipelineRun timeout (run pipeline); 0 for none"},
 		&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to any registry (loopback registries always may)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print every step's output (always kept in the step's log file)"},
@@ -153,7 +154,10 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 		if err != nil {
 			return nil, stepcli.Usagef("--provenance-format: %w", err)
 		}
-		opts = append(opts, runner.WithChains(&runner.Chains{Signer: signer, Format: format, Insecure: c.Bool("insecure-registry")}))
+		opts = append(opts, runner.WithChains(&runner.Chains{
+			Signer: signer, Format: format, Insecure: c.Bool("insecure-registry"),
+			Provenance: []provenance.Option{provenance.WithBuildType(c.String("build-type"))},
+		}))
 	}
 	r, err := runner.New(opts...)
 	if err != nil {

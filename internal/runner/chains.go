@@ -37,6 +37,7 @@ type Chains struct {
 
 // Signed is what Chains wrote for one image.
 type Signed struct {
+	// TaskRun is the TaskRun's (or PipelineRun's) name.
 	TaskRun     string
 	Image       name.Digest
 	Signature   name.Tag
@@ -117,21 +118,63 @@ func (r *Runner) afterTaskRun(ctx context.Context, tr *v1.TaskRun) error {
 		return nil
 	}
 	subjects, err := Subjects(tr.Status.Results, c.Insecure)
+	if err != nil || len(subjects) == 0 {
+		return err
+	}
+	stmt, err := provenance.TaskRun(ctx, tr, c.format(), c.Provenance...)
 	if err != nil {
 		return err
 	}
-	if len(subjects) == 0 {
+	if err := r.sign(ctx, tr.Name, filepath.Join(r.o.workDir, tr.Name), stmt, subjects); err != nil {
+		return err
+	}
+	if tr.Annotations == nil {
+		tr.Annotations = map[string]string{}
+	}
+	tr.Annotations["chains.tekton.dev/signed"] = "true"
+	return nil
+}
+
+// afterPipelineRun runs Chains for a finished PipelineRun whose results
+// name an image: provenance of the whole run (with its TaskRuns), as
+// Chains' pipelinerun artifacts do.
+func (r *Runner) afterPipelineRun(ctx context.Context, run *Run) error {
+	c := r.o.chains
+	pr := run.PipelineRun
+	if c == nil {
 		return nil
 	}
-	format := c.Format
-	if format == "" {
-		format = provenance.SLSA1
+	var res []v1.TaskRunResult
+	for _, x := range pr.Status.Results {
+		res = append(res, v1.TaskRunResult{Name: x.Name, Type: v1.ResultsType(x.Value.Type), Value: x.Value})
 	}
-	stmt, err := provenance.TaskRun(ctx, tr, format, c.Provenance...)
+	subjects, err := Subjects(res, c.Insecure)
+	if err != nil || len(subjects) == 0 {
+		return err
+	}
+	stmt, err := provenance.PipelineRun(ctx, pr, run.TaskRuns, c.format(), c.Provenance...)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(r.o.workDir, tr.Name, "provenance.intoto.json")
+	if err := r.sign(ctx, pr.Name, r.o.workDir, stmt, subjects); err != nil {
+		return err
+	}
+	pr.Annotations["chains.tekton.dev/signed"] = "true"
+	return nil
+}
+
+func (c *Chains) format() provenance.Format {
+	if c.Format == "" {
+		return provenance.SLSA1
+	}
+	return c.Format
+}
+
+// sign writes the statement into dir, then for each subject appends the
+// signed statement to its .att and a signature to its .sig.
+func (r *Runner) sign(ctx context.Context, run, dir string, stmt []byte, subjects []name.Digest) error {
+	c := r.o.chains
+	path := filepath.Join(dir, run+".provenance.intoto.json")
 	if err := os.WriteFile(path, stmt, 0o644); err != nil {
 		return err
 	}
@@ -148,7 +191,7 @@ func (r *Runner) afterTaskRun(ctx context.Context, tr *v1.TaskRun) error {
 		client = cosignoci.New()
 	}
 	for _, d := range subjects {
-		attTag, err := client.AppendAttestations(ctx, d, cosignoci.Attestation{Envelope: env, PredicateType: format.PredicateType()})
+		attTag, err := client.AppendAttestations(ctx, d, cosignoci.Attestation{Envelope: env, PredicateType: c.format().PredicateType()})
 		if err != nil {
 			return fmt.Errorf("provenance for %s: %w", d, err)
 		}
@@ -164,12 +207,8 @@ func (r *Runner) afterTaskRun(ctx context.Context, tr *v1.TaskRun) error {
 		if err != nil {
 			return fmt.Errorf("signature for %s: %w", d, err)
 		}
-		r.recordSigned(Signed{TaskRun: tr.Name, Image: d, Signature: sigTag, Attestation: attTag, Provenance: path})
+		r.recordSigned(Signed{TaskRun: run, Image: d, Signature: sigTag, Attestation: attTag, Provenance: path})
 	}
-	if tr.Annotations == nil {
-		tr.Annotations = map[string]string{}
-	}
-	tr.Annotations["chains.tekton.dev/signed"] = "true"
 	return nil
 }
 

@@ -105,6 +105,85 @@ func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	}
 }
 
+// TestChainsSignsPipelineRun checks that a PipelineRun whose results name
+// an image gets its own provenance (with its tasks) beside the TaskRun's.
+func TestChainsSignsPipelineRun(t *testing.T) {
+	ctx := context.Background()
+	reg := testregistry.Start(t)
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag(reg + "/team/app:dev")
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := img.Digest()
+	kp, _ := signing.Generate(signing.ECDSAP256, nil)
+	signer, err := signing.Parse(kp.Private, signing.WithPassword(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, _ := signing.ParsePublicKey(kp.Public)
+	// slsa-tekton records each TaskRun in the provenance (the default
+	// build type records only tasks that came from a bundle).
+	r, progress := newRunner(t, WithChains(&Chains{Signer: signer, Provenance: []provenance.Option{provenance.WithBuildType("https://tekton.dev/chains/v2/slsa-tekton")}}))
+	p := loadPipeline(t, "pipeline-image.yaml")
+	params, _ := ParseParams(p.Spec.Params, []string{"url=" + tag.String(), "digest=" + h.String()})
+	run, err := r.RunPipeline(ctx, p, params, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
+	}
+	d := tag.Context().Digest(h.String())
+	atts, err := cosignoci.New().Attestations(ctx, d)
+	if err != nil || len(atts) != 2 {
+		t.Fatalf("attestations: %v (%d), want the TaskRun's and the PipelineRun's", err, len(atts))
+	}
+	var tasks []string
+	for _, a := range atts {
+		st, err := a.Verify(ctx, verifier, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pred struct {
+			BuildDefinition struct {
+				ResolvedDependencies []struct {
+					Name string `json:"name"`
+				} `json:"resolvedDependencies"`
+			} `json:"buildDefinition"`
+			RunDetails struct {
+				Metadata struct {
+					InvocationID string `json:"invocationID"`
+				} `json:"metadata"`
+			} `json:"runDetails"`
+		}
+		if err := json.Unmarshal(st.Predicate, &pred); err != nil {
+			t.Fatal(err)
+		}
+		if pred.RunDetails.Metadata.InvocationID == string(run.PipelineRun.UID) {
+			for _, dep := range pred.BuildDefinition.ResolvedDependencies {
+				tasks = append(tasks, dep.Name)
+			}
+		}
+	}
+	if n := countOf(tasks, "pipelineTask"); n != 2 {
+		t.Errorf("PipelineRun provenance dependencies %v: want both pipeline tasks", tasks)
+	}
+	if run.PipelineRun.Annotations["chains.tekton.dev/signed"] != "true" {
+		t.Errorf("PipelineRun annotations %v", run.PipelineRun.Annotations)
+	}
+}
+
+func countOf(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
 func TestSubjects(t *testing.T) {
 	dig := "sha256:" + "ab12000000000000000000000000000000000000000000000000000000000000"
 	res := []v1.TaskRunResult{

@@ -432,6 +432,10 @@ func (r *Runner) RunPipeline(ctx context.Context, p *v1.Pipeline, params v1.Para
 		cond.Status, cond.Reason = corev1.ConditionTrue, v1.PipelineRunReasonSuccessful.String()
 	}
 	pr.Status.Status = duckv1.Status{Conditions: duckv1.Conditions{cond}}
+	if cerr := r.afterPipelineRun(ctx, run); cerr != nil {
+		pr.Annotations["chains.tekton.dev/signed"] = "failed"
+		err = errors.Join(err, fmt.Errorf("%s: chains: %w", where, cerr))
+	}
 	return run, err
 }
 
