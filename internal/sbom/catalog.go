@@ -20,7 +20,6 @@ import (
 	"github.com/anchore/syft/syft/artifact"
 	"github.com/anchore/syft/syft/cataloging"
 	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
-	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/format/syftjson"
 	"github.com/anchore/syft/syft/linux"
 	"github.com/anchore/syft/syft/pkg"
@@ -138,6 +137,17 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 	osRelease := resolveOSRelease(work)
 
 	// Phase 3: catalog each layer (cache, or syft on the unpacked tree).
+	// The licence scanner costs about a CPU second to build: build it
+	// once per image, and only if a layer needs cataloging.
+	var (
+		scanOnce sync.Once
+		scanCtx  context.Context
+		scanErr  error
+	)
+	licenseCtx := func(ctx context.Context) (context.Context, error) {
+		scanOnce.Do(func() { scanCtx, scanErr = syft.SetContextLicenseScanner(ctx, cataloging.DefaultLicenseConfig()) })
+		return scanCtx, scanErr
+	}
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(o.parallelism)
 	for i, w := range work {
@@ -152,7 +162,12 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 					return err
 				}
 			}
-			s, err := catalogDir(gctx, w.dir, osRelease)
+			start := time.Now()
+			lctx, err := licenseCtx(gctx)
+			if err != nil {
+				return err
+			}
+			s, err := catalogDir(lctx, w.dir, osRelease, o.parallelism)
 			if err != nil {
 				return fmt.Errorf("layer %d (%s): cataloging: %w", i, w.diffID, err)
 			}
@@ -167,7 +182,8 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
 			}
 			storeFile(o.cacheDir, "packages-"+key+".json", raw)
-			fmt.Fprintf(o.progress, "layer %d/%d %s: %d packages\n", i+1, len(work), short(w.diffID), w.sbom.Artifacts.Packages.PackageCount())
+			fmt.Fprintf(o.progress, "layer %d/%d %s: %d packages in %s\n", i+1, len(work), short(w.diffID),
+				w.sbom.Artifacts.Packages.PackageCount(), time.Since(start).Round(time.Millisecond))
 			return nil
 		})
 	}
@@ -272,7 +288,7 @@ func resolveOSRelease(work []*layerWork) []byte {
 // image's os-release replaces the layer's own, so that every layer is
 // cataloged with the distribution of the image (it decides the PURLs of
 // OS packages), as syft does on a squashed image.
-func catalogDir(ctx context.Context, root string, osRelease []byte) (*syftsbom.SBOM, error) {
+func catalogDir(ctx context.Context, root string, osRelease []byte, parallelism int) (*syftsbom.SBOM, error) {
 	for _, p := range osReleasePaths {
 		host := filepath.Join(root, p)
 		if fi, err := os.Lstat(host); err == nil && !fi.IsDir() {
@@ -307,7 +323,7 @@ func catalogDir(ctx context.Context, root string, osRelease []byte) (*syftsbom.S
 	cfg := syft.DefaultCreateSBOMConfig().
 		WithCatalogerSelection(cataloging.NewSelectionRequest().WithDefaults(pkgcataloging.ImageTag)).
 		WithoutFiles().
-		WithParallelism(1)
+		WithParallelism(parallelism)
 	return syft.CreateSBOM(ctx, src, cfg)
 }
 
@@ -533,6 +549,3 @@ func visible(work []*layerWork, i int, paths []string) bool {
 	}
 	return true
 }
-
-var _ = file.Location{}
-var _ sync.Mutex

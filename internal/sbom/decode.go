@@ -180,6 +180,9 @@ func decodeSPDX(doc []byte) (*Document, error) {
 			}
 			continue
 		}
+		if sp.Name == "" {
+			continue
+		}
 		p := Package{Name: sp.Name, Version: sp.VersionInfo, PURL: purl, Type: sp.Purpose}
 		for _, l := range []string{sp.LicenseDeclared, sp.LicenseConcluded} {
 			if l != "" && l != noAssertion && l != "NONE" {

@@ -23,7 +23,7 @@ func appImage(t *testing.T, reg string) name.Digest {
 
 func generate(t *testing.T, ref name.Reference, f Format, opts ...Option) *Result {
 	t.Helper()
-	opts = append(append([]Option{WithTempDir(t.TempDir())}, fixed...), opts...)
+	opts = append(append([]Option{WithTempDir(t.TempDir()), WithProgress(tlog{t})}, fixed...), opts...)
 	res, err := Generate(context.Background(), Request{Reference: ref, Format: f}, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -228,4 +228,13 @@ func TestSPDX(t *testing.T) {
 			t.Errorf("package %s missing or without purl", n)
 		}
 	}
+}
+
+// tlog sends library progress to the test log.
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(b []byte) (int, error) {
+	l.t.Helper()
+	l.t.Logf("%s", strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
 }

@@ -1,0 +1,108 @@
+package sbom
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
+	"github.com/trustline-dev/trustline/internal/testregistry"
+)
+
+// An image whose layers try to escape, plant devices and links, and
+// inflate: the SBOM is still made from what is legitimately there, and
+// nothing is written outside the temporary directory, which is empty
+// again afterwards.
+func TestHostileImage(t *testing.T) {
+	reg := testregistry.Start(t)
+	parent := t.TempDir()
+	tmp := filepath.Join(parent, "tmp")
+	os.Mkdir(tmp, 0o755)
+	sentinel := filepath.Join(parent, "sentinel")
+	os.WriteFile(sentinel, []byte("keep"), 0o644)
+
+	hostile := layerOf(t, []entry{
+		{name: "../../../sentinel", body: "pwned"},
+		{name: "../../sentinel", body: "pwned"},
+		{name: "up", typ: tar.TypeSymlink, linkname: "../../../../"},
+		{name: "up/sentinel", body: "pwned"},
+		{name: "up/tmp/x", body: "pwned"},
+		{name: "host", typ: tar.TypeSymlink, linkname: parent},
+		{name: "host/sentinel", body: "pwned"},
+		{name: "hard", typ: tar.TypeLink, linkname: "../../../sentinel"},
+		{name: "dev/kmsg", typ: tar.TypeChar},
+		{name: "dev/sda", typ: tar.TypeBlock},
+		{name: "pipe", typ: tar.TypeFifo},
+		{name: "huge.bin", body: strings.Repeat("\x00", 3<<20)},
+		// A dpkg database reached through an absolute link: it must
+		// resolve inside the image, not on the host.
+		{name: "var/lib/dpkg", typ: tar.TypeSymlink, linkname: "/srv/dpkg"},
+		{name: "srv/dpkg/status", body: statusBase},
+	})
+	dig := push(t, reg+"/evil/app:1", imageOf(t, "amd64", nil, baseLayer(t), hostile))
+	res, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
+		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxFileSize(1<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, CycloneDX, res.Document)
+	if b, _ := os.ReadFile(sentinel); string(b) != "keep" {
+		t.Fatalf("sentinel outside the temporary directory changed: %q", b)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("temporary directory not cleaned: %v", ents)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 2 {
+		t.Errorf("files appeared beside the temporary directory: %v", ents)
+	}
+	d, _ := Decode(res.Document)
+	if _, ok := byName(t, d)["libc6"]; !ok {
+		t.Errorf("packages from the image are missing: %v", names(d))
+	}
+	if res.Catalog.Layers[1].Skipped < 4 {
+		t.Errorf("hostile layer: %d entries skipped, want the devices, FIFO and huge file", res.Catalog.Layers[1].Skipped)
+	}
+}
+
+func TestBombImage(t *testing.T) {
+	reg := testregistry.Start(t)
+	bomb := layerOf(t, []entry{{name: "a", body: strings.Repeat("\x00", 3<<20)}, {name: "b", body: strings.Repeat("\x00", 3<<20)}})
+	dig := push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
+	tmp := t.TempDir()
+	_, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
+		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxTotalSize(4<<20)))
+	if !errors.Is(err, layerfs.ErrLimit) {
+		t.Fatalf("err = %v, want layerfs.ErrLimit", err)
+	}
+	if !strings.Contains(err.Error(), "layer 1 (sha256:") || !strings.Contains(err.Error(), dig.String()) {
+		t.Errorf("error %q does not name the image and layer", err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("temporary directory not cleaned after the error: %v", ents)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"component":{"purl":"pkg:oci/x@sha256%3Aab"}},"components":[{"type":"library","name":"a","version":"1","purl":"pkg:npm/a@1","licenses":[{"license":{"id":"MIT"}},{"expression":"MIT OR X"}],"components":[{"type":"library","name":"b"}]}]}`))
+	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","documentDescribes":["SPDXRef-r"],"packages":[{"SPDXID":"SPDXRef-r","name":"img"},{"SPDXID":"SPDXRef-p","name":"p","versionInfo":"1","licenseDeclared":"MIT","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:npm/p@1"}]}],"relationships":[{"spdxElementId":"SPDXRef-DOCUMENT","relatedSpdxElement":"SPDXRef-r","relationshipType":"DESCRIBES"}]}`))
+	f.Add([]byte(`{"bomFormat":"CycloneDX","components":[{"components":[{"components":[]}]}]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if d.Format != CycloneDX && d.Format != SPDX {
+			t.Errorf("format %q", d.Format)
+		}
+		for _, p := range d.Packages {
+			if p.Name == "" {
+				t.Errorf("package without a name: %+v", p)
+			}
+		}
+	})
+}

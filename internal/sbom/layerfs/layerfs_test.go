@@ -1,0 +1,312 @@
+package layerfs
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type entry struct {
+	name     string
+	body     string
+	typ      byte
+	linkname string
+	size     int64
+}
+
+func tarOf(t testing.TB, entries []entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.linkname, Mode: 0o644, ModTime: time.Unix(0, 0)}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(e.body))
+		}
+		if h.Typeflag == tar.TypeChar || h.Typeflag == tar.TypeBlock {
+			h.Devmajor, h.Devminor = 1, 3
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := io.WriteString(tw, e.body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// tree lists every path below dir with its type, links with targets.
+func tree(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		s := rel
+		if fi.Mode()&os.ModeSymlink != 0 {
+			tgt, _ := os.Readlink(p)
+			s += " -> " + tgt
+		}
+		out = append(out, s)
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// sandbox returns root (the extraction target) inside a parent that also
+// holds a sentinel file an escaping entry would overwrite, and checks at
+// test end that nothing but root appeared in the parent.
+func sandbox(t *testing.T) (root, parent string) {
+	parent = t.TempDir()
+	root = filepath.Join(parent, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(parent, "sentinel"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { checkSandbox(t, parent) })
+	return root, parent
+}
+
+func checkSandbox(t testing.TB, parent string) {
+	t.Helper()
+	ents, _ := os.ReadDir(parent)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "root,sentinel" {
+		t.Errorf("extraction wrote outside its root: parent holds %v", names)
+	}
+	if b, _ := os.ReadFile(filepath.Join(parent, "sentinel")); string(b) != "keep" {
+		t.Errorf("sentinel outside the root was changed to %q", b)
+	}
+	// Every link below root must resolve inside it.
+	rootAbs, _ := filepath.EvalSymlinks(filepath.Join(parent, "root"))
+	filepath.Walk(filepath.Join(parent, "root"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if r, err := filepath.EvalSymlinks(p); err == nil && r != rootAbs && !strings.HasPrefix(r, rootAbs+"/") {
+				t.Errorf("link %s resolves outside the root, to %s", p, r)
+			}
+		}
+		return nil
+	})
+}
+
+func TestHostileEntries(t *testing.T) {
+	root, parent := sandbox(t)
+	sentinel := filepath.Join(parent, "sentinel")
+	layer := tarOf(t, []entry{
+		{name: "../../sentinel", body: "pwned"},                      // traversal
+		{name: "/abs/file", body: "abs"},                             // absolute name
+		{name: "a/../../../b", body: "b"},                            // traversal mid-path
+		{name: "escape", typ: tar.TypeSymlink, linkname: "../../.."}, // escaping relative link
+		{name: "escape/sentinel", body: "pwned"},                     // write through it
+		{name: "abslink", typ: tar.TypeSymlink, linkname: sentinel},  // absolute link to a host file
+		{name: "abslink", body: "pwned"},                             // overwrite through it
+		{name: "etc", typ: tar.TypeSymlink, linkname: "/"},
+		{name: "etc/passwd", body: "pwned"},
+		{name: "hard", typ: tar.TypeLink, linkname: "../../sentinel"}, // hard link out
+		{name: "hard2", typ: tar.TypeLink, linkname: "abslink"},       // hard link to a link
+		{name: "dev/null", typ: tar.TypeChar},
+		{name: "dev/sda", typ: tar.TypeBlock},
+		{name: "fifo", typ: tar.TypeFifo},
+		{name: "ok/file", body: "fine"},
+		{name: "ok/link", typ: tar.TypeSymlink, linkname: "/ok/file"},
+	})
+	l, err := Extract(bytes.NewReader(layer), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "ok", "link")); err != nil || string(b) != "fine" {
+		t.Errorf("absolute link inside the image does not resolve inside the root: %q %v", b, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "sentinel")); string(b) != "pwned" {
+		t.Errorf("../../sentinel was not mapped to /sentinel inside the root")
+	}
+	for _, p := range []string{"dev/null", "dev/sda", "fifo"} {
+		if _, err := os.Lstat(filepath.Join(root, p)); err == nil {
+			t.Errorf("%s was created", p)
+		}
+	}
+	for _, p := range []string{"/dev/null", "/fifo", "/abs/file", "/b"} {
+		if _, ok := l.Entries[p]; !ok {
+			t.Errorf("listing lacks %s", p)
+		}
+	}
+	if len(l.Skipped) < 3 {
+		t.Errorf("skipped = %v, want the devices and FIFO at least", l.Skipped)
+	}
+	t.Logf("tree: %v", tree(t, root))
+}
+
+func TestWhiteouts(t *testing.T) {
+	root, _ := sandbox(t)
+	l, err := Extract(bytes.NewReader(tarOf(t, []entry{
+		{name: "usr/lib/.wh.python3"},
+		{name: "opt/.wh..wh..opq"},
+		{name: "opt/new", body: "x"},
+		{name: "bin", typ: tar.TypeSymlink, linkname: "usr/bin"},
+	})), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{
+		"/usr/lib/python3":               true,
+		"/usr/lib/python3/dist/METADATA": true,
+		"/usr/lib/python2/x":             false,
+		"/opt/old":                       true,
+		"/opt/new":                       true,
+		"/bin/sh":                        true, // a directory replaced by a link
+		"/etc/os-release":                false,
+	} {
+		if got := l.Hidden(p); got != want {
+			t.Errorf("Hidden(%s) = %v, want %v", p, got, want)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(root, "usr/lib/.wh.python3")); err == nil {
+		t.Error("whiteout marker written as a file")
+	}
+}
+
+func TestLimits(t *testing.T) {
+	root, _ := sandbox(t)
+	big := strings.Repeat("x", 2<<20)
+	l, err := Extract(bytes.NewReader(tarOf(t, []entry{{name: "big", body: big}, {name: "small", body: "s"}})), root,
+		WithMaxFileSize(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "big")); err == nil {
+		t.Error("file over the size limit was written")
+	}
+	if _, err := os.Stat(filepath.Join(root, "small")); err != nil {
+		t.Error("small file after the big one is missing")
+	}
+	if _, ok := l.Entries["/big"]; !ok {
+		t.Error("skipped file is not listed (it still replaces lower files)")
+	}
+
+	root2, _ := sandbox(t)
+	_, err = Extract(bytes.NewReader(tarOf(t, []entry{{name: "a", body: big}, {name: "b", body: big}})), root2,
+		WithMaxTotalSize(3<<20))
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("total limit: err = %v, want ErrLimit", err)
+	}
+	root3, _ := sandbox(t)
+	_, err = Extract(bytes.NewReader(tarOf(t, []entry{{name: "a"}, {name: "b"}, {name: "c"}})), root3, WithMaxEntries(2))
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("entry limit: err = %v, want ErrLimit", err)
+	}
+}
+
+// zeros is an endless, allocation-free source of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// A decompression bomb: a stream that expands to far more than any limit.
+// Extract must stop at the limit with memory flat, whatever the stream's
+// size.
+func TestBombMemoryBounded(t *testing.T) {
+	root, _ := sandbox(t)
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		// One 1 TiB file header: the body is never materialised.
+		tw.WriteHeader(&tar.Header{Name: "bomb", Typeflag: tar.TypeReg, Size: 1 << 40, Mode: 0o644})
+		io.Copy(tw, io.LimitReader(zeros{}, 1<<40))
+		pw.Close()
+	}()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > peak.Load() {
+					peak.Store(ms.HeapAlloc)
+				}
+			}
+		}
+	}()
+	_, err := Extract(pr, root, WithMaxTotalSize(1<<30))
+	close(stop)
+	pr.CloseWithError(errors.New("done"))
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("err = %v, want ErrLimit", err)
+	}
+	if peak.Load() > 64<<20 {
+		t.Errorf("heap peaked at %d MiB", peak.Load()>>20)
+	}
+
+	// Many files under the total limit, each under the file limit:
+	// written, but the limit on the sum holds.
+	root2, _ := sandbox(t)
+	pr2, pw2 := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw2)
+		for i := 0; ; i++ {
+			if tw.WriteHeader(&tar.Header{Name: "f" + string(rune('a'+i%26)), Typeflag: tar.TypeReg, Size: 8 << 20, Mode: 0o644}) != nil {
+				break
+			}
+			if _, err := io.Copy(tw, io.LimitReader(zeros{}, 8<<20)); err != nil {
+				break
+			}
+		}
+		pw2.Close()
+	}()
+	_, err = Extract(pr2, root2, WithMaxTotalSize(64<<20))
+	pr2.CloseWithError(errors.New("done"))
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("err = %v, want ErrLimit", err)
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	f.Add(tarOf(f, []entry{{name: "a/b", body: "x"}, {name: "l", typ: tar.TypeSymlink, linkname: "../../x"}, {name: "l/y", body: "y"}}))
+	f.Add(tarOf(f, []entry{{name: "../../../etc/passwd", body: "x"}, {name: "h", typ: tar.TypeLink, linkname: "/etc/passwd"}}))
+	f.Add(tarOf(f, []entry{{name: "d/.wh..wh..opq"}, {name: "d/.wh.x"}, {name: "dev", typ: tar.TypeChar}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parent := t.TempDir()
+		root := filepath.Join(parent, "root")
+		os.Mkdir(root, 0o755)
+		os.WriteFile(filepath.Join(parent, "sentinel"), []byte("keep"), 0o644)
+		l, err := Extract(bytes.NewReader(b), root, WithMaxFileSize(1<<20), WithMaxTotalSize(4<<20), WithMaxEntries(1000))
+		checkSandbox(t, parent)
+		if err == nil {
+			for p := range l.Entries {
+				if !strings.HasPrefix(p, "/") || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
+					t.Errorf("listing path %q is not clean and absolute", p)
+				}
+				l.Hidden(p)
+			}
+		}
+	})
+}
