@@ -100,6 +100,9 @@ func Vulnerabilities(sbom []byte, subject, dbDir string, opts ...Option) (*findi
 		return nil, &DatabaseError{Err: err}
 	}
 	res := match.Packages(ix, doc.Packages)
+	if res.Err != nil {
+		return nil, &DatabaseError{Err: fmt.Errorf("compiled index in %s: %w (delete it to rebuild)", o.dbCache, res.Err)}
+	}
 	kept, suppressed := vex.Apply(stmts, res.Vulnerabilities)
 	fmt.Fprintf(o.progress, "scan: %d vulnerabilities (%d suppressed by VEX) in %d packages; %d packages in ecosystems the database does not cover\n",
 		len(kept), len(suppressed), len(doc.Packages), res.Unmatched)

@@ -15,6 +15,8 @@ import (
 
 // Result is the outcome of matching a list of packages.
 type Result struct {
+	// Err is set when a cached index turned out corrupt while matching.
+	Err             error
 	Vulnerabilities []finding.Vulnerability
 	// Unmatched counts packages whose ecosystem the database does not
 	// cover or whose version the ecosystem cannot parse.
@@ -52,12 +54,13 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 					continue // e.g. a Windows-only advisory in a Linux binary
 				}
 				if ok, fixed := Affected(e, p.Version, v, p.Ecosystem); ok {
-					hits = append(hits, hit{vuln: &ix.Vulns[e.Vuln], fixed: fixed})
+					hits = append(hits, hit{vuln: ix.Vuln(e.Vuln), fixed: fixed})
 				}
 			}
 		}
 		res.Vulnerabilities = append(res.Vulnerabilities, dedupe(p, hits)...)
 	}
+	res.Err = ix.Err()
 	return res
 }
 

@@ -2,9 +2,7 @@ package osvdb
 
 import (
 	"archive/zip"
-	"bufio"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,18 +24,58 @@ import (
 
 // formatVersion changes whenever the compiled layout or the compile rules
 // change, so an old cache is never read by a newer scanner.
-const formatVersion = 4
+const formatVersion = 5
 
 // ErrNoDatabase is returned when the directory holds no OSV database.
 var ErrNoDatabase = errors.New("no OSV database")
 
 // Index is the compiled database: advisories reduced to what matching and
 // reporting need, and the affected entries keyed by ecosystem and package.
+// An index read from the cache decodes each package and advisory on first
+// use; it is safe for concurrent use.
 type Index struct {
 	Fingerprint string
 	Ecosystems  []string // directory names found, e.g. "Go", "AlmaLinux"
-	Vulns       []Vuln
-	Packages    map[string][]Entry // key: Key(ecosystem, name)
+
+	// Compiled in memory:
+	vulns    []Vuln
+	packages map[string][]Entry // key: Key(ecosystem, name)
+	// Or read from the cache:
+	lazy *lazy
+}
+
+// NumVulns is the number of advisories.
+func (ix *Index) NumVulns() int {
+	if ix.lazy != nil {
+		return len(ix.lazy.vulnDir)
+	}
+	return len(ix.vulns)
+}
+
+// NumPackages is the number of distinct (ecosystem, package) keys.
+func (ix *Index) NumPackages() int {
+	if ix.lazy != nil {
+		return len(ix.lazy.pkgs)
+	}
+	return len(ix.packages)
+}
+
+// Vuln returns advisory i (an Entry's Vuln).
+func (ix *Index) Vuln(i int32) *Vuln {
+	if ix.lazy != nil {
+		return ix.lazy.vuln(i)
+	}
+	return &ix.vulns[i]
+}
+
+// Err reports a corrupt blob met while decoding a cached index lazily.
+func (ix *Index) Err() error {
+	if ix.lazy == nil {
+		return nil
+	}
+	ix.lazy.mu.Lock()
+	defer ix.lazy.mu.Unlock()
+	return ix.lazy.err
 }
 
 // Vuln is one advisory as reported.
@@ -70,7 +108,10 @@ func Key(ecosystem, name string) string { return ecosystem + "\x00" + name }
 
 // Lookup returns the affected entries of a package.
 func (ix *Index) Lookup(ecosystem, name string) []Entry {
-	return ix.Packages[Key(ecosystem, name)]
+	if ix.lazy != nil {
+		return ix.lazy.lookup(Key(ecosystem, name))
+	}
+	return ix.packages[Key(ecosystem, name)]
 }
 
 type options struct {
@@ -89,12 +130,7 @@ func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = di
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
 
 // cacheFile is the compiled index inside the cache directory.
-const cacheFile = "osv-index.gob"
-
-type cacheHeader struct {
-	Format      int
-	Fingerprint string
-}
+const cacheFile = "osv-index.bin"
 
 // Open loads the database in dir, from the compiled cache when it is
 // current.
@@ -116,7 +152,7 @@ func Open(dir string, opts ...Option) (*Index, error) {
 		ix, err := readCache(filepath.Join(o.cacheDir, cacheFile), fp)
 		if err == nil {
 			fmt.Fprintf(o.progress, "osv: index %s is current (%d advisories, loaded in %s)\n",
-				filepath.Join(o.cacheDir, cacheFile), len(ix.Vulns), time.Since(start).Round(time.Millisecond))
+				filepath.Join(o.cacheDir, cacheFile), ix.NumVulns(), time.Since(start).Round(time.Millisecond))
 			return ix, nil
 		}
 		fmt.Fprintf(o.progress, "osv: compiling index (%v)\n", err)
@@ -127,7 +163,7 @@ func Open(dir string, opts ...Option) (*Index, error) {
 	}
 	ix.Fingerprint = fp
 	fmt.Fprintf(o.progress, "osv: compiled %d advisories, %d packages from %s in %s\n",
-		len(ix.Vulns), len(ix.Packages), dir, time.Since(start).Round(time.Millisecond))
+		ix.NumVulns(), ix.NumPackages(), dir, time.Since(start).Round(time.Millisecond))
 	if o.cacheDir != "" {
 		if err := writeCache(o.cacheDir, ix); err != nil {
 			return nil, err
@@ -208,33 +244,23 @@ func fingerprint(srcs []source) (string, error) {
 }
 
 func readCache(path, fp string) (*Index, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errors.New("no cached index yet")
 		}
 		return nil, err
 	}
-	defer f.Close()
-	dec := gob.NewDecoder(bufio.NewReaderSize(f, 1<<20))
-	var h cacheHeader
-	if err := dec.Decode(&h); err != nil {
-		return nil, fmt.Errorf("cached index unreadable: %w", err)
-	}
-	if h.Format != formatVersion || h.Fingerprint != fp {
-		return nil, errors.New("database changed since the cached index was built")
-	}
-	var ix Index
-	if err := dec.Decode(&ix); err != nil {
-		return nil, fmt.Errorf("cached index unreadable: %w", err)
-	}
-	ix.Fingerprint = fp
-	return &ix, nil
+	return decodeFile(data, fp)
 }
 
 // writeCache writes to a temporary file and renames it, so a concurrent
 // scan never reads half an index.
 func writeCache(dir string, ix *Index) error {
+	data, err := encodeIndex(ix)
+	if err != nil {
+		return fmt.Errorf("index cache: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("index cache %s: %w", dir, err)
 	}
@@ -243,17 +269,7 @@ func writeCache(dir string, ix *Index) error {
 		return fmt.Errorf("index cache %s: %w", dir, err)
 	}
 	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	enc := gob.NewEncoder(bw)
-	if err := enc.Encode(cacheHeader{Format: formatVersion, Fingerprint: ix.Fingerprint}); err != nil {
-		tmp.Close()
-		return fmt.Errorf("index cache: %w", err)
-	}
-	if err := enc.Encode(ix); err != nil {
-		tmp.Close()
-		return fmt.Errorf("index cache: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("index cache: %w", err)
 	}
@@ -273,7 +289,7 @@ type rawRecord struct {
 }
 
 func compile(srcs []source, progress io.Writer) (*Index, error) {
-	ix := &Index{Packages: map[string][]Entry{}}
+	ix := &Index{packages: map[string][]Entry{}}
 	for _, s := range srcs {
 		ix.Ecosystems = append(ix.Ecosystems, s.ecosystem)
 		raws, err := readSource(s)
@@ -370,21 +386,24 @@ func (ix *Index) add(r *Record) {
 	}
 	v := Vuln{
 		ID:        r.ID,
-		Aliases:   r.Aliases,
-		Related:   r.Related,
+		Aliases:   nilIfEmpty(r.Aliases),
+		Related:   nilIfEmpty(r.Related),
 		Summary:   r.Summary,
 		Published: r.Published,
 		Modified:  r.Modified,
 		URL:       advisoryURL(r),
 	}
 	v.Rating, v.Score, v.Vector = Rate(r)
-	idx := int32(len(ix.Vulns))
+	idx := int32(len(ix.vulns))
 	added := false
 	for _, a := range r.Affected {
 		if a.Package.Ecosystem == "" || a.Package.Name == "" {
 			continue
 		}
-		e := Entry{Vuln: idx, Versions: a.Versions, GOOS: goosOf(a.EcosystemSpecific)}
+		e := Entry{Vuln: idx, GOOS: goosOf(a.EcosystemSpecific)}
+		if len(a.Versions) > 0 {
+			e.Versions = a.Versions
+		}
 		for _, rg := range a.Ranges {
 			if rg.Type == "GIT" {
 				continue // commit ranges cannot be compared with package versions
@@ -395,12 +414,19 @@ func (ix *Index) add(r *Record) {
 			continue
 		}
 		k := Key(a.Package.Ecosystem, a.Package.Name)
-		ix.Packages[k] = append(ix.Packages[k], e)
+		ix.packages[k] = append(ix.packages[k], e)
 		added = true
 	}
 	if added {
-		ix.Vulns = append(ix.Vulns, v)
+		ix.vulns = append(ix.vulns, v)
 	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // goosOf returns the systems a Go advisory is limited to: the union of

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,13 @@ func TestOpenRealDatabaseAndCache(t *testing.T) {
 		t.Fatalf("openssl advisories: AlmaLinux:8 %d, AlmaLinux:9 %d; want both > 0", n8, n9)
 	}
 	st, err := os.Stat(filepath.Join(cache, cacheFile))
+	// A corrupt cache is rebuilt, not trusted.
+	if err == nil {
+		b, _ := os.ReadFile(filepath.Join(cache, cacheFile))
+		if _, err := decodeFile(append(b[:len(b)-1:len(b)-1], b[len(b)-1]^0xff), ix.Fingerprint); err == nil {
+			t.Fatal("a flipped byte passed the checksum")
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +57,24 @@ func TestOpenRealDatabaseAndCache(t *testing.T) {
 	if !strings.Contains(log.String(), "is current") {
 		t.Fatalf("second open should reuse the index; log:\n%s", log.String())
 	}
-	if len(ix2.Vulns) != len(ix.Vulns) || len(ix2.Packages) != len(ix.Packages) {
-		t.Fatalf("cached index differs: %d/%d vulns, %d/%d packages", len(ix2.Vulns), len(ix.Vulns), len(ix2.Packages), len(ix.Packages))
+	if ix2.NumVulns() != ix.NumVulns() || ix2.NumPackages() != ix.NumPackages() {
+		t.Fatalf("cached index differs: %d/%d vulns, %d/%d packages", ix2.NumVulns(), ix.NumVulns(), ix2.NumPackages(), ix.NumPackages())
+	}
+	// Every package and advisory decodes back to what was compiled.
+	for k, want := range ix.packages {
+		eco, name, _ := strings.Cut(k, "\x00")
+		got := ix2.Lookup(eco, name)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: cached %+v, compiled %+v", k, got, want)
+		}
+	}
+	for i := range ix.vulns {
+		if got := ix2.Vuln(int32(i)); !reflect.DeepEqual(*got, ix.vulns[i]) {
+			t.Fatalf("advisory %d: cached %+v, compiled %+v", i, *got, ix.vulns[i])
+		}
+	}
+	if err := ix2.Err(); err != nil {
+		t.Fatal(err)
 	}
 	st2, _ := os.Stat(filepath.Join(cache, cacheFile))
 	if !st2.ModTime().Equal(st.ModTime()) {
@@ -65,7 +89,7 @@ func TestRatingsFromRealRecords(t *testing.T) {
 	}
 	byID := map[string]Vuln{}
 	counts := map[cvss.Rating]int{}
-	for _, v := range ix.Vulns {
+	for _, v := range ix.vulns {
 		byID[v.ID] = v
 		counts[v.Rating]++
 	}
@@ -78,7 +102,7 @@ func TestRatingsFromRealRecords(t *testing.T) {
 		t.Errorf("ALSA-2025:10073 (Important) rating %s, want high", r)
 	}
 	v4 := 0
-	for _, v := range ix.Vulns {
+	for _, v := range ix.vulns {
 		if strings.HasPrefix(v.Vector, "CVSS:4.0/") {
 			v4++
 			if v.Rating == cvss.Unknown {
@@ -121,8 +145,8 @@ func TestRebuildWhenDatabaseChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ix.Vulns) != 1 {
-		t.Fatalf("%d vulns", len(ix.Vulns))
+	if ix.NumVulns() != 1 {
+		t.Fatalf("%d vulns", ix.NumVulns())
 	}
 	time.Sleep(10 * time.Millisecond)
 	writeZip(t, filepath.Join(db, "npm", "all.zip"), map[string]string{"TEST-1.json": rec,
@@ -132,8 +156,8 @@ func TestRebuildWhenDatabaseChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ix.Vulns) != 2 || !strings.Contains(log.String(), "changed") {
-		t.Fatalf("index not rebuilt after the database changed: %d vulns; log:\n%s", len(ix.Vulns), log.String())
+	if ix.NumVulns() != 2 || !strings.Contains(log.String(), "changed") {
+		t.Fatalf("index not rebuilt after the database changed: %d vulns; log:\n%s", ix.NumVulns(), log.String())
 	}
 }
 
@@ -194,7 +218,49 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted a record without id")
 		}
 		Rate(r)
-		ix := &Index{Packages: map[string][]Entry{}}
+		ix := &Index{packages: map[string][]Entry{}}
 		ix.add(r)
+		// What compiles must survive the cache layout.
+		data, err2 := encodeIndex(ix)
+		if err2 != nil {
+			t.Fatal(err2)
+		}
+		back, err := decodeFile(data, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range ix.packages {
+			eco, name, _ := strings.Cut(k, "\x00")
+			if got := back.Lookup(eco, name); !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q: %+v != %+v", k, got, want)
+			}
+		}
+	})
+}
+
+// FuzzCachedIndex feeds arbitrary bytes to the cache reader past its
+// checksum: a corrupt file must give an error, never a panic.
+func FuzzCachedIndex(f *testing.F) {
+	ix := &Index{packages: map[string][]Entry{}}
+	r, _ := Parse([]byte(rec))
+	ix.add(r)
+	data, _ := encodeIndex(ix)
+	hl := int(data[8]) | int(data[9])<<8
+	f.Add(data[12+hl+4:])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ix, err := decodeBody(body, fileHeader{Format: formatVersion})
+		if err != nil {
+			return
+		}
+		for k := range ix.lazy.pkgs {
+			eco, name, _ := strings.Cut(k, "\x00")
+			for _, e := range ix.Lookup(eco, name) {
+				ix.Vuln(e.Vuln)
+			}
+		}
+		for i := range ix.NumVulns() {
+			ix.Vuln(int32(i))
+		}
+		_ = ix.Err()
 	})
 }
