@@ -104,7 +104,9 @@ func summaryOf(run *Run, task string) TaskSummary {
 func TestTaskParamsWorkspacesResults(t *testing.T) {
 	r, _ := newRunner(t)
 	task := loadTask(t, "task-params.yaml")
-	params, err := ParseParams(task.Spec.Params, []string{"who=world", "items=p,q,r"})
+	// A param value may name a workspace path: Tekton substitutes
+	// params before workspaces.
+	params, err := ParseParams(task.Spec.Params, []string{"who=world", "items=p,q,r", "file=$(workspaces.data.path)/f.txt"})
 	if err != nil {
 		t.Fatal(err)
 	}

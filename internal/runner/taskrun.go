@@ -367,10 +367,14 @@ type taskDirs struct{ results, home, logs, steps, work, volumes string }
 // TaskRun's directories.
 func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs taskDirs) ([]v1.Step, error) {
 	spec := in.spec
-	repl, _, err := paramReplacements(in.where, spec.Params, in.params)
+	// Tekton substitutes params first and then, in later passes, context,
+	// workspaces and results, so a param value may itself hold
+	// $(workspaces.x.path).
+	params, _, err := paramReplacements(in.where, spec.Params, in.params)
 	if err != nil {
 		return nil, err
 	}
+	repl := newReplacements()
 	taskName := in.taskName
 	if taskName == "" {
 		taskName = in.pipelineTask
@@ -417,7 +421,7 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 		case v.EmptyDir != nil:
 			volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
 		case v.Secret != nil:
-			secret := substitution.ApplyReplacements(v.Secret.SecretName, repl.str)
+			secret := substitution.ApplyReplacements(v.Secret.SecretName, params.str)
 			if dir, ok := r.o.secrets[secret]; ok {
 				volumes[v.Name] = dir
 				continue
@@ -453,6 +457,7 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 			pairs = append([]string{strings.TrimSuffix(m.MountPath, "/"), dir}, pairs...)
 		}
 		paths := strings.NewReplacer(pairs...)
+		container.ApplyStepReplacements(&s, params.str, params.arr)
 		container.ApplyStepReplacements(&s, repl.str, repl.arr)
 		for i := range s.Command {
 			s.Command[i] = paths.Replace(s.Command[i])
