@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/results"
+	"github.com/trustline-dev/trustline/internal/sbom"
+	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/testregistry"
+)
+
+func runStep(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	app := newApp()
+	app.Writer = &stdout
+	app.ErrWriter = &stderr
+	code := stepcli.Run(app, append([]string{"sbom"}, args...), &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func debian(t *testing.T) v1.Image {
+	return sbomtest.Image(t, "amd64", map[string]string{
+		"org.opencontainers.image.base.name":   "docker.io/library/debian:12",
+		"org.opencontainers.image.base.digest": "sha256:" + strings.Repeat("ab", 32),
+		"org.opencontainers.image.source":      "https://github.com/acme/app",
+		"org.opencontainers.image.revision":    "3f2c1e0",
+	}, sbomtest.DebianLayer(t,
+		sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"},
+		sbomtest.DpkgEntry{Name: "curl", Version: "7.88.1-10", Depends: "libc6"},
+	))
+}
+
+func TestAttachAndResults(t *testing.T) {
+	reg := testregistry.Start(t)
+	dig := sbomtest.Push(t, reg+"/acme/app:v1", debian(t))
+	resDir := t.TempDir()
+	out := filepath.Join(t.TempDir(), "sbom.spdx.json")
+	code, _, stderr := runStep(t, "--image", dig.String(), "--format", "spdx", "--output", out, "--attach",
+		"--results-dir", resDir, "--temp-dir", t.TempDir(), "--cache-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := sbom.Decode(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Format != sbom.SPDX || len(d.Packages) < 2 {
+		t.Errorf("decoded %s with %d packages", d.Format, len(d.Packages))
+	}
+	if !strings.Contains(string(doc), "git+https://github.com/acme/app@3f2c1e0") {
+		t.Error("source from the image annotations is missing")
+	}
+	rd := results.Dir{Path: resDir}
+	blobURL, err := rd.Read("SBOM_BLOB_URL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(doc))
+	if want := reg + "/acme/app@" + h.String(); blobURL != want {
+		t.Errorf("SBOM_BLOB_URL = %q, want %q (the --output file's digest)", blobURL, want)
+	}
+	raw, _ := rd.Read("SBOM_ARTIFACT_OUTPUTS")
+	var ao map[string]string
+	if err := json.Unmarshal([]byte(raw), &ao); err != nil {
+		t.Fatalf("SBOM_ARTIFACT_OUTPUTS %q: %v", raw, err)
+	}
+	if ao["uri"] != reg+"/acme/app" || ao["digest"] != h.String() {
+		t.Errorf("SBOM_ARTIFACT_OUTPUTS = %v", ao)
+	}
+	got, err := sbom.Fetch(dig)
+	if err != nil || !bytes.Equal(got.Document, doc) {
+		t.Errorf("attached SBOM differs from --output: %v", err)
+	}
+}
+
+func TestOCILayoutToStdout(t *testing.T) {
+	dir := t.TempDir()
+	img := debian(t)
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runStep(t, "--image", "quay.io/acme/app:v1", "--oci-layout", dir, "--output", "-",
+		"--results-dir", t.TempDir(), "--temp-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	d, err := sbom.Decode([]byte(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dg, _ := img.Digest()
+	if !strings.Contains(d.Subject, dg.Hex) || !strings.Contains(d.Subject, "repository_url=quay.io%2Facme%2Fapp") {
+		t.Errorf("subject = %s", d.Subject)
+	}
+}
+
+func TestMultiArchOutputs(t *testing.T) {
+	reg := testregistry.Start(t)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: debian(t), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: sbomtest.Image(t, "arm64", nil, sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})),
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+	)
+	ref, _ := name.ParseReference(reg + "/acme/multi:v1")
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sbom.json")
+	code, _, stderr := runStep(t, "--image", ref.String(), "--output", out, "--results-dir", t.TempDir(), "--temp-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"sbom.json", "sbom.linux-amd64.json", "sbom.linux-arm64.json"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(out), f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	reg := testregistry.Start(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--image", "UPPER/Case::x"}, "--image"},
+		{[]string{"--image", reg + "/a/b:1", "--format", "xml"}, "--format"},
+		{[]string{"--image", reg + "/no/such:image"}, reg + "/no/such:image"},
+		{[]string{"--image", "x/y:1", "--oci-layout", "/nonexistent"}, "--oci-layout /nonexistent"},
+		{[]string{}, "image"},
+	} {
+		resDir := t.TempDir()
+		out := filepath.Join(t.TempDir(), "out.json")
+		code, _, stderr := runStep(t, append(tc.args, "--results-dir", resDir, "--output", out)...)
+		if code != exitcode.Error {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: stderr %q does not name %q", tc.args, stderr, tc.want)
+		}
+		if ents, _ := os.ReadDir(resDir); len(ents) != 0 {
+			t.Errorf("%v: results written on error", tc.args)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v: output written on error", tc.args)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, stdout, _ := runStep(t, "--help")
+	if code != 0 || !strings.Contains(stdout, "Example:") {
+		t.Errorf("--help: exit %d, no example", code)
+	}
+}
