@@ -24,6 +24,7 @@ func newApp() *cli.App {
 			docsCommand(),
 			bundleCommand(),
 			catalogCommand(),
+			initCommand(),
 			keyCommand(),
 			runCommand(),
 		},
