@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/remoteopt"
@@ -53,9 +54,12 @@ Registry credentials come from DOCKER_CONFIG. Exit codes: 0 written, 2 an
 error (bad reference, unreachable registry, a layer over the size limits).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Required: true, Usage: "the image `REF` (repo:tag or repo@sha256:...); with --oci-layout, its repository and which manifest to use"},
+			&cli.StringFlag{Name: "digest", Usage: "pin --image to `DIGEST` (sha256:...), as the build task's IMAGE_DIGEST result gives it"},
 			&cli.StringFlag{Name: "oci-layout", Usage: "read the image from the OCI layout `DIR` instead of the registry"},
 			&cli.StringFlag{Name: "format", Value: "cyclonedx", Usage: "`FORMAT`: cyclonedx (1.6 JSON) or spdx (2.3 JSON)"},
 			&cli.StringFlag{Name: "output", Usage: "write the SBOM to `FILE` (- for stdout)"},
+			&cli.StringFlag{Name: "output-dir", Usage: "with --output-name, write the SBOM into `DIR` (ignored when empty: an unbound Tekton workspace)"},
+			&cli.StringFlag{Name: "output-name", Value: "sbom.json", Usage: "file `NAME` inside --output-dir"},
 			&cli.BoolFlag{Name: "attach", Usage: "push the SBOM next to the image (OCI referrer and cosign .sbom tag)"},
 			&cli.StringFlag{Name: "cache-dir", Usage: "cache layer catalogs in `DIR` across runs"},
 			&cli.StringFlag{Name: "source-url", Usage: "source repository `URL` (default: the image's org.opencontainers.image.source)"},
@@ -80,9 +84,32 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return stepcli.Usagef("--format: %v", err)
 	}
-	ref, err := remoteopt.ParseReference(c.String("image"), remoteopt.Insecure(!c.Bool("tls-verify")))
+	insecure := remoteopt.Insecure(!c.Bool("tls-verify"))
+	ref, err := remoteopt.ParseReference(c.String("image"), insecure)
 	if err != nil {
 		return stepcli.Usagef("--image: %v", err)
+	}
+	if d := c.String("digest"); d != "" {
+		if pinned, ok := ref.(name.Digest); ok && pinned.DigestStr() != d {
+			return stepcli.Usagef("--digest %s disagrees with --image %s", d, ref)
+		}
+		if ref, err = remoteopt.ParseDigest(ref.Context().Name()+"@"+d, insecure); err != nil {
+			return stepcli.Usagef("--digest: %v", err)
+		}
+	}
+	output := c.String("output")
+	if dir := c.String("output-dir"); dir != "" {
+		if output != "" {
+			return stepcli.Usagef("--output and --output-dir exclude each other")
+		}
+		name := filepath.Clean(c.String("output-name"))
+		if name == "." || filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+			return stepcli.Usagef("--output-name %q must be a relative path inside --output-dir", c.String("output-name"))
+		}
+		output = filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(output), 0o755); err != nil {
+			return fmt.Errorf("--output-dir: %w", err)
+		}
 	}
 	if d := c.String("oci-layout"); d != "" {
 		if fi, err := os.Stat(filepath.Join(d, "index.json")); err != nil || fi.IsDir() {
@@ -108,7 +135,7 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if out := c.String("output"); out != "" {
+	if out := output; out != "" {
 		if err := writeOutputs(c, out, res); err != nil {
 			return err
 		}

@@ -170,6 +170,34 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// The task passes every parameter, empty or not, as the task YAML does.
+func TestTaskArguments(t *testing.T) {
+	reg := testregistry.Start(t)
+	dig := sbomtest.Push(t, reg+"/acme/app:v1", debian(t))
+	outDir := t.TempDir()
+	code, _, stderr := runStep(t, "--image="+reg+"/acme/app:v1", "--digest="+dig.DigestStr(), "--format=cyclonedx",
+		"--source-url=", "--source-commit=", "--supplier=Acme", "--attach=false", "--tls-verify=true",
+		"--cache-dir=", "--output-dir="+outDir, "--output-name=sboms/app.json", "--results-dir="+t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc, err := os.ReadFile(filepath.Join(outDir, "sboms", "app.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), `"Acme"`) || !strings.Contains(string(doc), dig.DigestStr()[7:]) {
+		t.Error("SBOM lacks the supplier or the pinned digest")
+	}
+	code, _, stderr = runStep(t, "--image="+dig.String(), "--digest=sha256:"+strings.Repeat("0", 64), "--results-dir="+t.TempDir())
+	if code != exitcode.Error || !strings.Contains(stderr, "disagrees") {
+		t.Errorf("conflicting digest: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = runStep(t, "--image="+dig.String(), "--output-dir="+outDir, "--output-name=../escape.json", "--results-dir="+t.TempDir())
+	if code != exitcode.Error || !strings.Contains(stderr, "--output-name") {
+		t.Errorf("escaping output name: exit %d, %s", code, stderr)
+	}
+}
+
 func TestHelp(t *testing.T) {
 	code, stdout, _ := runStep(t, "--help")
 	if code != 0 || !strings.Contains(stdout, "Example:") {
