@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -24,8 +25,8 @@ import (
 
 func runFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "parameter `NAME=VALUE` (array: a,b,c; object: k1:v1,k2:v2); repeatable"},
-		&cli.StringSliceFlag{Name: "workspace", Aliases: []string{"w"}, Usage: "bind workspace `NAME=DIR` to a directory; repeatable"},
+		&cli.GenericFlag{Name: "param", Aliases: []string{"p"}, Value: &repeated{}, Usage: "parameter `NAME=VALUE` (array: a,b,c; object: k1:v1,k2:v2); repeatable"},
+		&cli.GenericFlag{Name: "workspace", Aliases: []string{"w"}, Value: &repeated{}, Usage: "bind workspace `NAME=DIR` to a directory; repeatable"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "record the TaskRun/PipelineRun objects, logs and results under `DIR` (default out/runs/<time>)"},
 		&cli.StringFlag{Name: "bin-dir", Value: "bin", Usage: "`DIR` holding the step binaries (image …/step-<name>@sha256:… runs DIR/<name>)"},
 		&cli.StringFlag{Name: "tasks-dir", Value: "tasks", Usage: "local task library `DIR` for taskRef names (tasks/<name>/<version>/<name>.yaml)"},
@@ -36,7 +37,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "insecure-registry", Usage: "allow plain HTTP to any registry (loopback registries always may)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print every step's output (always kept in the step's log file)"},
 		&cli.StringFlag{Name: "name", Usage: "with a BUNDLE holding several resources, the one to run"},
-		&cli.StringSliceFlag{Name: "secret", Usage: "Kubernetes secret `NAME=DIR` for secret volumes (DIR holds one file per key); repeatable"},
+		&cli.GenericFlag{Name: "secret", Value: &repeated{}, Usage: "Kubernetes secret `NAME=DIR` for secret volumes (DIR holds one file per key); repeatable"},
 	}
 }
 
@@ -109,7 +110,7 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 	if out == "" {
 		out = filepath.Join("out", "runs", time.Now().UTC().Format("20060102-150405"))
 	}
-	ws, err := runner.WorkspaceDirs(c.StringSlice("workspace"))
+	ws, err := runner.WorkspaceDirs(values(c, "workspace"))
 	if err != nil {
 		return nil, stepcli.Usagef("%w", err)
 	}
@@ -118,7 +119,7 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 		stderr = os.Stderr
 	}
 	secrets := map[string]string{}
-	for _, kv := range c.StringSlice("secret") {
+	for _, kv := range values(c, "secret") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || v == "" {
 			return nil, stepcli.Usagef("--secret %q: want NAME=DIR", kv)
@@ -163,7 +164,7 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runSetup{r: r, out: out, stderr: stderr, params: c.StringSlice("param"), ws: ws}, nil
+	return &runSetup{r: r, out: out, stderr: stderr, params: values(c, "param"), ws: ws}, nil
 }
 
 func tasksDir(d string) string {
@@ -375,4 +376,42 @@ func collectFailures(err error, out *[]*runner.TaskFailure) {
 			collectFailures(u, out)
 		}
 	}
+}
+
+// repeated is a repeatable flag whose values are kept whole: urfave/cli's
+// StringSliceFlag splits on commas, which would break JSON and array
+// parameter values.
+type repeated []string
+
+// copyMarker starts String()'s encoding: urfave/cli v2 copies a
+// subcommand's flag values from one flag set to another by calling
+// Set(String()), which must then restore the list, not append to it.
+const copyMarker = "\x00repeated:"
+
+func (r *repeated) Set(v string) error {
+	if rest, ok := strings.CutPrefix(v, copyMarker); ok {
+		var list []string
+		if err := json.Unmarshal([]byte(rest), &list); err != nil {
+			return err
+		}
+		*r = list
+		return nil
+	}
+	*r = append(*r, v)
+	return nil
+}
+
+func (r *repeated) String() string {
+	if r == nil || len(*r) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal([]string(*r))
+	return copyMarker + string(b)
+}
+
+func values(c *cli.Context, flag string) []string {
+	if r, ok := c.Generic(flag).(*repeated); ok && r != nil {
+		return *r
+	}
+	return nil
 }

@@ -380,6 +380,10 @@ func TestRecordedRunsAreValidTekton(t *testing.T) {
 			t.Errorf("%s is not a valid Tekton object: %v", f, ps)
 		}
 	}
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil || !strings.Contains(string(b), `"final": "hi-a-b"`) {
+		t.Errorf("results.json: %s %v", b, err)
+	}
 	var summary bytes.Buffer
 	if err := WriteSummary(&summary, run); err != nil {
 		t.Fatal(err)
