@@ -32,6 +32,9 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 		covered[e] = true
 	}
 	var res Result
+	// Event versions repeat across advisories and packages; parse each
+	// once per ecosystem (semantic's versions hold big.Ints).
+	parsed := map[string]map[string]semantic.Version{}
 	for _, p := range pkgs {
 		base, _, _ := strings.Cut(p.Ecosystem, ":")
 		if !covered[base] {
@@ -43,6 +46,26 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 			res.Unmatched++
 			continue
 		}
+		cache := parsed[p.Ecosystem]
+		if cache == nil {
+			cache = map[string]semantic.Version{}
+			parsed[p.Ecosystem] = cache
+		}
+		cmp := func(s string) int {
+			w, ok := cache[s]
+			if !ok {
+				w, _ = semantic.Parse(s, p.Ecosystem)
+				cache[s] = w
+			}
+			if w == nil {
+				return 1
+			}
+			c, err := v.Compare(w)
+			if err != nil {
+				return 1
+			}
+			return c
+		}
 		var hits []hit
 		names := []string{p.Name}
 		if p.Source != "" && p.Source != p.Name {
@@ -53,7 +76,7 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 				if p.GOOS != "" && len(e.GOOS) > 0 && !contains(e.GOOS, p.GOOS) {
 					continue // e.g. a Windows-only advisory in a Linux binary
 				}
-				if ok, fixed := Affected(e, p.Version, v, p.Ecosystem); ok {
+				if ok, fixed := affected(e, p.Version, cmp); ok {
 					hits = append(hits, hit{vuln: ix.Vuln(e.Vuln), fixed: fixed})
 				}
 			}
@@ -133,67 +156,69 @@ func contains(s []string, x string) bool {
 // versions, or inside a range (introduced ≤ v < fixed, or ≤
 // last_affected). It also returns the fixed version of the range that
 // matched, if any.
-func Affected(e osvdb.Entry, raw string, v semantic.Version, ecosystem string) (bool, string) {
+func Affected(e osvdb.Entry, raw string, v semantic.Version) (bool, string) {
+	return affected(e, raw, func(s string) int {
+		c, err := v.CompareStr(s)
+		if err != nil {
+			return 1
+		}
+		return c
+	})
+}
+
+// affected is Affected with cmp(s) comparing the package version with s
+// (an event version the ecosystem cannot parse compares as lower).
+func affected(e osvdb.Entry, raw string, cmp func(string) int) (bool, string) {
 	for _, x := range e.Versions {
 		if x == raw {
-			return true, nextFixed(e, v)
+			return true, nextFixed(e, cmp)
 		}
 	}
 	for _, r := range e.Ranges {
-		affected := false
+		isAffected := false
 		fixed := ""
 		for _, ev := range r.Events {
 			switch {
 			case ev.Introduced != "":
-				if ev.Introduced == "0" || cmp(v, ev.Introduced) >= 0 {
-					affected = true
+				if ev.Introduced == "0" || cmp(ev.Introduced) >= 0 {
+					isAffected = true
 					fixed = ""
 				}
 			case ev.Fixed != "":
-				c := cmp(v, ev.Fixed)
-				if c >= 0 {
-					affected = false
-				} else if affected && fixed == "" {
+				if cmp(ev.Fixed) >= 0 {
+					isAffected = false
+				} else if isAffected && fixed == "" {
 					fixed = ev.Fixed
 				}
 			case ev.LastAffected != "":
-				if cmp(v, ev.LastAffected) > 0 {
-					affected = false
+				if cmp(ev.LastAffected) > 0 {
+					isAffected = false
 				}
 			case ev.Limit != "":
-				if cmp(v, ev.Limit) >= 0 {
-					affected = false
+				if cmp(ev.Limit) >= 0 {
+					isAffected = false
 				}
 			}
-			if fixed != "" && affected {
+			// Events are in version order: once a fixed version above v
+			// closes an open range, later events cannot reopen it for v.
+			if fixed != "" && isAffected {
 				break
 			}
 		}
-		if affected {
+		if isAffected {
 			return true, fixed
 		}
 	}
-	_ = ecosystem
 	return false, ""
 }
 
-func nextFixed(e osvdb.Entry, v semantic.Version) string {
+func nextFixed(e osvdb.Entry, cmp func(string) int) string {
 	for _, r := range e.Ranges {
 		for _, ev := range r.Events {
-			if ev.Fixed != "" && cmp(v, ev.Fixed) < 0 {
+			if ev.Fixed != "" && cmp(ev.Fixed) < 0 {
 				return ev.Fixed
 			}
 		}
 	}
 	return ""
-}
-
-// cmp compares v with s. An event version the ecosystem cannot parse
-// compares as lower than v.
-func cmp(v semantic.Version, s string) int {
-	c, err := v.CompareStr(s)
-	if err != nil {
-		return 1
-	}
-	return c
 }
