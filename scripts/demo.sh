@@ -9,12 +9,13 @@
 # Chains' provenance and signature, and the policy verdict. It ends by
 # saying where the SBOM, the scan report and the provenance are.
 #
-# Usage: scripts/demo.sh [--registry HOST:PORT] [--out DIR] [--fixed]
+# Usage: scripts/demo.sh [--registry HOST:PORT] [--out DIR] [--fixed] [--bin-dir DIR]
 #   --registry HOST:PORT  push to this registry instead of an in-process one
 #                         (credentials from DOCKER_CONFIG / ~/.docker)
 #   --out DIR             where everything is written (default out/demo)
 #   --fixed               build the sample app with golang.org/x/text v0.3.8,
 #                         which fixes GO-2022-1059 (needs the Go module proxy)
+#   --bin-dir DIR         trustline and the step binaries (default bin/)
 # Environment: TRUSTLINE_OSV_DB, the OSV database directory (<Ecosystem>/all.zip);
 #   by default ../shared/osv beside the repository.
 set -euo pipefail
@@ -25,6 +26,7 @@ cd "$ROOT"
 REGISTRY=""
 OUT="out/demo"
 FIXED=0
+BIN="$ROOT/bin"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--registry) REGISTRY=${2:?--registry needs HOST:PORT}; shift 2 ;;
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=${2:?--out needs DIR}; shift 2 ;;
 	--out=*) OUT=${1#*=}; shift ;;
 	--fixed) FIXED=1; shift ;;
+	--bin-dir) BIN=$(cd "${2:?--bin-dir needs DIR}" && pwd); shift 2 ;;
 	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -40,8 +43,8 @@ done
 die() { echo "demo: $*" >&2; exit 2; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
-T="$ROOT/bin/trustline"
-[ -x "$T" ] || die "bin/trustline is missing: run make build (make demo does)"
+T="$BIN/trustline"
+[ -x "$T" ] || die "$T is missing: run make build (make demo does)"
 command -v go >/dev/null || die "go is needed to build the sample application"
 command -v git >/dev/null || die "git is needed to make the sample repository"
 
@@ -169,7 +172,7 @@ step "trustline run pipeline"
 # slsa-tekton: the PipelineRun's provenance records each TaskRun (its
 # labels and results), which the policy's required-tasks and test rules read.
 set +e
-"$T" run pipeline --key "$OUT/keys/cosign.key" --secret "signing-secrets=$OUT/keys" \
+"$T" run pipeline --bin-dir "$BIN" --key "$OUT/keys/cosign.key" --secret "signing-secrets=$OUT/keys" \
 	--build-type https://tekton.dev/chains/v2/slsa-tekton \
 	--output "$OUT/run" "${params[@]}" "${workspaces[@]}" "$OUT/pipeline.yaml"
 rc=$?
@@ -187,7 +190,7 @@ step "release gate: verify-policy on what is in the registry now"
 # finished, so the policy sees the whole pipeline here, after it, as a
 # deploy gate (or Konflux's integration test) does.
 set +e
-"$T" run task --output "$OUT/gate" \
+"$T" run task --bin-dir "$BIN" --output "$OUT/gate" \
 	-p "IMAGES={\"components\":[{\"name\":\"sample-app\",\"containerImage\":\"$REF\",\"source\":{\"git\":{\"url\":\"$GIT_URL\",\"revision\":\"$GIT_COMMIT\"}}}]}" \
 	-p "POLICY_CONFIGURATION=$OUT/policy/policy.yaml" \
 	-w "keys=$OUT/keys" -w "policy=$OUT/policy" \
