@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonbundle "github.com/tektoncd/pipeline/pkg/resolution/resolver/bundle"
 
 	"github.com/trustline-dev/trustline/internal/catalog"
@@ -278,4 +280,100 @@ func TestRepositoryCatalogIsSynced(t *testing.T) {
 			}
 		}
 	}
+}
+
+// copyTree copies the repository's tasks/ and pipelines/ and catalog.yaml.
+func copyTree(t *testing.T, dst string) {
+	t.Helper()
+	src := filepath.Join("..", "..", "..")
+	for _, dir := range []string{"tasks", "pipelines"} {
+		err := filepath.WalkDir(filepath.Join(src, dir), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(src, p)
+			copyFile(t, p, filepath.Join(dst, rel))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(t, filepath.Join(src, catalog.FileName), filepath.Join(dst, catalog.FileName))
+}
+
+// The repository's own tasks and docker-build pipeline publish, the
+// pipeline's task references are pinned to the bundles just pushed, and
+// Tekton's resolver reads the pipeline and every task it references.
+func TestPublishRepositoryTree(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	copyTree(t, root)
+	items, err := Tree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		for _, img := range it.StepImages {
+			if m := stepPin.FindStringSubmatch(img); m != nil {
+				copyFile(t, "/bin/true", filepath.Join(root, "bin", m[2]))
+			}
+		}
+	}
+	commit(t, root, "tree")
+	reg := testregistry.Start(t) + "/trustline"
+	if _, err := Publish(ctx, root, WithRegistry(reg)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Load(filepath.Join(root, catalog.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv := c.Find(catalog.KindPipeline, "docker-build", "0.1.0")
+	if pv == nil || pv.Bundle == "" {
+		t.Fatalf("docker-build not published: %+v", pv)
+	}
+	got, err := tektonbundle.GetEntry(ctx, authn.DefaultKeychain, tektonbundle.RequestOptions{Bundle: pv.Bundle, EntryName: "docker-build", Kind: "pipeline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p pipelinev1.Pipeline
+	if err := json.Unmarshal(got.Data(), &p); err != nil {
+		t.Fatal(err)
+	}
+	resolved := 0
+	for _, pt := range p.Spec.Tasks {
+		var bundleRef, name string
+		for _, prm := range pt.TaskRef.Params {
+			switch prm.Name {
+			case "bundle":
+				bundleRef = prm.Value.StringVal
+			case "name":
+				name = prm.Value.StringVal
+			}
+		}
+		if !hasTask(c, name) {
+			continue // a task not in this tree yet keeps its placeholder
+		}
+		if !strings.HasPrefix(bundleRef, reg+"/task-"+name+":0.1@sha256:") {
+			t.Errorf("pipeline task %s references %s", pt.Name, bundleRef)
+			continue
+		}
+		if _, err := tektonbundle.GetEntry(ctx, authn.DefaultKeychain, tektonbundle.RequestOptions{Bundle: bundleRef, EntryName: name, Kind: "task"}); err != nil {
+			t.Errorf("pipeline task %s: %v", pt.Name, err)
+		}
+		resolved++
+	}
+	if resolved < 5 {
+		t.Errorf("only %d pipeline tasks resolved", resolved)
+	}
+}
+
+func hasTask(c *catalog.Catalog, name string) bool {
+	for _, e := range c.Tasks {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
 }
