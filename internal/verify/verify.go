@@ -168,7 +168,15 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 		}
 		v.fixed = &t
 	}
-	var tr http.RoundTripper = http.DefaultTransport
+	// Keep a connection per worker alive: http.DefaultTransport keeps two
+	// per host, so concurrent workers would open and close connections
+	// (and TLS sessions) on every request.
+	dt := http.DefaultTransport.(*http.Transport).Clone()
+	dt.MaxIdleConnsPerHost = 4 * o.workers
+	if dt.MaxIdleConnsPerHost < 16 {
+		dt.MaxIdleConnsPerHost = 16
+	}
+	var tr http.RoundTripper = dt
 	if o.transport != nil {
 		tr = o.transport
 	}
