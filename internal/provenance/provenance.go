@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -23,10 +22,11 @@ import (
 	"github.com/tektoncd/chains/pkg/chains/objects"
 	"github.com/tektoncd/chains/pkg/config"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/trustline-dev/trustline/internal/provenance/runfile"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 	"knative.dev/pkg/logging"
-	"sigs.k8s.io/yaml"
 )
 
 // Format selects the provenance version.
@@ -162,54 +162,14 @@ func generate(ctx context.Context, obj objects.TektonObject, f Format, opts []Op
 	}
 }
 
-// Run is a TaskRun or a PipelineRun read from a file.
-type Run struct {
-	TaskRun     *pipelinev1.TaskRun
-	PipelineRun *pipelinev1.PipelineRun
-}
+// Run is a TaskRun or a PipelineRun read from a file (see runfile).
+type Run = runfile.Run
 
-// Parse reads a Tekton v1 TaskRun or PipelineRun from YAML or JSON (as
-// `kubectl get -o yaml` prints it).
-func Parse(b []byte) (*Run, error) {
-	var meta struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-	}
-	if err := yaml.Unmarshal(b, &meta); err != nil {
-		return nil, fmt.Errorf("not YAML or JSON: %w", err)
-	}
-	if meta.APIVersion != "tekton.dev/v1" {
-		return nil, fmt.Errorf("apiVersion %q: want tekton.dev/v1", meta.APIVersion)
-	}
-	switch meta.Kind {
-	case "TaskRun":
-		var tr pipelinev1.TaskRun
-		if err := yaml.UnmarshalStrict(b, &tr); err != nil {
-			return nil, fmt.Errorf("TaskRun: %w", err)
-		}
-		return &Run{TaskRun: &tr}, nil
-	case "PipelineRun":
-		var pr pipelinev1.PipelineRun
-		if err := yaml.UnmarshalStrict(b, &pr); err != nil {
-			return nil, fmt.Errorf("PipelineRun: %w", err)
-		}
-		return &Run{PipelineRun: &pr}, nil
-	}
-	return nil, fmt.Errorf("kind %q: want TaskRun or PipelineRun", meta.Kind)
-}
+// Parse reads a Tekton v1 TaskRun or PipelineRun from YAML or JSON.
+func Parse(b []byte) (*Run, error) { return runfile.Parse(b) }
 
 // ParseFile reads a TaskRun or PipelineRun file; errors name the file.
-func ParseFile(path string) (*Run, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	r, err := Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return r, nil
-}
+func ParseFile(path string) (*Run, error) { return runfile.ParseFile(path) }
 
 // Predicate extracts the predicate of a statement made here, for the
 // attest step, which wraps predicates in its own statement.
