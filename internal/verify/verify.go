@@ -75,6 +75,7 @@ type options struct {
 	vsaDir        string
 	pushVSA       bool
 	showSuccesses bool
+	ruleData      map[string]any
 	transport     http.RoundTripper
 	now           func() time.Time
 }
@@ -120,6 +121,11 @@ func WithPolicyURI(u string) Option { return func(o *options) { o.policyURI = u 
 func WithVSA(s *signing.Signer, dir string, push bool) Option {
 	return func(o *options) { o.vsaSigner, o.vsaDir, o.pushVSA = s, dir, push }
 }
+
+// WithRuleData merges rule data into every source's ruleData (its keys
+// win), for example the trusted_tasks that `trustline catalog
+// trusted-tasks` writes. Default: none.
+func WithRuleData(rd map[string]any) Option { return func(o *options) { o.ruleData = rd } }
 
 // WithSuccesses lists passed rules in the report (default: only counts).
 func WithSuccesses(b bool) Option { return func(o *options) { o.showSuccesses = b } }
@@ -213,6 +219,21 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 		if o.policyURI == "" {
 			v.o.policyURI = "https://github.com/trustline-dev/trustline/tree/main/policy"
 		}
+	}
+	if len(o.ruleData) > 0 {
+		cp := *pol
+		cp.Sources = append([]ecp.Source(nil), pol.Sources...)
+		for i := range cp.Sources {
+			merged := map[string]any{}
+			for k, val := range cp.Sources[i].RuleData {
+				merged[k] = val
+			}
+			for k, val := range o.ruleData {
+				merged[k] = val
+			}
+			cp.Sources[i].RuleData = merged
+		}
+		pol = &cp
 	}
 	v.pol = pol
 	res := source.New(source.WithCacheDir(o.cacheDir), source.WithBaseDir(o.baseDir), source.WithInsecure(o.insecure),

@@ -6,13 +6,16 @@ package command
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/signing"
@@ -52,6 +55,7 @@ Example:
 			&cli.StringSliceFlag{Name: "image", Usage: "verify image `REF` (repeatable)"},
 			&cli.StringFlag{Name: "images", Usage: "Konflux ApplicationSnapshot spec `FILE` (or inline JSON) listing components"},
 			&cli.StringFlag{Name: "policy", Usage: "EnterpriseContractPolicy spec `FILE` (YAML or JSON); default: the built-in pack"},
+			&cli.StringFlag{Name: "rule-data", Usage: "merge this YAML/JSON object `FILE` into every source's ruleData (e.g. trusted_tasks from `trustline catalog trusted-tasks`)"},
 			&cli.StringFlag{Name: "public-key", Usage: "cosign public key `FILE` (PEM) that signed the images and attestations", Required: true},
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FORMAT[=FILE]`: text, json, junit, markdown or appstudio (repeatable; default text on stderr)"},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check `N` images concurrently"},
@@ -114,13 +118,25 @@ func run(c *cli.Context, env Env) error {
 		opts = append(opts, verify.WithCacheDir(d))
 	}
 	var pol *ecp.Policy
-	if f := c.String("policy"); f != "" {
+	if f := c.String("policy"); strings.HasPrefix(strings.TrimSpace(f), "{") {
+		// Inline JSON, as Conforma's --policy accepts.
+		if pol, err = ecp.Parse([]byte(f)); err != nil {
+			return stepcli.Usagef("--policy: %v", err)
+		}
+	} else if f != "" {
 		pol, err = ecp.Load(f)
 		if err != nil {
 			return stepcli.Usagef("--policy: %v", err)
 		}
 		abs, _ := filepath.Abs(f)
 		opts = append(opts, verify.WithBaseDir(filepath.Dir(abs)), verify.WithPolicyURI(abs))
+	}
+	if f := c.String("rule-data"); f != "" {
+		rd, err := loadRuleData(f)
+		if err != nil {
+			return stepcli.Usagef("--rule-data: %v", err)
+		}
+		opts = append(opts, verify.WithRuleData(rd))
 	}
 	if k := c.String("vsa-signing-key"); k != "" {
 		s, err := signing.Load(k, signing.WithPassword([]byte(env("COSIGN_PASSWORD"))))
@@ -193,4 +209,25 @@ func writeOutput(rep *report.Report, o report.Output, stdout, stderr io.Writer, 
 		return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
 	}
 	return nil
+}
+
+// loadRuleData reads a rule data file: a YAML or JSON object. A
+// "rule_data" top-level key, as in a data source, is unwrapped.
+func loadRuleData(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	js, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("%s: rule data must be an object", path)
+	}
+	if inner, ok := m["rule_data"].(map[string]any); ok && len(m) == 1 {
+		m = inner
+	}
+	return m, nil
 }

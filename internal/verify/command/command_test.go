@@ -89,6 +89,22 @@ func TestExitCodesAndOutputs(t *testing.T) {
 		t.Errorf("--strict=false: exit %d", code)
 	}
 
+	// The default pack with trusted tasks from a rule data file.
+	rd := filepath.Join(dir, "trusted.yaml")
+	os.WriteFile(rd, []byte(`{"rule_data": {"trusted_tasks": `+string(tt)+`}}`), 0o644)
+	code, _, stderr = runApp(t, "--public-key", pubFile, "--rule-data", rd, "--image", reg+"/good:latest", "--results-dir", results)
+	if code != 0 {
+		t.Errorf("default pack with --rule-data: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runApp(t, "--public-key", pubFile, "--image", reg+"/good:latest", "--results-dir", results)
+	if code != 1 || !strings.Contains(stderr, "trusted_task.data") {
+		t.Errorf("default pack without trusted tasks: exit %d\n%s", code, stderr)
+	}
+	inline := `{"sources":[{"policy":["` + polDir(t) + `/lib","` + polDir(t) + `/release"],"data":["` + polDir(t) + `/data"],"ruleData":{"trusted_tasks":` + string(tt) + `}}]}`
+	if code, _, stderr = runApp(t, "--public-key", pubFile, "--policy", inline, "--image", reg+"/good:latest", "--results-dir", results); code != 0 {
+		t.Errorf("inline policy: exit %d\n%s", code, stderr)
+	}
+
 	badPol := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badPol, []byte("sources: [{policy: [p], exclude: [x]}]\n"), 0o644)
 	for name, args := range map[string][]string{
@@ -99,6 +115,7 @@ func TestExitCodesAndOutputs(t *testing.T) {
 		"missing snapshot":   {"--images", filepath.Join(dir, "nope.json")},
 		"vsa without key":    {"--image", reg + "/good:latest", "--push-vsa"},
 		"bad effective time": {"--image", reg + "/good:latest", "--effective-time", "tomorrow"},
+		"bad rule data":      {"--image", reg + "/good:latest", "--rule-data", badPol + ".missing"},
 	} {
 		code, _, stderr := runApp(t, append([]string{"--public-key", pubFile, "--results-dir", results}, args...)...)
 		if code != 2 {
