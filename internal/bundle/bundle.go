@@ -33,6 +33,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -205,7 +206,7 @@ func tarLayer(name string, raw []byte) (v1.Layer, error) {
 // Tekton's scheme, as tkn does; raw is the document's JSON form.
 func decodeObjects(content []byte, handle func(version, kind, name string, raw []byte) error) error {
 	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(content), 4096)
-	codec := serializer.NewCodecFactory(scheme.Scheme).UniversalDeserializer()
+	codec := tektonCodec()
 	for n := 1; ; n++ {
 		var spec runtime.RawExtension
 		if err := dec.Decode(&spec); err != nil {
@@ -234,6 +235,12 @@ func decodeObjects(content []byte, handle func(version, kind, name string, raw [
 		}
 	}
 }
+
+// tektonCodec decodes with Tekton's scheme; building the codec factory is
+// costly, so it is built once.
+var tektonCodec = sync.OnceValue(func() runtime.Decoder {
+	return serializer.NewCodecFactory(scheme.Scheme).UniversalDeserializer()
+})
 
 type options struct {
 	annotations map[string]string
