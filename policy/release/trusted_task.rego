@@ -144,7 +144,7 @@ _key_repo(key) := repo if {
 	parts := split(key, "/")
 	last := parts[count(parts) - 1]
 	contains(last, ":")
-	repo := substring(key, 0, count(key) - count(last) + indexof(last, ":"))
+	repo := substring(key, 0, (count(key) - count(last)) + indexof(last, ":"))
 } else := repo if {
 	repo := split(key, "@")[0]
 }
