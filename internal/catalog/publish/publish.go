@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +21,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/trustline-dev/trustline/internal/attest"
 	"github.com/trustline-dev/trustline/internal/bundle"
 	"github.com/trustline-dev/trustline/internal/catalog"
-	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/validate"
 )
@@ -71,7 +72,8 @@ func WithRemoteOptions(opts ...remote.Option) Option {
 }
 
 // WithSigner signs every pushed step image and bundle with cosign's
-// simple-signing scheme (a .sig tag cosign verify reads). Default: unsigned.
+// simple-signing scheme (a .sig tag cosign verify reads) and attests it
+// with SLSA v1 provenance (.att). Default: neither.
 func WithSigner(s *signing.Signer) Option { return func(o *options) { o.signer = s } }
 
 // WithSource sets the repository URL and commit recorded in bundle
@@ -176,7 +178,11 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		if err != nil {
 			return nil, fmt.Errorf("step %s: %w", s, err)
 		}
-		if err := o.sign(ctx, d); err != nil {
+		sum, err := fileDigest(filepath.Join(o.binDir, s))
+		if err != nil {
+			return nil, err
+		}
+		if err := o.sign(ctx, d, "steps/"+s, []dependency{{URI: "file:bin/" + s, Digest: map[string]string{"sha256": sum}, Name: "binary"}}); err != nil {
 			return nil, err
 		}
 		rep.StepImages[s] = d.String()
@@ -324,7 +330,13 @@ func (o *options) publishItem(ctx context.Context, root string, c *catalog.Catal
 	if err := remote.Tag(immutable.(name.Tag), img, append([]remote.Option{remote.WithContext(ctx)}, o.remote...)...); err != nil {
 		return nil, fmt.Errorf("tagging %s: %w", immutable, err)
 	}
-	if err := o.sign(ctx, d); err != nil {
+	var deps []dependency
+	for _, img := range it.StepImages {
+		if i := strings.Index(img, "@sha256:"); i > 0 {
+			deps = append(deps, dependency{URI: "oci://" + img[:i], Digest: map[string]string{"sha256": img[i+len("@sha256:"):]}, Name: "stepImage"})
+		}
+	}
+	if err := o.sign(ctx, d, it.Path, deps); err != nil {
 		return nil, err
 	}
 	now := o.now().UTC().Format(time.RFC3339)
@@ -342,27 +354,57 @@ func (o *options) publishItem(ctx context.Context, root string, c *catalog.Catal
 	return &Published{Kind: it.Kind, Name: it.Name, Version: it.Version, Bundle: v.Bundle, Pushed: true}, nil
 }
 
-func (o *options) sign(ctx context.Context, d name.Digest) error {
+// BuildType is the SLSA build type of the provenance publish attaches.
+const BuildType = "https://github.com/trustline-dev/trustline/catalog-publish/v1"
+
+// BuilderID identifies trustline catalog publish as the builder.
+const BuilderID = "https://github.com/trustline-dev/trustline/cmd/trustline/catalog-publish"
+
+// sign signs d (cosign simple signing, .sig) and attests it with SLSA v1
+// provenance (.att) naming the source commit, the file and what went
+// into it, through the attest step's package: what cosign verify and
+// cosign verify-attestation --type slsaprovenance1 check.
+func (o *options) sign(ctx context.Context, d name.Digest, path string, deps []dependency) error {
 	if o.signer == nil {
 		return nil
 	}
-	payload, err := cosignoci.SimpleSigningPayload(d)
+	body, err := json.Marshal(o.provenance(path, deps))
 	if err != nil {
 		return err
 	}
-	sig, err := o.signer.Sign(ctx, payload)
+	_, err = attest.Run(ctx, o.signer, attest.Request{
+		Image: d, Sign: true,
+		Predicates: []attest.Predicate{{Type: slsaV1, Body: body, Source: path}},
+	}, attest.WithRemoteOptions(o.remote...))
 	if err != nil {
-		return err
-	}
-	ver, err := o.signer.Verifier()
-	if err != nil {
-		return err
-	}
-	cl := cosignoci.New(cosignoci.WithRemoteOptions(o.remote...))
-	if _, err := cl.AppendSignatures(ctx, d, ver, cosignoci.Signature{Payload: payload, Base64Signature: cosignoci.EncodeSignature(sig)}); err != nil {
-		return fmt.Errorf("signing %s: %w", d, err)
+		return fmt.Errorf("signing and attesting %s: %w", d, err)
 	}
 	return nil
+}
+
+const slsaV1 = "https://slsa.dev/provenance/v1"
+
+type dependency struct {
+	URI    string            `json:"uri"`
+	Digest map[string]string `json:"digest"`
+	Name   string            `json:"name,omitempty"`
+}
+
+func (o *options) provenance(path string, deps []dependency) map[string]any {
+	src := dependency{URI: "git+" + o.sourceURL + "@" + o.commit, Digest: map[string]string{"gitCommit": o.commit}, Name: "source"}
+	if len(o.commit) == 40 {
+		src.Digest = map[string]string{"sha1": o.commit}
+	}
+	return map[string]any{
+		"buildDefinition": map[string]any{
+			"buildType":            BuildType,
+			"externalParameters":   map[string]any{"source": o.sourceURL, "revision": o.commit, "path": path},
+			"resolvedDependencies": append([]dependency{src}, deps...),
+		},
+		"runDetails": map[string]any{
+			"builder": map[string]any{"id": BuilderID},
+		},
+	}
 }
 
 // source fills the commit and repository URL from the Git repository at
@@ -414,6 +456,15 @@ func stringsOf(bs [][]byte) []string {
 		out[i] = string(b)
 	}
 	return out
+}
+
+func fileDigest(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func sortedKeys(m map[string]bool) []string {

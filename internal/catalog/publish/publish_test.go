@@ -162,6 +162,14 @@ func TestPublish(t *testing.T) {
 	if _, err := sigs[0].Verify(ctx, ver, dig); err != nil {
 		t.Errorf("signature does not verify: %v", err)
 	}
+	atts, err := cosignoci.New().Attestations(ctx, dig)
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("attestations: %v %v", atts, err)
+	}
+	st, err := atts[0].Verify(ctx, ver, dig)
+	if err != nil || st.PredicateType != "https://slsa.dev/provenance/v1" || !strings.Contains(string(st.Predicate), rep.Commit) || !strings.Contains(string(st.Predicate), "tasks/git-clone/0.1/git-clone.yaml") {
+		t.Errorf("provenance: %v %+v", err, st)
+	}
 	// The published tree passes trustline validate.
 	ps, err := validate.Repository(ctx, validate.WithRoot(root))
 	if err != nil {
