@@ -99,10 +99,15 @@ func Run(ctx context.Context, signer *signing.Signer, req Request, opts ...Optio
 	}
 	var atts []cosignoci.Attestation
 	for _, p := range req.Predicates {
-		st := cosignoci.NewStatement(d, p.Type, p.Body)
-		b, err := json.Marshal(st)
-		if err != nil {
-			return nil, fmt.Errorf("statement for %s: %w", p.Source, err)
+		b := p.Statement
+		if b == nil {
+			var err error
+			b, err = json.Marshal(cosignoci.NewStatement(d, p.Type, p.Body))
+			if err != nil {
+				return nil, fmt.Errorf("statement for %s: %w", p.Source, err)
+			}
+		} else if st, err := cosignoci.ParseStatement(b); err != nil || !st.HasSubject(d) || st.PredicateType != p.Type {
+			return nil, fmt.Errorf("statement from %s is not a %s statement about %s", p.Source, p.Type, d)
 		}
 		env, err := signer.SignDSSE(ctx, cosignoci.InTotoPayloadType, b)
 		if err != nil {

@@ -55,6 +55,10 @@ type Predicate struct {
 	Body json.RawMessage
 	// Source names where it came from, for messages.
 	Source string
+	// Statement, when set, is a complete in-toto statement to sign as it
+	// is instead of one made from Type and Body (Chains' provenance
+	// statement, whose subjects may name more images than this one).
+	Statement []byte
 }
 
 // LoadPredicate reads a predicate file for --type typ and checks it: it

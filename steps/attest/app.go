@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/attest"
+	"github.com/trustline-dev/trustline/internal/provenance"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/stepcli"
@@ -43,7 +45,11 @@ Results: SIGNATURE_REF, ATTESTATION_REF, PREDICATE_TYPES (comma-separated).`,
 				UsageText: "attest sign --image registry.example/app@sha256:<hex> --key /secrets/signing (COSIGN_PASSWORD from the environment or cosign.password in the directory)",
 				Flags:     common,
 				Action: func(c *cli.Context) error {
-					return run(c, getenv, true, nil)
+					d, err := image(c)
+					if err != nil {
+						return err
+					}
+					return run(c, getenv, d, true, nil)
 				},
 			},
 			{
@@ -67,23 +73,39 @@ is refused and nothing is pushed.`,
 					&cli.StringFlag{Name: "test-output", Usage: "a Konflux TEST_OUTPUT `JSON` value (or @FILE) to attest as an in-toto test-result"},
 					&cli.StringFlag{Name: "test-name", Value: "test", Usage: "`NAME` of the test the TEST_OUTPUT comes from (the task name)"},
 					&cli.StringFlag{Name: "test-url", Usage: "`URL` of the test's log or report"},
+					&cli.StringFlag{Name: "provenance", Usage: "attest SLSA provenance made by Chains' formatter from this finished TaskRun or PipelineRun `FILE` (YAML or JSON, with status); the image must be one of its subjects"},
+					&cli.StringSliceFlag{Name: "provenance-taskrun", Usage: "child TaskRun `FILE` of the --provenance PipelineRun (repeatable)"},
+					&cli.StringFlag{Name: "provenance-format", Value: "slsa/v1.0", Usage: "`FORMAT` of --provenance: slsa/v1.0 (Chains slsa/v2alpha4) or slsa/v0.2 (Chains slsa/v1)"},
+					&cli.StringFlag{Name: "builder-id", Usage: "builder `ID` recorded in --provenance (default: Chains' https://tekton.dev/chains/v2)"},
 					&cli.BoolFlag{Name: "sign", Usage: "also add a simple-signing signature"},
 					&cli.StringFlag{Name: "predicate-dir", Usage: "`DIR` that relative predicate paths are read from (default: the working directory)"},
 					&cli.BoolFlag{Name: "referrers", Usage: "also store each attestation as an OCI 1.1 referrer (sigstore bundle v0.3)"},
 				),
 				Action: func(c *cli.Context) error {
-					preds, err := predicates(c)
+					d, err := image(c)
 					if err != nil {
 						return err
 					}
-					return run(c, getenv, c.Bool("sign"), preds)
+					preds, err := predicates(c, d)
+					if err != nil {
+						return err
+					}
+					return run(c, getenv, d, c.Bool("sign"), preds)
 				},
 			},
 		},
 	}
 }
 
-func predicates(c *cli.Context) ([]attest.Predicate, error) {
+func image(c *cli.Context) (name.Digest, error) {
+	d, err := remoteopt.ParseDigest(c.String("image"), remoteopt.Insecure(!c.Bool("tls-verify")))
+	if err != nil {
+		return d, stepcli.Usagef("--image: %w", err)
+	}
+	return d, nil
+}
+
+func predicates(c *cli.Context, d name.Digest) ([]attest.Predicate, error) {
 	files, types := c.StringSlice("predicate"), c.StringSlice("type")
 	if len(files) != len(types) {
 		return nil, stepcli.Usagef("--predicate given %d times but --type %d times: each predicate needs its type", len(files), len(types))
@@ -121,18 +143,30 @@ func predicates(c *cli.Context) ([]attest.Predicate, error) {
 		}
 		out = append(out, p)
 	}
+	if run := c.String("provenance"); run != "" {
+		f, err := provenance.ParseFormat(c.String("provenance-format"))
+		if err != nil {
+			return nil, stepcli.Usagef("--provenance-format: %w", err)
+		}
+		var popts []provenance.Option
+		if id := c.String("builder-id"); id != "" {
+			popts = append(popts, provenance.WithBuilderID(id))
+		}
+		p, err := attest.ProvenancePredicate(c.Context, run, c.StringSlice("provenance-taskrun"), f, d, popts...)
+		if err != nil {
+			return nil, stepcli.Usagef("--provenance: %w", err)
+		}
+		out = append(out, p)
+	} else if len(c.StringSlice("provenance-taskrun")) > 0 {
+		return nil, stepcli.Usagef("--provenance-taskrun needs --provenance")
+	}
 	if len(out) == 0 && !c.Bool("sign") {
-		return nil, stepcli.Usagef("nothing to attest: give --predicate/--type, --test-output or --sign")
+		return nil, stepcli.Usagef("nothing to attest: give --predicate/--type, --provenance, --test-output or --sign")
 	}
 	return out, nil
 }
 
-func run(c *cli.Context, getenv func(string) string, sign bool, preds []attest.Predicate) error {
-	d, err := remoteopt.ParseDigest(c.String("image"), remoteopt.Insecure(!c.Bool("tls-verify")))
-	if err != nil {
-		return stepcli.Usagef("--image: %w", err)
-	}
-	// An unset COSIGN_PASSWORD is the empty password, as for cosign.
+func run(c *cli.Context, getenv func(string) string, d name.Digest, sign bool, preds []attest.Predicate) error {
 	key := c.String("key")
 	if key == "" {
 		key = c.String("fallback-key")
@@ -140,6 +174,7 @@ func run(c *cli.Context, getenv func(string) string, sign bool, preds []attest.P
 	if key == "" {
 		return stepcli.Usagef("--key: no signing key given")
 	}
+	// An unset COSIGN_PASSWORD is the empty password, as for cosign.
 	signer, err := signing.Load(key, signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
 	if err != nil {
 		return stepcli.Usagef("--key: %w", err)
