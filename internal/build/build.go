@@ -278,6 +278,11 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 
+	start := time.Now()
+	phase := func(what string) {
+		fmt.Fprintf(o.progress, "build: %s (%.2fs)\n", what, time.Since(start).Seconds())
+		start = time.Now()
+	}
 	// Fail before a long build, not after it, when the destination cannot
 	// take the image.
 	if err := checkPush(ctx, tag); err != nil {
@@ -305,6 +310,7 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	phase("base images ready")
 
 	annotations := map[string]string{}
 	if o.sourceURL != "" {
@@ -352,10 +358,12 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 		return nil, fmt.Errorf("build %s: %w", cfPath, err)
 	}
 
+	phase("built image " + imageID)
 	digest, pushed, err := push(ctx, st, imageID, tag, tmp, policy, bases.rename, o.progress)
 	if err != nil {
 		return nil, err
 	}
+	phase("pushed " + tag.Name() + "@" + digest)
 	return &Result{
 		URL:         tag.Name(),
 		Digest:      digest,

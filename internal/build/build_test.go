@@ -2,6 +2,10 @@ package build
 
 import (
 	"errors"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,7 +261,10 @@ func TestBuild(t *testing.T) {
 		// builds on a base given by tag that is already in storage, and
 		// gives the same image as a build with network.
 		ctxDir = writeContext(t, map[string]string{
-			"Containerfile": "FROM " + f.busyboxTag + "\nRUN echo offline > /offline\n",
+			"Containerfile": "FROM " + f.busyboxTag + "\nRUN echo offline > /offline\n" +
+				// The build's own loopback works: a test inside a build
+				// may serve and fetch on 127.0.0.1.
+				"RUN mkdir /www && echo loop > /www/index.html && (httpd -f -p 127.0.0.1:18080 -h /www & pid=$!; sleep 1; wget -q -O /loop http://127.0.0.1:18080/index.html; rc=$?; kill $pid; exit $rc)\n",
 		})
 		a, progress, err := f.build(t, f.reg+"/app/offline:net", WithContextDir(ctxDir), WithSourceDateEpoch(sde))
 		if err != nil {
@@ -270,6 +277,10 @@ func TestBuild(t *testing.T) {
 		if a.Digest != b.Digest {
 			t.Errorf("hermetic build digest %s, networked build %s\n%s", b.Digest, a.Digest, describeDiff(t, a.Ref, b.Ref))
 		}
+		img, _, _ = remoteImage(t, b.Ref)
+		if got := files(t, img)["loop"].content; got != "loop\n" {
+			t.Errorf("/loop = %q: the hermetic build's loopback did not work", got)
+		}
 
 		// A base given by tag that is not in storage cannot be pulled.
 		ctxDir = writeContext(t, map[string]string{
@@ -279,6 +290,43 @@ func TestBuild(t *testing.T) {
 		t.Logf("hermetic absent: %v", err)
 		if !errors.Is(err, errNoNetwork) {
 			t.Errorf("hermetic build on an absent tag: got %v, want %v", err, errNoNetwork)
+		}
+	})
+
+	t.Run("credentials", func(t *testing.T) {
+		// A registry that wants a password for everything: the base pull
+		// (containers/image) and the push (go-containerregistry) both take
+		// it from $DOCKER_CONFIG/config.json, as Tekton mounts it.
+		areg := authRegistry(t, "builder", "s3cret")
+		base := areg + "/base/busybox:1"
+		pushWithAuth(t, base, busyboxImage(t), "builder", "s3cret")
+		ctxDir := writeContext(t, map[string]string{
+			"Containerfile": "FROM " + base + "\nRUN echo authed > /authed\n",
+		})
+
+		t.Setenv("DOCKER_CONFIG", dockerConfig(t, map[string][2]string{}))
+		_, _, err := f.build(t, areg+"/app/private:v1", WithContextDir(ctxDir))
+		t.Logf("without credentials: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "cannot push") {
+			t.Errorf("without credentials: got %v, want a push-access error before the build", err)
+		}
+
+		t.Setenv("DOCKER_CONFIG", dockerConfig(t, map[string][2]string{areg: {"builder", "s3cret"}}))
+		res, progress, err := f.build(t, areg+"/app/private:v1", WithContextDir(ctxDir))
+		if err != nil {
+			t.Fatalf("Build: %v\n%s", err, progress)
+		}
+		if res.Base == nil || res.Base.Name != base {
+			t.Errorf("Base = %+v, want %s", res.Base, base)
+		}
+		ref, err := name.ParseReference(areg + "/app/private:v1")
+		must(t, err)
+		desc, err := remote.Get(ref, remote.WithAuth(&authn.Basic{Username: "builder", Password: "s3cret"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if desc.Digest.String() != res.Digest {
+			t.Errorf("registry has %s, result %s", desc.Digest, res.Digest)
 		}
 	})
 

@@ -4,11 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -51,7 +57,7 @@ type fixture struct {
 }
 
 // busyboxApplets are linked to /bin/busybox in the test base image.
-var busyboxApplets = []string{"sh", "cat", "echo", "wget", "true", "false", "ls", "mkdir", "sleep", "test"}
+var busyboxApplets = []string{"sh", "cat", "echo", "wget", "true", "false", "ls", "mkdir", "sleep", "test", "httpd", "kill"}
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -315,4 +321,44 @@ func describeDiff(t *testing.T, a, b string) string {
 		}
 	}
 	return out.String()
+}
+
+// authRegistry starts a registry on 127.0.0.1 that answers only requests
+// with HTTP basic credentials user:pass.
+func authRegistry(t *testing.T, user, pass string) string {
+	t.Helper()
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="trustline-test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func pushWithAuth(t *testing.T, ref string, img v1.Image, user, pass string) {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	must(t, err)
+	must(t, remote.Write(r, img, remote.WithAuth(&authn.Basic{Username: user, Password: pass})))
+}
+
+// dockerConfig writes a docker config.json with the given registry →
+// {user, password} entries and returns its directory (for DOCKER_CONFIG).
+func dockerConfig(t *testing.T, creds map[string][2]string) string {
+	t.Helper()
+	auths := map[string]map[string]string{}
+	for reg, up := range creds {
+		auths[reg] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(up[0] + ":" + up[1]))}
+	}
+	b, err := json.Marshal(map[string]any{"auths": auths})
+	must(t, err)
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600))
+	return dir
 }

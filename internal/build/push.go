@@ -88,7 +88,7 @@ func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, t
 	if err != nil {
 		return "", nil, fmt.Errorf("push: %w", err)
 	}
-	fmt.Fprintf(progress, "build: pushing %s@%s\n", tag.Name(), digest)
+	fmt.Fprintf(progress, "build: exported; pushing %s@%s\n", tag.Name(), digest)
 	if err := remote.Write(tag, img, remoteopt.Options(ctx)...); err != nil {
 		return "", nil, fmt.Errorf("pushing %s: %w", tag.Name(), err)
 	}
