@@ -30,6 +30,7 @@ type options struct {
 	progress io.Writer
 	now      func() time.Time
 	version  string
+	goos     string
 }
 
 // Option configures a scan.
@@ -44,6 +45,14 @@ func WithVEX(files ...string) Option { return func(o *options) { o.vex = append(
 
 // WithProgress writes progress for people to w. Default: silent.
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
+
+// WithGOOS assumes goos for Go packages whose SBOM entry does not record
+// the target system (syft records it only in CycloneDX, and only when it
+// keeps build settings), so that an advisory limited to other systems
+// (a Windows-only bug in golang.org/x/sys) is not reported, as
+// govulncheck does not report it. Default: no assumption, every
+// platform-specific advisory is reported.
+func WithGOOS(goos string) Option { return func(o *options) { o.goos = goos } }
 
 // WithClock sets the clock for report timestamps. Default: time.Now.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -77,6 +86,13 @@ func Vulnerabilities(sbom []byte, subject, dbDir string, opts ...Option) (*findi
 	}
 	fmt.Fprintf(o.progress, "scan: %s: %s SBOM with %d packages (%d without a known ecosystem)\n",
 		subject, doc.Format, len(doc.Packages), doc.Skipped)
+	if o.goos != "" {
+		for i := range doc.Packages {
+			if p := &doc.Packages[i]; p.Ecosystem == "Go" && p.GOOS == "" {
+				p.GOOS = o.goos
+			}
+		}
+	}
 	// VEX documents are read before the database so that a typo in a VEX
 	// path fails fast.
 	var stmts []vex.Statement

@@ -305,7 +305,9 @@ func goVersion(name, sbomVersion, purlVersion string) string {
 		}
 		return goToolchainSemver(v)
 	}
-	if v == "(devel)" {
+	// The main module of a binary built outside version control has no
+	// version: "(devel)" from the go command, "UNKNOWN" from syft.
+	if v == "(devel)" || v == "UNKNOWN" || v == "" {
 		return ""
 	}
 	return strings.TrimPrefix(v, "v")

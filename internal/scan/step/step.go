@@ -62,6 +62,7 @@ Example:
 			&cli.StringFlag{Name: "source", Usage: "check configuration files under `DIR` (--type config)"},
 			&cli.StringFlag{Name: "db", Usage: "OSV database `DIR` (<Ecosystem>/all.zip or unpacked JSON)"},
 			&cli.StringFlag{Name: "db-cache", Usage: "keep the compiled database index in `DIR`"},
+			&cli.StringFlag{Name: "goos", Value: "linux", Usage: "target `OS` assumed for Go binaries whose SBOM entry does not record GOOS; empty reports OS-specific Go advisories for every OS"},
 			&cli.StringSliceFlag{Name: "vex", Usage: "apply the OpenVEX or CycloneDX VEX document `FILE` (repeatable)"},
 			&cli.StringFlag{Name: "fail-on", Usage: "fail when a finding is of `SEVERITY` or above: critical, high, medium or low (default: never)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "report format: table, json, sarif or cyclonedx"},
@@ -152,6 +153,7 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 	if c.String("db") == "" {
 		return nil, stepcli.Usagef("--db DIR is required: an OSV database (<Ecosystem>/all.zip)")
 	}
+	opts = append(opts, scan.WithGOOS(c.String("goos")))
 	if d := c.String("db-cache"); d != "" {
 		opts = append(opts, scan.WithDBCache(d))
 	}
