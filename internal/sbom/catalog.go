@@ -137,17 +137,6 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 	osRelease := resolveOSRelease(work)
 
 	// Phase 3: catalog each layer (cache, or syft on the unpacked tree).
-	// The licence scanner costs about a CPU second to build: build it
-	// once per image, and only if a layer needs cataloging.
-	var (
-		scanOnce sync.Once
-		scanCtx  context.Context
-		scanErr  error
-	)
-	licenseCtx := func(ctx context.Context) (context.Context, error) {
-		scanOnce.Do(func() { scanCtx, scanErr = syft.SetContextLicenseScanner(ctx, cataloging.DefaultLicenseConfig()) })
-		return scanCtx, scanErr
-	}
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(o.parallelism)
 	for i, w := range work {
@@ -191,6 +180,40 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 		return nil, err
 	}
 	return merge(work), nil
+}
+
+// The licence scanner costs about a CPU second to build (it compiles
+// every licence text into one automaton): build it once per process, and
+// only when a layer needs cataloging, then lend its context values to
+// each call.
+var (
+	scanOnce sync.Once
+	scanCtx  context.Context
+	scanErr  error
+)
+
+func licenseCtx(ctx context.Context) (context.Context, error) {
+	scanOnce.Do(func() {
+		scanCtx, scanErr = syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
+	})
+	if scanErr != nil {
+		return nil, scanErr
+	}
+	return valuesFrom{ctx, scanCtx}, nil
+}
+
+// valuesFrom is ctx (deadline, cancellation, values) with the values of
+// extra as a fallback.
+type valuesFrom struct {
+	context.Context
+	extra context.Context
+}
+
+func (v valuesFrom) Value(key any) any {
+	if x := v.Context.Value(key); x != nil {
+		return x
+	}
+	return v.extra.Value(key)
 }
 
 func short(h v1.Hash) string {
