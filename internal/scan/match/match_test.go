@@ -2,6 +2,8 @@ package match
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
@@ -89,4 +91,40 @@ func keys(m map[string]finding.Vulnerability) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// An advisory published under two ids that alias each other (a GHSA and
+// a GO id, say) is one finding, with the other id among its aliases; the
+// binary and the source package name matching the same advisory is one
+// finding too.
+func TestDedupeByIDAndAliases(t *testing.T) {
+	db := t.TempDir()
+	write := func(name, body string) {
+		if err := os.MkdirAll(filepath.Join(db, "npm"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(db, "npm", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := `"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"2.0.0"}]}]`
+	write("a.json", `{"id":"GHSA-aaaa-bbbb-cccc","aliases":["CVE-2026-1"],"affected":[{"package":{"ecosystem":"npm","name":"lib"},`+rng+`},{"package":{"ecosystem":"npm","name":"lib-src"},`+rng+`}]}`)
+	write("b.json", `{"id":"NPM-2026-1","aliases":["CVE-2026-1","GHSA-aaaa-bbbb-cccc"],"affected":[{"package":{"ecosystem":"npm","name":"lib"},`+rng+`}]}`)
+	write("c.json", `{"id":"NPM-2026-2","affected":[{"package":{"ecosystem":"npm","name":"lib"},`+rng+`}]}`)
+	ix, err := osvdb.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Packages(ix, []finding.Package{{Name: "lib", Source: "lib-src", Version: "1.0.0", Ecosystem: "npm"}})
+	if len(res.Vulnerabilities) != 2 {
+		t.Fatalf("%d findings, want 2: %+v", len(res.Vulnerabilities), res.Vulnerabilities)
+	}
+	got := ids(res.Vulnerabilities)
+	first := got["GHSA-aaaa-bbbb-cccc"]
+	if strings.Join(first.Aliases, ",") != "CVE-2026-1,NPM-2026-1" || first.FixedVersion != "2.0.0" {
+		t.Errorf("merged finding %+v", first)
+	}
+	if _, ok := got["NPM-2026-2"]; !ok {
+		t.Error("an unrelated advisory was merged away")
+	}
 }

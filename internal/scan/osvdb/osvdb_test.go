@@ -82,6 +82,33 @@ func TestOpenRealDatabaseAndCache(t *testing.T) {
 	}
 }
 
+// In the AlmaLinux corpus 37 advisory ids are published for more than one
+// major release, in 80 files with their own affected entries: 43 records
+// beyond one per id (the README of shared/osv counts those). Every one
+// must stay in the index, not overwrite another.
+func TestAlmaLinuxIDsInSeveralReleasesAllCount(t *testing.T) {
+	ix, err := Open(testdb.OSV(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perID := map[string]int{}
+	for _, v := range ix.vulns {
+		if strings.HasPrefix(v.ID, "AL") {
+			perID[v.ID]++
+		}
+	}
+	ids, extra := 0, 0
+	for _, n := range perID {
+		if n > 1 {
+			ids++
+			extra += n - 1
+		}
+	}
+	if ids != 37 || extra != 43 {
+		t.Errorf("%d AlmaLinux ids indexed for several releases with %d extra records, want 37 and 43", ids, extra)
+	}
+}
+
 func TestRatingsFromRealRecords(t *testing.T) {
 	ix, err := Open(testdb.OSV(t))
 	if err != nil {
