@@ -2,7 +2,37 @@
 // against an OSV database, apply VEX statements, or check configuration
 // files; then judge the result against a severity threshold and produce
 // the Tekton results TEST_OUTPUT (Konflux's shape) and SCAN_OUTPUT.
-// Output formats live in scan/report, the database in scan/osvdb.
+//
+// The parts, one noun each: inventory (SBOM → packages), osvdb (the
+// database and its compiled, cached index), match (versions against
+// ranges with osv-scalibr's semantic), cvss (v3.x and v4.0 scoring), vex
+// (OpenVEX and CycloneDX VEX), misconfig (Containerfile and YAML rules),
+// report (table, JSON, SARIF, CycloneDX), attached (the SBOM beside an
+// image), step (the command line).
+//
+// Decisions worth knowing:
+//   - Severity is the CVSS rating of the record's newest CVSS version
+//     (v4.0 over v3.x, highest score within a version), else the record's
+//     own word (database_specific.severity, or the "Important:" prefix of
+//     Red Hat-derived summaries), else unknown. Unknown never reaches a
+//     --fail-on threshold: Go advisories carry no score, so they warn.
+//   - An advisory is one finding per package even when found under
+//     several ids that alias each other, or through both the binary and
+//     the source package name. AlmaLinux "related" CVE ids are listed as
+//     aliases but do not merge errata.
+//   - OS packages match the ecosystem of their distribution's major
+//     release ("AlmaLinux:9" from distro=almalinux-9.4); an advisory
+//     published for several releases counts in each.
+//   - Go: the standard library's "go1.26.8" (syft's component version) is
+//     read as 1.26.8; advisories limited to other GOOS values are skipped
+//     as govulncheck skips them (the step assumes linux when the SBOM does
+//     not say, --goos).
+//   - SCAN_OUTPUT follows Konflux's clair-scan: "vulnerabilities" counts
+//     findings with a fixed version, "unpatched_vulnerabilities" those
+//     without; VEX-suppressed findings are counted apart.
+//   - The scan does not catalog images itself: the sbom step does (syft
+//     would make this step's image ~10x larger), and the scan reads what
+//     it attached.
 package scan
 
 import (

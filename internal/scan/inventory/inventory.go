@@ -269,7 +269,7 @@ func fromPURL(purl, name, version string, os distro) (finding.Package, bool) {
 		p.Ecosystem, p.Name = "Pub", u.Name
 	case "rpm", "deb", "apk":
 		d := distroOf(q["distro"], u.Namespace, os)
-		p.Ecosystem = osEcosystem(u.Type, d)
+		p.Ecosystem = osEcosystem(d)
 		p.Name = u.Name
 		p.Version = osVersion(u.Type, version, u.Version, q["epoch"])
 		p.Source = sourceName(u.Type, q["upstream"])
@@ -355,7 +355,7 @@ func major(v string) string {
 }
 
 // osEcosystem maps a distribution and release to OSV's ecosystem name.
-func osEcosystem(purlType string, d distro) string {
+func osEcosystem(d distro) string {
 	if d.version == "" {
 		return ""
 	}
@@ -381,7 +381,6 @@ func osEcosystem(purlType string, d distro) string {
 	case "openeuler":
 		return "openEuler:" + d.version
 	}
-	_ = purlType
 	return ""
 }
 
