@@ -24,6 +24,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/attest"
 	"github.com/trustline-dev/trustline/internal/bundle"
 	"github.com/trustline-dev/trustline/internal/catalog"
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/validate"
 )
@@ -174,8 +175,20 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		if err != nil {
 			return nil, err
 		}
-		d, err := bundle.Write(ctx, images[s], tag, o.remote)
+		h, err := images[s].Digest()
 		if err != nil {
+			return nil, err
+		}
+		d := tag.Context().Digest(h.String())
+		if o.present(ctx, d) {
+			// Same binary, same image: already pushed (and signed, when
+			// signing); pushing or attesting it again would only add
+			// duplicate attestations.
+			rep.StepImages[s] = d.String()
+			fmt.Fprintf(o.progress, "step image %s: unchanged\n", d)
+			continue
+		}
+		if _, err := bundle.Write(ctx, images[s], tag, o.remote); err != nil {
 			return nil, fmt.Errorf("step %s: %w", s, err)
 		}
 		sum, err := fileDigest(filepath.Join(o.binDir, s))
@@ -263,6 +276,20 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		return nil, err
 	}
 	return rep, nil
+}
+
+// present says whether d is in the registry and, when publish signs, has
+// a signature beside it.
+func (o *options) present(ctx context.Context, d name.Digest) bool {
+	ropts := append([]remote.Option{remote.WithContext(ctx)}, o.remote...)
+	if _, err := remote.Head(d, ropts...); err != nil {
+		return false
+	}
+	if o.signer == nil {
+		return true
+	}
+	_, err := remote.Head(cosignoci.SignatureTag(d), ropts...)
+	return err == nil
 }
 
 func (o *options) ref(s string) (name.Reference, error) {

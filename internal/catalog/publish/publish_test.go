@@ -199,8 +199,14 @@ func TestPublish(t *testing.T) {
 			}
 		}
 	}
-	if sigs, _ := cosignoci.New().Signatures(ctx, dig); len(sigs) != 1 {
-		t.Errorf("second publish added signatures: %d", len(sigs))
+	stepDig, _ := name.NewDigest(stepRef)
+	for _, d := range []name.Digest{dig, stepDig} {
+		if sigs, _ := cosignoci.New().Signatures(ctx, d); len(sigs) != 1 {
+			t.Errorf("%s: second publish left %d signatures", d, len(sigs))
+		}
+		if atts, _ := cosignoci.New().Attestations(ctx, d); len(atts) != 1 {
+			t.Errorf("%s: second publish left %d attestations", d, len(atts))
+		}
 	}
 
 	// Changing the task without a new version is refused by publish and
@@ -384,4 +390,31 @@ func hasTask(c *catalog.Catalog, name string) bool {
 		}
 	}
 	return false
+}
+
+// The same binary gives the same step image, which runs the binary.
+func TestStepImageReproducible(t *testing.T) {
+	a, err := StepImage("/bin/true", "true", time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := StepImage("/bin/true", "true", time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	da, _ := a.Digest()
+	db, _ := b.Digest()
+	if da != db {
+		t.Errorf("two builds: %s and %s", da, db)
+	}
+	cf, err := a.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.Entrypoint[0] != "/usr/local/bin/true" || cf.OS != "linux" || cf.Architecture != "amd64" {
+		t.Errorf("config %+v", cf.Config)
+	}
+	if _, err := StepImage("/etc/hostname", "x", time.Unix(0, 0)); err == nil {
+		t.Error("built a step image from a file that is not an executable")
+	}
 }

@@ -3,6 +3,7 @@ package publish
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"debug/elf"
 	"fmt"
 	"io"
@@ -51,8 +52,22 @@ func StepImage(binary, step string, created time.Time) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Compress once: go-containerregistry would otherwise gzip the layer
+	// again for its digest and for every upload (most of publish's time).
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(layerBytes); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	compressed := gz.Bytes()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerBytes)), nil
+		return io.NopCloser(bytes.NewReader(compressed)), nil
 	}, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, err
