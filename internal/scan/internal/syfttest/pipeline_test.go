@@ -1,0 +1,98 @@
+package syfttest
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/sbom"
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/step"
+	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/testregistry"
+)
+
+// TestSBOMStepThenScan is the pipeline's order: an image holding a Go
+// binary built against old modules is pushed, the sbom step's library
+// catalogs it and attaches its SBOM (OCI referrer and cosign tag), and
+// the scan step reads that SBOM from the registry. The findings must be
+// govulncheck's, in both SBOM formats.
+func TestSBOMStepThenScan(t *testing.T) {
+	tool := testdb.Govulncheck(t)
+	osvDir := testdb.OSV(t)
+	bin := testdb.BuildProgram(t, "gin")
+	want := testdb.GovulncheckFindings(t, tool, testdb.GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip")), bin)
+
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	tw.WriteHeader(&tar.Header{Name: "usr/local/bin/app", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg})
+	tw.Write(data)
+	tw.Close()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := testregistry.Start(t)
+	cache := t.TempDir()
+	for _, format := range []sbom.Format{sbom.CycloneDX, sbom.SPDX} {
+		t.Run(string(format), func(t *testing.T) {
+			ref, err := name.ParseReference(reg + "/app-" + string(format) + ":v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Write(ref, img); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sbom.Generate(context.Background(), sbom.Request{Reference: ref, Format: format, Attach: true},
+				sbom.WithTempDir(t.TempDir())); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "report.json")
+			app := step.App()
+			var stderr bytes.Buffer
+			app.Writer, app.ErrWriter = io.Discard, &stderr
+			code := stepcli.Run(app, []string{"scan", "--results-dir", t.TempDir(), "--image", ref.String(),
+				"--db", osvDir, "--db-cache", cache, "--format", "json", "--output", out}, &stderr)
+			if code != exitcode.OK || !strings.Contains(stderr.String(), "from referrer") {
+				t.Fatalf("exit %d\n%s", code, stderr.String())
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep finding.Report
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, v := range rep.Vulnerabilities {
+				seen[v.ID+" "+v.Package.Name] = true
+			}
+			if got := testdb.Keys(seen); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("findings differ from govulncheck\nours:\n  %s\ngovulncheck:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+		})
+	}
+}
