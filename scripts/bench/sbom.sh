@@ -34,7 +34,7 @@ need crane "GOFLAGS= go install github.com/google/go-containerregistry/cmd/crane
 need debootstrap "apt-get install -y debootstrap"
 need npm "apt-get install -y npm"
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing: apt-get install -y time" >&2; exit 2; }
-syft version | grep -q '1\.57\.1' || { echo "bench: syft is not v1.57.1" >&2; exit 2; }
+go version -m "$(command -v syft)" | grep -q 'mod	github.com/anchore/syft	v1.57.1' || { echo "bench: syft is not v1.57.1" >&2; exit 2; }
 
 echo "bench: work dir $WORK" >&2
 (cd "$ROOT" && go build -o "$WORK/bin/sbom" ./steps/sbom)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,6 +91,33 @@ func TestAttachAndResults(t *testing.T) {
 	if err != nil || !bytes.Equal(got.Document, doc) {
 		t.Errorf("attached SBOM differs from --output: %v", err)
 	}
+
+	// cosign finds it under its own tag scheme.
+	cmd := exec.Command(cosignPath(t), "download", "sbom", "--allow-http-registry", dig.String())
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+	var cout, cerr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &cout, &cerr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("cosign download sbom: %v\n%s", err, cerr.String())
+	}
+	if !bytes.Equal(bytes.TrimSpace(cout.Bytes()), bytes.TrimSpace(doc)) {
+		t.Errorf("cosign download sbom returned %d bytes, not the SBOM (%s)", cout.Len(), cerr.String())
+	}
+}
+
+// cosignPath finds cosign v2.6.5 on PATH or in GOPATH/bin; the test fails
+// (never skips) without it.
+func cosignPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("cosign"); err == nil {
+		return p
+	}
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "cosign")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("cosign CLI not found on PATH or in GOPATH/bin; install it with: GOFLAGS= go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5")
+	}
+	return p
 }
 
 func TestOCILayoutToStdout(t *testing.T) {
