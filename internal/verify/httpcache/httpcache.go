@@ -32,7 +32,7 @@ type options struct {
 // Option configures New.
 type Option func(*options)
 
-// WithMaxBytes bounds the cache (default 16 MiB: enough for the blobs
+// WithMaxBytes bounds the cache (default 8 MiB: enough for the blobs
 // images of one snapshot share, small enough that memory stays flat as
 // the number of images grows).
 func WithMaxBytes(n int64) Option { return func(o *options) { o.maxBytes = n } }
@@ -71,7 +71,7 @@ type entry struct {
 
 // New returns a Transport.
 func New(opts ...Option) *Transport {
-	o := options{maxBytes: 16 << 20, maxEntry: 4 << 20, retries: 3, maxWait: 30 * time.Second, sleep: time.Sleep, underlying: http.DefaultTransport}
+	o := options{maxBytes: 8 << 20, maxEntry: 4 << 20, retries: 3, maxWait: 30 * time.Second, sleep: time.Sleep, underlying: http.DefaultTransport}
 	for _, opt := range opts {
 		opt(&o)
 	}
