@@ -1,20 +1,3 @@
-// Package runner executes the library's Tekton Tasks and Pipelines on one
-// machine with Tekton v1 semantics: parameter, workspace, context and
-// result substitution (with Tekton's own substitution code), runAfter and
-// result-reference ordering, when expressions, finally, retries and
-// timeouts, independent tasks in parallel. A step whose image is one of
-// the library's step images (…/step-<name>@sha256:…) runs as the step
-// binary <bin>/<name>; any other image, and any field the runner does not
-// implement, is refused by name before anything runs.
-//
-// Each run is recorded as Tekton v1 TaskRun and PipelineRun objects with
-// their status, so that Tekton Chains' formatters (internal/provenance)
-// can describe it; with a signer the runner then does what Chains does on
-// a cluster: SLSA provenance pushed as a .att and a .sig for each image a
-// TaskRun built.
-//
-// The package is silent: progress lines go to the io.Writer given with
-// WithProgress, step output to per-step log files.
 package runner
 
 import (

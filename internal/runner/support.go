@@ -33,7 +33,7 @@ var paramSpecAllow = allow{"name": nil, "type": nil, "description": nil, "defaul
 
 // securityContext and computeResources are accepted: they constrain a pod
 // on a cluster; locally every step runs as the invoking user with the
-// machine's resources (documented in docs/runner.md).
+// machine's resources (see the package documentation).
 var stepAllow = allow{
 	"name": nil, "displayName": nil, "image": nil, "command": nil, "args": nil,
 	"env":        allow{"name": nil, "value": nil},
