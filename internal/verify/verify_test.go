@@ -196,6 +196,10 @@ func TestBadInputsNeverPass(t *testing.T) {
 	evilBase.BaseImage = "evil.example/base:latest"
 	e.push(t, evilBase)
 
+	badProv := e.goodImage("badprov")
+	badProv.Provenance, badProv.BadProvenance = false, true
+	e.push(t, badProv)
+
 	bare := e.goodImage("bare")
 	bare.Provenance, bare.SBOM, bare.Scan, bare.Tests = false, false, false, false
 	e.push(t, bare)
@@ -210,6 +214,7 @@ func TestBadInputsNeverPass(t *testing.T) {
 		{Name: "emptysbom", Ref: e.reg + "/emptysbom:latest"},
 		{Name: "evilbase", Ref: e.reg + "/evilbase:latest"},
 		{Name: "bare", Ref: e.reg + "/bare:latest"},
+		{Name: "badprov", Ref: e.reg + "/badprov:latest"},
 		{Name: "wrongcommit", Ref: good.String(), Source: &snapshot.Source{Git: &snapshot.Git{URL: "https://github.com/trustline-dev/example-app", Revision: strings.Repeat("cd", 20)}}},
 	}
 	want := map[string][]string{
@@ -223,6 +228,7 @@ func TestBadInputsNeverPass(t *testing.T) {
 		"evilbase":    {"base_image.allowed_registry"},
 		"bare":        {"builtin.attestation.signature_check", "provenance.attestation_present", "sbom.attached", "cve.scan_attached"},
 		"wrongcommit": {"source.matches_snapshot"},
+		"badprov":     {"builtin.attestation.syntax_check", "provenance.attestation_present"},
 	}
 	rep := e.verify(t, e.policy(trusted()), images)
 	if rep.Success {
@@ -320,18 +326,7 @@ func TestIncludeExcludeAndEffectiveTime(t *testing.T) {
 
 	// A policy whose rule takes effect later: only a warning now.
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "future.rego"), []byte(`package future
-
-import rego.v1
-
-# METADATA
-# title: Future rule
-# description: takes effect in 2099
-# custom:
-#   short_name: later
-#   solution: wait
-deny contains {"code": "future.later", "msg": "not yet", "effective_on": "2099-01-01T00:00:00Z"} if true
-`), 0o644)
+	os.WriteFile(filepath.Join(dir, "future.rego"), []byte(futureRule), 0o644)
 	fut := &ecp.Policy{Sources: []ecp.Source{{Policy: []string{dir}}}}
 	rep := e.verify(t, fut, img)
 	c = rep.Components[0]
@@ -341,6 +336,19 @@ deny contains {"code": "future.later", "msg": "not yet", "effective_on": "2099-0
 	rep = e.verify(t, fut, img, verify.WithEffectiveTime("2099-06-01"))
 	if got := codes(rep.Components[0].Violations); !got["future.later"] {
 		t.Errorf("future rule at 2099-06-01: violations %v", got)
+	}
+
+	// "attestation" evaluates at the build's finish time from provenance
+	// (the fixture's PipelineRun finished 2026-11-26T10:05:00Z): a rule in
+	// effect from 11:00 that day only warns.
+	os.WriteFile(filepath.Join(dir, "future.rego"), []byte(strings.ReplaceAll(futureRule, "2099-01-01T00:00:00Z", "2026-11-26T11:00:00Z")), 0o644)
+	rep = e.verify(t, fut, img, verify.WithEffectiveTime(verify.EffectiveAttestation))
+	if c := rep.Components[0]; !codes(c.Warnings)["future.later"] || codes(c.Violations)["future.later"] {
+		t.Errorf("attestation time: warnings %v violations %v", codes(c.Warnings), codes(c.Violations))
+	}
+	rep = e.verify(t, fut, img)
+	if c := rep.Components[0]; !codes(c.Violations)["future.later"] {
+		t.Errorf("now (12:00): violations %v", codes(c.Violations))
 	}
 }
 
@@ -370,3 +378,16 @@ func TestUnreachableRegistryIsAnError(t *testing.T) {
 		t.Errorf("unreachable registry: errors=%d component=%+v", rep.Errors, rep.Components[0])
 	}
 }
+
+const futureRule = `package future
+
+import rego.v1
+
+# METADATA
+# title: Future rule
+# description: takes effect in 2099
+# custom:
+#   short_name: later
+#   solution: wait
+deny contains {"code": "future.later", "msg": "not yet", "effective_on": "2099-01-01T00:00:00Z"} if true
+`
