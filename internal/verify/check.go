@@ -34,6 +34,7 @@ type verified struct {
 	finishedOn   time.Time
 	provenanceOK bool
 	passed       map[string]bool
+	missing      bool // the image is not in the registry
 }
 
 func (v *Verifier) check(ctx context.Context, img Image) report.Component {
@@ -49,7 +50,9 @@ func (v *Verifier) check(ctx context.Context, img Image) report.Component {
 		c.Error = shortErr(err)
 		return c
 	}
-	c.Ref = vr.digest.String()
+	if !vr.missing {
+		c.Ref = vr.digest.String()
+	}
 	c.Signatures = vr.sigs
 	c.Attestations = vr.atts
 	c.Violations = append(c.Violations, vr.builtins...)
@@ -110,7 +113,7 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 	desc, err := remote.Get(ref, append(v.ropts, remote.WithContext(ctx))...)
 	if err != nil {
 		if isNotFound(err) {
-			vr := &verified{passed: map[string]bool{}, digest: ref.Context().Digest("sha256:0000000000000000000000000000000000000000000000000000000000000000")}
+			vr := &verified{passed: map[string]bool{}, missing: true}
 			vr.builtins = append(vr.builtins, builtin("builtin.image.accessible", "Image is accessible",
 				fmt.Sprintf("Image %s was not found in the registry", img.Ref),
 				"Check the image reference (repository, tag, digest) and that it was pushed."))
