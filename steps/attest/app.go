@@ -60,7 +60,9 @@ Results: SIGNATURE_REF, ATTESTATION_REF, PREDICATE_TYPES (comma-separated).`,
     --predicate provenance.json --type slsaprovenance1 \
     --test-output "$(cat TEST_OUTPUT)" --test-name scan --sign
 attest attest --image registry.example/app@sha256:<hex> --key /secrets/signing \
-    --predicate-dir /workspace/source cyclonedx=sbom.cdx.json vuln=scan/vuln.json`,
+    --predicate-dir /workspace/source cyclonedx=sbom.cdx.json vuln=scan/vuln.json
+attest attest --image registry.example/app@sha256:<hex> --key cosign.key \
+    --provenance taskrun.yaml --provenance-format slsa/v1.0   # Chains' SLSA statement for a finished run`,
 				ArgsUsage: "[TYPE=FILE...]",
 				Description: `--predicate and --type pair up in order; TYPE=FILE arguments add more (FILE
 relative to --predicate-dir). A TYPE is a cosign short name
