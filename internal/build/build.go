@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -378,11 +379,18 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 // have to come from a registry.
 var errNoNetwork = errors.New("hermetic builds pull only base images given by digest (name@sha256:…); pull this one beforehand or pin it")
 
+// isLoopback reports whether a registry host[:port] is on this machine:
+// localhost or a loopback IP, the registries go-containerregistry also
+// reaches over plain HTTP.
 func isLoopback(registry string) bool {
 	host := registry
-	if i := strings.LastIndex(host, ":"); i >= 0 && !strings.HasSuffix(host, "]") {
-		host = host[:i]
+	if h, _, err := net.SplitHostPort(registry); err == nil {
+		host = h
 	}
 	host = strings.Trim(host, "[]")
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -167,8 +167,10 @@ func runBuild(ctx context.Context, st storage.Store, spec buildSpec, progress io
 		sc.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	}
 	// buildah logs warnings through logrus' standard logger; keep them
-	// with the rest of the progress instead of on the process's stderr.
+	// with the rest of the progress while it runs.
+	prev := logrus.StandardLogger().Out
 	logrus.SetOutput(progress)
+	defer logrus.SetOutput(prev)
 
 	opts := define.BuildOptions{
 		ContextDirectory:        spec.ContextDir,
