@@ -30,9 +30,9 @@
 //   - SCAN_OUTPUT follows Konflux's clair-scan: "vulnerabilities" counts
 //     findings with a fixed version, "unpatched_vulnerabilities" those
 //     without; VEX-suppressed findings are counted apart.
-//   - The scan does not catalog images itself: the sbom step does (syft
-//     would make this step's image ~10x larger), and the scan reads what
-//     it attached.
+//   - The scan reads the SBOM the sbom step attached; it catalogs an image
+//     itself (with the sbom step's library) only when asked (--catalog),
+//     since a missing SBOM usually means a pipeline skipped a step.
 package scan
 
 import (

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/attached"
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
@@ -35,7 +37,8 @@ func App() *cli.App {
    scan --type config --source ./src --format sarif --output config.sarif`,
 		Description: `Vulnerabilities (--type vulnerabilities, the default): reads a CycloneDX or
 SPDX JSON SBOM (--sbom FILE, or the SBOM attached to --image REF as an OCI
-referrer or under cosign's sha256-<hex>.sbom tag) and matches every package
+referrer or under cosign's sha256-<hex>.sbom tag; with --catalog an image
+without one is cataloged here with syft) and matches every package
 against an OSV database directory (--db DIR: <Ecosystem>/all.zip or unpacked
 JSON, as osv.dev publishes it). The database is compiled into an index in
 --db-cache DIR once and reused until it changes. VEX documents (--vex,
@@ -58,6 +61,7 @@ Example:
 			&cli.StringFlag{Name: "type", Value: "vulnerabilities", Usage: "what to scan: vulnerabilities or config"},
 			&cli.StringFlag{Name: "sbom", Usage: "read the SBOM (CycloneDX or SPDX JSON) from `FILE`"},
 			&cli.StringFlag{Name: "image", Usage: "scan the SBOM attached to image `REF`"},
+			&cli.BoolFlag{Name: "catalog", Usage: "when --image has no SBOM attached, catalog the image here with syft (as the sbom step does) instead of failing"},
 			&cli.StringFlag{Name: "image-digest", Usage: "pin --image to `DIGEST` (sha256:..., the build task's IMAGE_DIGEST)"},
 			&cli.StringFlag{Name: "source", Usage: "check configuration files under `DIR` (--type config)"},
 			&cli.StringFlag{Name: "db", Usage: "OSV database `DIR` (<Ecosystem>/all.zip or unpacked JSON)"},
@@ -189,13 +193,42 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 			ctx = context.Background()
 		}
 		s, err := attached.Fetch(ref, remoteopt.Options(ctx)...)
-		if err != nil {
+		switch {
+		case errors.Is(err, attached.ErrNoSBOM) && c.Bool("catalog"):
+			fmt.Fprintf(c.App.ErrWriter, "scan: %v; cataloging the image (--catalog)\n", err)
+			if data, subject, err = catalog(ctx, c, ref); err != nil {
+				return nil, err
+			}
+		case err != nil:
 			return nil, err
+		default:
+			fmt.Fprintf(c.App.ErrWriter, "scan: SBOM of %s from %s\n", s.Image, s.Where)
+			data, subject = s.Data, s.Image.String()
 		}
-		fmt.Fprintf(c.App.ErrWriter, "scan: SBOM of %s from %s\n", s.Image, s.Where)
-		data, subject = s.Data, s.Image.String()
 	}
 	return scan.Vulnerabilities(data, subject, c.String("db"), opts...)
+}
+
+// catalog makes the SBOM of an image with the sbom step's library (syft),
+// without attaching it. For a multi-platform index it scans the
+// linux/amd64 image (the platform trustline builds), else the first.
+func catalog(ctx context.Context, c *cli.Context, ref name.Reference) ([]byte, string, error) {
+	res, err := sbom.Generate(ctx, sbom.Request{Reference: ref, Format: sbom.CycloneDX},
+		sbom.WithRemoteOptions(remoteopt.Options(ctx)...), sbom.WithProgress(c.App.ErrWriter))
+	if err != nil {
+		return nil, "", fmt.Errorf("cataloging %s: %w", ref, err)
+	}
+	if len(res.Children) > 0 {
+		pick := res.Children[0]
+		for _, ch := range res.Children {
+			if p := ch.Subject.Platform; p != nil && p.OS == "linux" && p.Architecture == "amd64" {
+				pick = ch
+				break
+			}
+		}
+		res = pick
+	}
+	return res.Document, res.Subject.Ref(), nil
 }
 
 // writeReport writes to a temporary file beside --output and renames it,

@@ -30,7 +30,8 @@ import (
 // binary built against old modules is pushed, the sbom step's library
 // catalogs it and attaches its SBOM (OCI referrer and cosign tag), and
 // the scan step reads that SBOM from the registry. The findings must be
-// govulncheck's, in both SBOM formats.
+// govulncheck's, in both SBOM formats, and when the scan step catalogs
+// an image that has no SBOM (--catalog).
 func TestSBOMStepThenScan(t *testing.T) {
 	tool := testdb.Govulncheck(t)
 	osvDir := testdb.OSV(t)
@@ -56,7 +57,8 @@ func TestSBOMStepThenScan(t *testing.T) {
 	}
 	reg := testregistry.Start(t)
 	cache := t.TempDir()
-	for _, format := range []sbom.Format{sbom.CycloneDX, sbom.SPDX} {
+	// "catalog": no SBOM attached, the scan step catalogs the image itself.
+	for _, format := range []sbom.Format{sbom.CycloneDX, sbom.SPDX, "catalog"} {
 		t.Run(string(format), func(t *testing.T) {
 			ref, err := name.ParseReference(reg + "/app-" + string(format) + ":v1")
 			if err != nil {
@@ -65,7 +67,11 @@ func TestSBOMStepThenScan(t *testing.T) {
 			if err := remote.Write(ref, img); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sbom.Generate(context.Background(), sbom.Request{Reference: ref, Format: format, Attach: true},
+			args := []string{"scan", "--results-dir", t.TempDir(), "--image", ref.String(), "--db", osvDir, "--db-cache", cache}
+			wantLog := "from referrer"
+			if format == "catalog" {
+				args, wantLog = append(args, "--catalog"), "cataloging the image"
+			} else if _, err := sbom.Generate(context.Background(), sbom.Request{Reference: ref, Format: format, Attach: true},
 				sbom.WithTempDir(t.TempDir())); err != nil {
 				t.Fatal(err)
 			}
@@ -73,9 +79,8 @@ func TestSBOMStepThenScan(t *testing.T) {
 			app := step.App()
 			var stderr bytes.Buffer
 			app.Writer, app.ErrWriter = io.Discard, &stderr
-			code := stepcli.Run(app, []string{"scan", "--results-dir", t.TempDir(), "--image", ref.String(),
-				"--db", osvDir, "--db-cache", cache, "--format", "json", "--output", out}, &stderr)
-			if code != exitcode.OK || !strings.Contains(stderr.String(), "from referrer") {
+			code := stepcli.Run(app, append(args, "--format", "json", "--output", out), &stderr)
+			if code != exitcode.OK || !strings.Contains(stderr.String(), wantLog) {
 				t.Fatalf("exit %d\n%s", code, stderr.String())
 			}
 			b, err := os.ReadFile(out)
