@@ -16,7 +16,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -65,10 +64,7 @@ func StepImage(binary, step string, created time.Time) (v1.Image, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	compressed := gz.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(compressed)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	layer, err := newStaticLayer(layerBytes, gz.Bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -201,4 +197,36 @@ func tarFiles(files map[string]string, exe string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// staticLayer is a layer whose compressed and uncompressed bytes are both
+// at hand, so neither digest needs a second pass through gzip.
+type staticLayer struct {
+	compressed   []byte
+	digest, diff v1.Hash
+}
+
+func newStaticLayer(uncompressed, compressed []byte) (*staticLayer, error) {
+	d, _, err := v1.SHA256(bytes.NewReader(compressed))
+	if err != nil {
+		return nil, err
+	}
+	diff, _, err := v1.SHA256(bytes.NewReader(uncompressed))
+	if err != nil {
+		return nil, err
+	}
+	return &staticLayer{compressed: compressed, digest: d, diff: diff}, nil
+}
+
+func (l *staticLayer) Digest() (v1.Hash, error) { return l.digest, nil }
+func (l *staticLayer) DiffID() (v1.Hash, error) { return l.diff, nil }
+func (l *staticLayer) Size() (int64, error)     { return int64(len(l.compressed)), nil }
+func (l *staticLayer) MediaType() (types.MediaType, error) {
+	return types.OCILayer, nil
+}
+func (l *staticLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.compressed)), nil
+}
+func (l *staticLayer) Uncompressed() (io.ReadCloser, error) {
+	return gzip.NewReader(bytes.NewReader(l.compressed))
 }
