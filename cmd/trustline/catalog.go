@@ -40,16 +40,24 @@ func catalogCommand() *cli.Command {
 directory's entry to its new version (keeping its publication history),
 and refuses a published version whose YAML changed without a new version.
 
-Example:
-   trustline catalog sync`,
-				Flags: []cli.Flag{root},
+Examples:
+   trustline catalog sync
+   trustline catalog sync --check   # in CI: exit 1 if catalog.yaml is not in step`,
+				Flags: []cli.Flag{root, &cli.BoolFlag{Name: "check", Usage: "write nothing; exit 1 if catalog.yaml would change"}},
 				Action: func(c *cli.Context) error {
-					changes, err := publish.Sync(c.String("root"), os.Stderr)
+					run := publish.Sync
+					if c.Bool("check") {
+						run = publish.Check
+					}
+					changes, err := run(c.String("root"), os.Stderr)
 					if err != nil {
 						if errors.Is(err, publish.ErrChangedWithoutVersion) {
 							return exitcode.CheckFailedf("%v", err)
 						}
 						return err
+					}
+					if c.Bool("check") && len(changes) > 0 {
+						return exitcode.CheckFailedf("catalog.yaml is not in step with the tree (%d change(s)): run `trustline catalog sync`", len(changes))
 					}
 					fmt.Fprintf(os.Stderr, "trustline catalog sync: %d change(s)\n", len(changes))
 					return nil

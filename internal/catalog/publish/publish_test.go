@@ -418,3 +418,20 @@ func TestStepImageReproducible(t *testing.T) {
 		t.Error("built a step image from a file that is not an executable")
 	}
 }
+
+func TestSyncCheckWritesNothing(t *testing.T) {
+	root := scratchRepo(t)
+	changes, err := Check(root, nil)
+	if err != nil || len(changes) != 2 {
+		t.Fatalf("check: %v %v", changes, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, catalog.FileName)); err == nil {
+		t.Fatal("Check wrote catalog.yaml")
+	}
+	if _, err := Sync(root, nil); err != nil {
+		t.Fatal(err)
+	}
+	if changes, err := Check(root, nil); err != nil || len(changes) != 0 {
+		t.Errorf("after sync: %v %v", changes, err)
+	}
+}

@@ -219,6 +219,16 @@ func LoadCatalog(root string) (*catalog.Catalog, error) {
 // Sync records every task and pipeline version of the tree under root in
 // its catalog.yaml and saves it (nothing is written on error).
 func Sync(root string, progress io.Writer) ([]Change, error) {
+	return sync(root, progress, true)
+}
+
+// Check is Sync without writing: the changes Sync would make (none when
+// the catalog is in step with the tree), for CI.
+func Check(root string, progress io.Writer) ([]Change, error) {
+	return sync(root, progress, false)
+}
+
+func sync(root string, progress io.Writer, save bool) ([]Change, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -236,6 +246,9 @@ func Sync(root string, progress io.Writer) ([]Change, error) {
 	}
 	for _, ch := range changes {
 		fmt.Fprintln(progress, ch)
+	}
+	if !save {
+		return changes, nil
 	}
 	return changes, c.Save(filepath.Join(root, catalog.FileName))
 }
