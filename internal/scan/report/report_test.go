@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -202,7 +203,20 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r2.Vulnerabilities) != 3 || r2.Suppressed[0].Suppression.Justification != "vulnerable_code_not_in_execute_path" {
-		t.Fatalf("round trip lost data: %+v", r2)
+	if !reflect.DeepEqual(r, r2) {
+		t.Fatalf("round trip changed the report:\n%+v\n%+v", r, r2)
+	}
+	for _, rep := range []*finding.Report{{}, configReport(t)} {
+		buf.Reset()
+		if err := JSON(&buf, rep); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadJSON(&buf)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, buf.String())
+		}
+		if !reflect.DeepEqual(rep, back) {
+			t.Fatalf("round trip changed the report:\n%+v\n%+v", rep, back)
+		}
 	}
 }
