@@ -222,6 +222,15 @@ func makeOptions(opts []Option) (*options, error) {
 		return nil, fmt.Errorf("context directory %s is not a directory", dir)
 	}
 	o.contextDir = dir
+	// A SOURCE_DATE_EPOCH build argument means the same as the option:
+	// buildah would clamp the config's times to it but leave the layers'.
+	if v, ok := o.buildArgs["SOURCE_DATE_EPOCH"]; ok && o.sourceDateEpoch == nil {
+		t, err := ParseSourceDateEpoch(v)
+		if err != nil {
+			return nil, fmt.Errorf("build argument SOURCE_DATE_EPOCH: %w", err)
+		}
+		o.sourceDateEpoch = &t
+	}
 	return o, nil
 }
 

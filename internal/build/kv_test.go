@@ -111,3 +111,26 @@ func FuzzParseSourceDateEpoch(f *testing.F) {
 		}
 	})
 }
+
+func TestSourceDateEpochBuildArg(t *testing.T) {
+	o, err := makeOptions([]Option{WithContextDir(t.TempDir()), WithBuildArgs(map[string]string{"SOURCE_DATE_EPOCH": "100"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.sourceDateEpoch == nil || o.sourceDateEpoch.Unix() != 100 {
+		t.Errorf("sourceDateEpoch = %v, want 100 from the build argument", o.sourceDateEpoch)
+	}
+	o, err = makeOptions([]Option{WithContextDir(t.TempDir()), WithSourceDateEpoch(time.Unix(5, 0)), WithBuildArgs(map[string]string{"SOURCE_DATE_EPOCH": "100"})})
+	if err != nil || o.sourceDateEpoch.Unix() != 5 {
+		t.Errorf("the option must win over the build argument: %v %v", o.sourceDateEpoch, err)
+	}
+	if _, err := makeOptions([]Option{WithContextDir(t.TempDir()), WithBuildArgs(map[string]string{"SOURCE_DATE_EPOCH": "soon"})}); err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+		t.Errorf("bad build argument: %v", err)
+	}
+	if _, err := makeOptions([]Option{WithContextDir(t.TempDir()), WithStorage(Storage{Driver: "zfs"})}); err == nil || !strings.Contains(err.Error(), "zfs") {
+		t.Errorf("bad driver: %v", err)
+	}
+	if _, err := makeOptions([]Option{WithContextDir("/nonexistent/ctx")}); err == nil || !strings.Contains(err.Error(), "/nonexistent/ctx") {
+		t.Errorf("missing context: %v", err)
+	}
+}
