@@ -84,6 +84,10 @@ type Publication struct {
 	// images and task bundles pinned), so publish knows when nothing
 	// changed and pushes nothing.
 	YAMLDigest string `json:"yaml_digest,omitempty"`
+	// Includes are the pinned references the YAML held when bundled: a
+	// pipeline's task bundles, a task's step images. trustline catalog
+	// outdated compares them to say what a digest-only update changed.
+	Includes []string `json:"includes,omitempty"`
 }
 
 // Load reads a catalog file, rejecting unknown fields so a typo (say

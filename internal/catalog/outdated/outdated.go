@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -158,6 +159,9 @@ func (o *options) check(c *catalog.Catalog, file string, f Found) (Finding, bool
 	}
 	if latest != nil {
 		fd.Changes = o.changes(latest, v, published)
+		if n := len(latest.Published); n > 0 {
+			fd.Changes = append(fd.Changes, o.includedChanges(c, pub.Includes, latest.Published[n-1].Includes)...)
+		}
 	}
 	fd.Message = strings.Join(msgs, "; ")
 	return fd, true
@@ -218,6 +222,110 @@ func (o *options) changes(latest, old *catalog.Version, from string) []catalog.C
 			}
 		}
 	}
+	return out
+}
+
+// includedChanges explains a digest-only update of a pipeline (or task):
+// for every task bundle it includes whose digest moved, the task's
+// CHANGELOG entries between the two versions; for a step image, that it
+// was rebuilt.
+func (o *options) includedChanges(c *catalog.Catalog, old, cur []string) []catalog.ChangelogEntry {
+	byRepo := func(refs []string) map[string]string {
+		m := map[string]string{}
+		for _, r := range refs {
+			repo, digest, ok := strings.Cut(r, "@")
+			if ok {
+				m[repo] = digest
+			}
+		}
+		return m
+	}
+	was, now := byRepo(old), byRepo(cur)
+	var out []catalog.ChangelogEntry
+	for _, repo := range sortedKeys(now) {
+		prev, ok := was[repo]
+		if !ok || prev == now[repo] {
+			continue
+		}
+		if r, err := ParseRef(repo + "@" + now[repo]); err == nil {
+			from, to := o.versionOf(c, r.Kind, r.Name, prev), o.versionOf(c, r.Kind, r.Name, now[repo])
+			entries := []catalog.ChangelogEntry{{Version: fmt.Sprintf("%s %s → %s", r.Name, orDash(from), orDash(to)), Notes: "- new bundle digest " + now[repo]}}
+			if from != "" && to != "" {
+				for _, e := range o.taskChangelog(c, r.Kind, r.Name, from, to) {
+					e.Version = r.Name + " " + e.Version
+					entries = append(entries, e)
+				}
+				if len(entries) > 1 {
+					entries = entries[1:]
+				}
+			}
+			out = append(out, entries...)
+			continue
+		}
+		name := repo[strings.LastIndex(repo, "/")+1:]
+		out = append(out, catalog.ChangelogEntry{Version: name, Notes: "- rebuilt: " + now[repo]})
+	}
+	return out
+}
+
+func (o *options) versionOf(c *catalog.Catalog, kind, name, digest string) string {
+	for _, e := range c.Entries(kind) {
+		if e.Name != name {
+			continue
+		}
+		for _, v := range e.Versions {
+			for _, p := range v.Published {
+				if p.Digest == digest {
+					if p.Version != "" {
+						return p.Version
+					}
+					return v.Version
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (o *options) taskChangelog(c *catalog.Catalog, kind, name, from, to string) []catalog.ChangelogEntry {
+	if o.root == "" {
+		return nil
+	}
+	var out []catalog.ChangelogEntry
+	seen := map[string]bool{}
+	for _, e := range c.Entries(kind) {
+		if e.Name != name {
+			continue
+		}
+		for _, v := range e.Versions {
+			b, err := os.ReadFile(filepath.Join(o.root, filepath.FromSlash(v.Dir()), catalog.ChangelogFile))
+			if err != nil {
+				continue
+			}
+			for _, ce := range catalog.Since(catalog.ParseChangelog(b), from) {
+				if !seen[ce.Version] && !catalog.SemverLess(to, ce.Version) {
+					seen[ce.Version] = true
+					out = append(out, ce)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }
 

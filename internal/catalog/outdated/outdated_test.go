@@ -141,3 +141,29 @@ func TestParseRef(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline rebuilt under the same version because a task it includes
+// moved says which task changed and how, from the task's CHANGELOG.
+func TestDigestOnlyUpdateExplained(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "tasks/build/0.1"), 0o755)
+	os.WriteFile(filepath.Join(root, "tasks/build/0.1/CHANGELOG.md"), []byte("## 0.1.1\n\n- Fixed the cache path.\n\n## 0.1.0\n\n- First.\n"), 0o644)
+	c := testCatalog()
+	c.Pipelines = []catalog.Entry{{Name: "docker-build", Versions: []catalog.Version{{
+		Version: "0.1.0", Path: "pipelines/docker-build/0.1/docker-build.yaml", Bundle: "ghcr.io/acme/pipeline-docker-build:0.1@" + dg("2"),
+		Published: []catalog.Publication{
+			{Digest: dg("1"), On: "2026-10-01T00:00:00Z", SupersededOn: "2026-11-01T00:00:00Z", Version: "0.1.0",
+				Includes: []string{"ghcr.io/acme/task-build:0.1@" + dg("a"), "ghcr.io/acme/task-fresh:0.1@" + dg("e")}},
+			{Digest: dg("2"), On: "2026-11-01T00:00:00Z", Version: "0.1.0",
+				Includes: []string{"ghcr.io/acme/task-build:0.1@" + dg("b"), "ghcr.io/acme/task-fresh:0.1@" + dg("e")}},
+		},
+	}}}}
+	run := []byte("pipelineRef:\n  resolver: bundles\n  params:\n    - name: bundle\n      value: ghcr.io/acme/pipeline-docker-build:0.1@" + dg("1") + "\n")
+	fs := Check(c, "run.yaml", run, WithRoot(root), WithNow(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)))
+	if len(fs) != 1 || fs[0].Reasons[0] != "superseded" {
+		t.Fatalf("%+v", fs)
+	}
+	if len(fs[0].Changes) != 1 || fs[0].Changes[0].Version != "build 0.1.1" || fs[0].Changes[0].Notes != "- Fixed the cache path." {
+		t.Errorf("changes %+v", fs[0].Changes)
+	}
+}

@@ -371,7 +371,8 @@ func (o *options) publishItem(ctx context.Context, root string, c *catalog.Catal
 		if cur != nil {
 			cur.SupersededOn = now
 		}
-		v.Published = append(v.Published, catalog.Publication{Digest: d.DigestStr(), On: now, Version: it.Version, Commit: o.commit, YAMLDigest: yamlDigest})
+		v.Published = append(v.Published, catalog.Publication{Digest: d.DigestStr(), On: now, Version: it.Version, Commit: o.commit,
+			YAMLDigest: yamlDigest, Includes: includes(b)})
 	} else {
 		cur.YAMLDigest = yamlDigest
 	}
@@ -483,6 +484,17 @@ func stringsOf(bs [][]byte) []string {
 		out[i] = string(b)
 	}
 	return out
+}
+
+// includes lists the pinned library references in a YAML file, sorted.
+func includes(b []byte) []string {
+	seen := map[string]bool{}
+	for _, re := range []*regexp.Regexp{stepPin, bundlePin} {
+		for _, m := range re.FindAll(b, -1) {
+			seen[string(m)] = true
+		}
+	}
+	return sortedKeys(seen)
 }
 
 func fileDigest(path string) (string, error) {

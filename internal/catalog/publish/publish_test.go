@@ -142,6 +142,9 @@ func TestPublish(t *testing.T) {
 	if !strings.Contains(string(pl), "value: "+tv.Bundle) {
 		t.Errorf("pipeline does not reference %s:\n%s", tv.Bundle, pl)
 	}
+	if inc := pv.Published[0].Includes; len(inc) != 1 || inc[0] != tv.Bundle {
+		t.Errorf("pipeline publication includes %v, want [%s]", inc, tv.Bundle)
+	}
 	// Tekton's resolver reads both bundles, and the immutable tag exists.
 	for _, tc := range []struct{ ref, kind, name string }{{tv.Bundle, "task", "git-clone"}, {pv.Bundle, "pipeline", "clone-only"}} {
 		if _, err := tektonbundle.GetEntry(ctx, authn.DefaultKeychain, tektonbundle.RequestOptions{Bundle: tc.ref, EntryName: tc.name, Kind: tc.kind}); err != nil {
