@@ -417,7 +417,9 @@ func TestStepImageReproducible(t *testing.T) {
 	if cf.Config.Entrypoint[0] != "/usr/local/bin/true" || cf.OS != "linux" || cf.Architecture != "amd64" {
 		t.Errorf("config %+v", cf.Config)
 	}
-	if _, err := StepImage("/etc/hostname", "x", time.Unix(0, 0)); err == nil {
+	notELF := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(notELF, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	if _, err := StepImage(notELF, "x", time.Unix(0, 0)); err == nil {
 		t.Error("built a step image from a file that is not an executable")
 	}
 }
