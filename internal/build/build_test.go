@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"strings"
@@ -413,11 +414,18 @@ func TestBuild(t *testing.T) {
 
 	t.Run("overlay", func(t *testing.T) {
 		dir := t.TempDir()
+		// overlayfs cannot stack on every filesystem (not on overlayfs,
+		// as /tmp is in many CI containers); a tmpfs always works.
+		tmpfs := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=256m") == nil
+		t.Logf("overlay storage on a tmpfs: %v", tmpfs)
 		o := *f
 		o.storage = Storage{Driver: DriverOverlay, Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run")}
 		t.Cleanup(func() {
 			if st, err := openStore(o.storage); err == nil {
 				_, _ = st.Shutdown(true)
+			}
+			if tmpfs {
+				_ = unix.Unmount(dir, unix.MNT_DETACH)
 			}
 		})
 		ctxDir := writeContext(t, map[string]string{
