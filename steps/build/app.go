@@ -44,6 +44,7 @@ the next of them, so that a Tekton array parameter can be passed whole:
 		// A value may hold commas (a build argument listing hosts, say);
 		// repeat the flag instead.
 		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "context", Value: ".", Usage: "build context `DIR`"},
 			&cli.StringFlag{Name: "containerfile", Usage: "Containerfile `PATH`, relative to the context (default: Containerfile, then Dockerfile)"},
