@@ -25,3 +25,9 @@ if ! "$gobin/cosign" version 2>/dev/null | grep -q 'v2.6.5'; then
   echo "installing cosign v2.6.5"
   GOFLAGS= go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5
 fi
+
+# govulncheck v1.9.0: the scan tests compare their Go findings with it.
+if ! "$gobin/govulncheck" -version 2>/dev/null | grep -q 'v1.9.0'; then
+  echo "installing govulncheck v1.9.0"
+  GOFLAGS= go install golang.org/x/vuln/cmd/govulncheck@v1.9.0
+fi
