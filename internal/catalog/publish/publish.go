@@ -221,6 +221,17 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		}
 	}
 	c.Registry = o.registry
+	// Record the pinned step images now, so the tree and catalog.yaml agree
+	// even if a bundle push below fails.
+	if items, err = Tree(root); err != nil {
+		return nil, err
+	}
+	if _, err := SyncCatalog(c, items); err != nil {
+		return nil, err
+	}
+	if err := c.Save(filepath.Join(root, catalog.FileName)); err != nil {
+		return nil, err
+	}
 
 	// 3. Task bundles, then pipelines with their task references pinned
 	// to the bundles just published.
