@@ -295,7 +295,7 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 	}
 	// Fail before a long build, not after it, when the destination cannot
 	// take the image.
-	if err := checkPush(ctx, tag); err != nil {
+	if err := checkPush(ctx, tag, o.insecure); err != nil {
 		return nil, err
 	}
 
@@ -369,7 +369,7 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 	}
 
 	phase("built image " + imageID)
-	digest, pushed, err := push(ctx, st, imageID, tag, tmp, policy, bases.rename, o.progress)
+	digest, pushed, err := push(ctx, st, imageID, tag, tmp, policy, bases.rename, o.insecure, o.progress)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,13 @@ package build
 
 import (
 	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sys/unix"
 	"os"
@@ -326,6 +330,36 @@ func TestBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if desc.Digest.String() != res.Digest {
+			t.Errorf("registry has %s, result %s", desc.Digest, res.Digest)
+		}
+	})
+
+	t.Run("tls-verify", func(t *testing.T) {
+		// A registry with a certificate nobody signed: refused unless the
+		// user turns verification off, for the pull and for the push.
+		srv := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		treg := strings.TrimPrefix(srv.URL, "https://")
+		tref, err := name.ParseReference(treg + "/base/busybox:1")
+		must(t, err)
+		must(t, remote.Write(tref, busyboxImage(t), remote.WithTransport(srv.Client().Transport)))
+		ctxDir := writeContext(t, map[string]string{
+			"Containerfile": "FROM " + treg + "/base/busybox:1\nRUN echo tls > /tls\n",
+		})
+		_, _, err = f.build(t, treg+"/app/tls:v1", WithContextDir(ctxDir))
+		t.Logf("verifying: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("with TLS verification: got %v, want a certificate error", err)
+		}
+		res, progress, err := f.build(t, treg+"/app/tls:v1", WithContextDir(ctxDir), WithInsecureRegistries(true))
+		if err != nil {
+			t.Fatalf("--tls-verify=false: %v\n%s", err, progress)
+		}
+		desc, err := remote.Get(mustRef(t, treg+"/app/tls:v1"), remote.WithTransport(srv.Client().Transport))
+		must(t, err)
 		if desc.Digest.String() != res.Digest {
 			t.Errorf("registry has %s, result %s", desc.Digest, res.Digest)
 		}

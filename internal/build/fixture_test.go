@@ -362,3 +362,10 @@ func dockerConfig(t *testing.T, creds map[string][2]string) string {
 	must(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600))
 	return dir
 }
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s)
+	must(t, err)
+	return r
+}

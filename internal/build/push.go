@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,11 +27,11 @@ import (
 // repository (a token exchange and an upload that is started and
 // cancelled), so an unreachable registry or missing credentials fail the
 // step before the build rather than after it.
-func checkPush(ctx context.Context, tag name.Tag) error {
+func checkPush(ctx context.Context, tag name.Tag, insecure bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := remote.CheckPushPermission(tag, authn.DefaultKeychain, http.DefaultTransport); err != nil {
+	if err := remote.CheckPushPermission(tag, authn.DefaultKeychain, registryTransport(insecure)); err != nil {
 		return fmt.Errorf("registry %s: cannot push to %s: %w", tag.RegistryStr(), tag.Context().Name(), err)
 	}
 	return nil
@@ -43,7 +44,20 @@ func checkPush(ctx context.Context, tag name.Tag) error {
 // returns the digest of the pushed manifest and its annotations. On the
 // way, history comments are made independent of local image names (see
 // normalizeHistory).
-func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, tmp, policy string, rename map[string]string, progress io.Writer) (string, map[string]string, error) {
+// registryTransport is the HTTP transport for the destination registry: the
+// default one, or with certificate checks off when the user turned TLS
+// verification off (--tls-verify=false), as containers/image does for the
+// base image pulls.
+func registryTransport(insecure bool) http.RoundTripper {
+	if !insecure {
+		return remote.DefaultTransport
+	}
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+	return t
+}
+
+func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, tmp, policy string, rename map[string]string, insecure bool, progress io.Writer) (string, map[string]string, error) {
 	dir := filepath.Join(tmp, "layout")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("push: %w", err)
@@ -89,7 +103,7 @@ func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, t
 		return "", nil, fmt.Errorf("push: %w", err)
 	}
 	fmt.Fprintf(progress, "build: exported; pushing %s@%s\n", tag.Name(), digest)
-	if err := remote.Write(tag, img, remoteopt.Options(ctx)...); err != nil {
+	if err := remote.Write(tag, img, remoteopt.Options(ctx, remote.WithTransport(registryTransport(insecure)))...); err != nil {
 		return "", nil, fmt.Errorf("pushing %s: %w", tag.Name(), err)
 	}
 	return digest.String(), m.Annotations, nil
