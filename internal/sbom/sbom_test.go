@@ -166,6 +166,24 @@ func TestCycloneDX(t *testing.T) {
 	}
 }
 
+func TestIrrelevant(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/srv/app/node_modules/react/index.js":                true,
+		"/srv/app/node_modules/react/package.json":            false,
+		"/srv/app/node_modules/react/LICENSE.md":              false,
+		"/usr/share/doc/curl/changelog.Debian.gz":             true,
+		"/usr/share/doc/curl/copyright":                       false,
+		"/usr/lib/python3/dist-packages/x/__init__.py":        true,
+		"/usr/lib/python3/dist-packages/x-1.dist-info/RECORD": false,
+		"/usr/local/bin/app":                                  false,
+		"/opt/app/lib/x.jar":                                  false,
+	} {
+		if got := irrelevant(p); got != want {
+			t.Errorf("irrelevant(%s) = %v, want %v", p, got, want)
+		}
+	}
+}
+
 func names(d *Document) []string {
 	var out []string
 	for _, p := range d.Packages {

@@ -191,6 +191,24 @@ func TestWhiteouts(t *testing.T) {
 	}
 }
 
+func TestSkipContent(t *testing.T) {
+	root, _ := sandbox(t)
+	l, err := Extract(bytes.NewReader(tarOf(t, []entry{{name: "a/x.js", body: "js"}, {name: "a/package.json", body: "{}"}})), root,
+		WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "a/x.js")); err == nil {
+		t.Error("skipped file was written")
+	}
+	if _, err := os.Stat(filepath.Join(root, "a/package.json")); err != nil {
+		t.Error("kept file missing")
+	}
+	if _, ok := l.Entries["/a/x.js"]; !ok || l.Omitted != 1 {
+		t.Errorf("skipped file not listed (omitted %d)", l.Omitted)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	root, _ := sandbox(t)
 	big := strings.Repeat("x", 2<<20)
