@@ -1,0 +1,413 @@
+// Package e2e runs trustline's main job end to end: the demo pipeline
+// (scripts/demo.sh, `trustline run pipeline` with Chains' signing) against
+// Debian's docker-registry (the CNCF distribution registry) started on
+// 127.0.0.1, then the policy gate on what landed in the registry, and the
+// tampering that must make the gate fail, each with its own reason.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/provenance"
+	"github.com/trustline-dev/trustline/internal/signing"
+)
+
+var (
+	repoRoot string
+	binDir   string
+)
+
+func TestMain(m *testing.M) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		panic(err)
+	}
+	repoRoot = root
+	// The binaries under test, built exactly as `make build` builds them
+	// into bin/ (so after `make build` this is quick: go build leaves
+	// up-to-date binaries alone).
+	dir := filepath.Join(repoRoot, "bin")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/", "./cmd/trustline", "./steps/...")
+	cmd.Dir = repoRoot
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building the binaries:", err)
+		os.Exit(2)
+	}
+	binDir = dir
+	os.Exit(m.Run())
+}
+
+// sharedDir finds the shared/ folder beside the repository (CI lays a
+// copy at the same place).
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	for d := repoRoot; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(filepath.Join(d, "shared", "osv")); err == nil && st.IsDir() {
+			return filepath.Join(d, "shared")
+		}
+		if d == filepath.Dir(d) {
+			t.Fatal("shared/osv not found beside the repository: the e2e tests need the OSV database")
+		}
+	}
+}
+
+// startRegistry runs Debian's docker-registry on a free loopback port with
+// a throwaway configuration and storage, until the test ends.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Fatal("docker-registry not found: install Debian's distribution registry with `apt-get install -y docker-registry` (the test starts it itself on 127.0.0.1)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, filepath.Join(dir, "storage"), addr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "registry.log"))
+			t.Fatalf("docker-registry did not answer on %s: %v\n%s", addr, err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// demo is one run of scripts/demo.sh against a registry.
+type demo struct {
+	out    string
+	repo   string // registry/trustline-demo
+	image  name.Digest
+	gitURL string
+	commit string
+	output string
+}
+
+func runDemo(t *testing.T, registry string) *demo {
+	t.Helper()
+	out := t.TempDir()
+	cmd := exec.Command("bash", filepath.Join(repoRoot, "scripts", "demo.sh"),
+		"--registry", registry, "--out", out, "--bin-dir", binDir, "--fixed")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "TRUSTLINE_OSV_DB="+filepath.Join(sharedDir(t), "osv"))
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	err := cmd.Run()
+	d := &demo{out: out, repo: registry + "/trustline-demo", output: output.String()}
+	b, rerr := os.ReadFile(filepath.Join(out, "run", "results.json"))
+	if rerr != nil {
+		t.Fatalf("the pipeline did not run (%v, %v):\n%s", err, rerr, output.String())
+	}
+	var res map[string]any
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	dig, _ := res["IMAGE_DIGEST"].(string)
+	d.gitURL, _ = res["CHAINS-GIT_URL"].(string)
+	d.commit, _ = res["CHAINS-GIT_COMMIT"].(string)
+	if dig == "" {
+		t.Fatalf("the pipeline built no image (%v):\n%s", err, output.String())
+	}
+	if d.image, err = name.NewDigest(d.repo + "/sample-app@" + dig); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("demo: %s\n%s", d.image, tail(output.String(), 60))
+	return d
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// verify runs the verify-policy step on ref (a digest or tag) with the
+// demo's policy (or policy) and public key (or pub), and returns its exit
+// code and the codes of the violations it reported.
+func (d *demo) verify(t *testing.T, ref, policy, pub string) (int, []string) {
+	t.Helper()
+	if policy == "" {
+		policy = filepath.Join(d.out, "policy", "policy.yaml")
+	}
+	if pub == "" {
+		pub = filepath.Join(d.out, "keys", "cosign.pub")
+	}
+	snapshot := fmt.Sprintf(`{"components":[{"name":"sample-app","containerImage":%q,"source":{"git":{"url":%q,"revision":%q}}}]}`, ref, d.gitURL, d.commit)
+	report := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(filepath.Join(binDir, "verify-policy"), "--images", snapshot, "--policy", policy,
+		"--public-key", pub, "--output", "json="+report, "--results-dir", t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	b, rerr := os.ReadFile(report)
+	if rerr != nil {
+		t.Fatalf("verify-policy exit %d wrote no report: %s", code, stderr.String())
+	}
+	return code, violationCodes(b)
+}
+
+// violationCodes collects metadata.code of every violation in a
+// Conforma-shaped report.
+func violationCodes(report []byte) []string {
+	var doc any
+	if json.Unmarshal(report, &doc) != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var walk func(v any, inViolations bool)
+	walk = func(v any, inViolations bool) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if inViolations && k == "code" {
+					if s, ok := x.(string); ok {
+						seen[s] = true
+					}
+				}
+				walk(x, inViolations || k == "violations")
+			}
+		case []any:
+			for _, x := range t {
+				walk(x, inViolations)
+			}
+		}
+	}
+	walk(doc, false)
+	var out []string
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func has(codes []string, code string) bool {
+	for _, c := range codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// What the runner and Chains are responsible for: with these wired, none
+// of these rules may fail on the untouched image.
+var chainsRules = []string{
+	"signature.image_signed", "provenance.attestation_present", "provenance.builder_trusted",
+	"trusted_task.data", "trusted_task.trusted", "trusted_task.current", "trusted_task.pinned",
+	"source.matches_snapshot",
+}
+
+func TestPipelineOnDockerRegistry(t *testing.T) {
+	ctx := context.Background()
+	registry := startRegistry(t)
+	d := runDemo(t, registry)
+
+	// Chains' part: the image is signed and its provenance attached, both
+	// verifiable with the demo's key.
+	verifier, err := signing.LoadPublicKey(filepath.Join(d.out, "keys", "cosign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := cosignoci.New()
+	sigs, err := client.Signatures(ctx, d.image)
+	if err != nil || len(sigs) == 0 {
+		t.Fatalf("signatures of %s: %v (%d)", d.image, err, len(sigs))
+	}
+	if _, err := sigs[0].Verify(ctx, verifier, d.image); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	atts, err := client.Attestations(ctx, d.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	provenances := 0
+	for _, a := range atts {
+		st, err := a.Verify(ctx, verifier, d.image)
+		if err != nil {
+			t.Errorf("attestation %s: %v", a.PredicateType, err)
+			continue
+		}
+		if st.PredicateType == provenance.PredicateSLSA1 {
+			provenances++
+		}
+	}
+	if provenances < 2 {
+		t.Errorf("%d SLSA provenance attestations, want the build TaskRun's and the PipelineRun's", provenances)
+	}
+
+	// The gate on the untouched image.
+	code, codes := d.verify(t, d.image.String(), "", "")
+	t.Logf("release gate on the untouched image: exit %d, violations %v", code, codes)
+	for _, r := range chainsRules {
+		if has(codes, r) {
+			t.Errorf("untouched image: %s failed", r)
+		}
+	}
+	if code == 0 && len(codes) > 0 {
+		t.Errorf("exit 0 with violations %v", codes)
+	}
+
+	t.Run("signature by another key", func(t *testing.T) {
+		other, err := signing.Generate(signing.ECDSAP256, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := filepath.Join(t.TempDir(), "other.pub")
+		if err := os.WriteFile(pub, other.Public, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, codes := d.verify(t, d.image.String(), "", pub)
+		if code != 1 || !has(codes, "signature.image_signed") || !has(codes, "provenance.attestation_present") {
+			t.Errorf("exit %d, violations %v: want signature.image_signed and provenance.attestation_present", code, codes)
+		}
+	})
+
+	policy, err := os.ReadFile(filepath.Join(d.out, "policy", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePolicy := func(t *testing.T, body string) string {
+		p := filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	t.Run("provenance from an untrusted task bundle digest", func(t *testing.T) {
+		// The build-image bundle the pipeline ran is no longer the trusted
+		// digest for its repository.
+		re := regexp.MustCompile(`(task-build-image":\n\s+- ref: ")sha256:[0-9a-f]{64}`)
+		if !re.Match(policy) {
+			t.Fatalf("no build-image record in the policy:\n%s", policy)
+		}
+		body := re.ReplaceAllString(string(policy), "${1}sha256:"+strings.Repeat("0", 64))
+		code, codes := d.verify(t, d.image.String(), writePolicy(t, body), "")
+		if code != 1 || !has(codes, "trusted_task.trusted") {
+			t.Errorf("exit %d, violations %v: want trusted_task.trusted", code, codes)
+		}
+	})
+
+	t.Run("expired trusted task", func(t *testing.T) {
+		re := regexp.MustCompile(`(?m)^(\s*)effective_on: "2020-01-01T00:00:00Z"$`)
+		body := re.ReplaceAllString(string(policy), "${1}effective_on: \"2020-01-01T00:00:00Z\"\n${1}expires_on: \"2021-01-01T00:00:00Z\"")
+		if body == string(policy) {
+			t.Fatal("no effective_on in the policy")
+		}
+		code, codes := d.verify(t, d.image.String(), writePolicy(t, body), "")
+		if code != 1 || !has(codes, "trusted_task.current") {
+			t.Errorf("exit %d, violations %v: want trusted_task.current", code, codes)
+		}
+	})
+
+	t.Run("image re-pushed with a changed layer after signing", func(t *testing.T) {
+		tag, err := name.NewTag(d.repo + "/sample-app:demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := remote.Image(d.image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer, err := random.Layer(512, "application/vnd.oci.image.layer.v1.tar+gzip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed, err := mutate.AppendLayers(img, layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(tag, changed); err != nil {
+			t.Fatal(err)
+		}
+		code, codes := d.verify(t, tag.String(), "", "")
+		if code != 1 || !has(codes, "signature.image_signed") || !has(codes, "provenance.attestation_present") {
+			t.Errorf("exit %d, violations %v: want signature.image_signed and provenance.attestation_present", code, codes)
+		}
+	})
+
+	t.Run("signature removed", func(t *testing.T) {
+		sigTag := cosignoci.SignatureTag(d.image)
+		desc, err := remote.Head(sigTag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Delete(sigTag.Context().Digest(desc.Digest.String())); err != nil {
+			t.Fatal(err)
+		}
+		code, codes := d.verify(t, d.image.String(), "", "")
+		if code != 1 || !has(codes, "signature.image_signed") {
+			t.Errorf("exit %d, violations %v: want signature.image_signed", code, codes)
+		}
+		if has(codes, "provenance.attestation_present") {
+			t.Errorf("violations %v: the provenance is still there", codes)
+		}
+	})
+}
