@@ -200,8 +200,8 @@ set -e
 cat "$OUT"/gate/work/*/logs/*.log 2>/dev/null | grep -v '^ *$' | tail -40 >&2 || true
 
 step "where to find what was made"
-SBOM=$(ls "$OUT"/workspace/source/*sbom* "$OUT"/workspace/source/*.cdx.json "$OUT"/workspace/source/*.spdx.json 2>/dev/null | tr '\n' ' ' || true)
-REPORTS=$(ls "$OUT"/workspace/source/*scan* "$OUT"/workspace/source/*.sarif* 2>/dev/null | tr '\n' ' ' || true)
+SBOM=$(ls "$OUT"/workspace/source/*sbom* "$OUT"/workspace/source/*.cdx.json "$OUT"/workspace/source/*.spdx.json 2>/dev/null | sort -u | tr '\n' ' ' || true)
+REPORTS=$(ls "$OUT"/workspace/source/*scan* "$OUT"/workspace/source/*.sarif* 2>/dev/null | sort -u | tr '\n' ' ' || true)
 [ -n "$SBOM" ] || SBOM="attached to the image in the registry (see the log of the sbom step in $OUT/run/work/)"
 [ -n "$REPORTS" ] || REPORTS="in the logs of the scan steps, $OUT/run/work/*-scan-*/logs/"
 PROV=$(ls "$OUT"/run/work/*.provenance.intoto.json "$OUT"/run/work/*/*.provenance.intoto.json 2>/dev/null | tr '\n' ' ' || true)
