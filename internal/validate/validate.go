@@ -55,6 +55,43 @@ func Paths(ctx context.Context, paths []string, opts ...Option) ([]tekton.Proble
 		}
 		files = append(files, fs...)
 	}
+	return o.files(ctx, files)
+}
+
+// Repository validates every task and pipeline under the root's tasks/
+// and pipelines/, their READMEs, and catalog.yaml against the tree.
+func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
+	o := makeOptions(opts)
+	files, err := o.treeFiles()
+	if err != nil {
+		return nil, err
+	}
+	problems, err := o.files(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := o.catalog(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, ps...)
+	return append(problems, o.indexProblems(ctx)...), nil
+}
+
+// treeFiles lists the YAML files under the root's tasks/ and pipelines/.
+func (o *options) treeFiles() ([]string, error) {
+	var files []string
+	for _, dir := range []string{"tasks", "pipelines"} {
+		fs, err := yamlFiles(filepath.Join(o.root, dir))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	return files, nil
+}
+
+func (o *options) files(ctx context.Context, files []string) ([]tekton.Problem, error) {
 	var problems []tekton.Problem
 	for _, f := range files {
 		ps, err := o.file(ctx, f)
@@ -64,34 +101,6 @@ func Paths(ctx context.Context, paths []string, opts ...Option) ([]tekton.Proble
 		problems = append(problems, ps...)
 	}
 	return problems, nil
-}
-
-// Repository validates every task and pipeline under the root's tasks/
-// and pipelines/, their READMEs, and catalog.yaml against the tree.
-func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
-	o := makeOptions(opts)
-	var files []string
-	for _, dir := range []string{"tasks", "pipelines"} {
-		fs, err := yamlFiles(filepath.Join(o.root, dir))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		files = append(files, fs...)
-	}
-	var problems []tekton.Problem
-	for _, f := range files {
-		ps, err := o.file(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		problems = append(problems, ps...)
-	}
-	ps, err := o.catalog(ctx, files)
-	if err != nil {
-		return nil, err
-	}
-	problems = append(problems, ps...)
-	return append(problems, o.indexProblems(ctx, files)...), nil
 }
 
 func makeOptions(opts []Option) *options {
@@ -227,35 +236,33 @@ func (o *options) changelog(name, path string, meta metadata) []tekton.Problem {
 // root, returning the files it changed.
 func WriteReadmes(ctx context.Context, opts ...Option) ([]string, error) {
 	o := makeOptions(opts)
+	files, err := o.treeFiles()
+	if err != nil {
+		return nil, err
+	}
 	var changed []string
-	for _, dir := range []string{"tasks", "pipelines"} {
-		files, err := yamlFiles(filepath.Join(o.root, dir))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, f := range files {
+		if _, ok := layoutOf(o.rel(f)); !ok {
+			continue
+		}
+		docs, _, err := tekton.ReadFile(f)
+		if err != nil {
 			return nil, err
 		}
-		for _, f := range files {
-			if _, ok := layoutOf(o.rel(f)); !ok {
-				continue
-			}
-			docs, _, err := tekton.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			if len(docs) != 1 || docs[0].Object == nil {
-				continue // validate reports it
-			}
-			docs[0].Validate(ctx) // applies defaults, as the README shows them
-			readme := filepath.Join(filepath.Dir(f), "README.md")
-			existing, _ := os.ReadFile(readme)
-			want := Readme(docs[0], existing)
-			if bytes.Equal(want, existing) {
-				continue
-			}
-			if err := os.WriteFile(readme, want, 0o644); err != nil {
-				return nil, err
-			}
-			changed = append(changed, o.rel(readme))
+		if len(docs) != 1 || docs[0].Object == nil {
+			continue // validate reports it
 		}
+		docs[0].Validate(ctx) // applies defaults, as the README shows them
+		readme := filepath.Join(filepath.Dir(f), "README.md")
+		existing, _ := os.ReadFile(readme)
+		want := Readme(docs[0], existing)
+		if bytes.Equal(want, existing) {
+			continue
+		}
+		if err := os.WriteFile(readme, want, 0o644); err != nil {
+			return nil, err
+		}
+		changed = append(changed, o.rel(readme))
 	}
 	readme, want, err := o.index(ctx)
 	if err != nil || want == nil {
@@ -281,35 +288,33 @@ func (o *options) index(ctx context.Context) (path string, content []byte, err e
 	if err != nil {
 		return path, nil, err
 	}
+	files, err := o.treeFiles()
+	if err != nil {
+		return path, nil, err
+	}
 	var rows []taskdoc.IndexRow
-	for _, dir := range []string{"tasks", "pipelines"} {
-		files, err := yamlFiles(filepath.Join(o.root, dir))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, f := range files {
+		l, ok := layoutOf(o.rel(f))
+		if !ok {
+			continue
+		}
+		docs, _, err := tekton.ReadFile(f)
+		if err != nil {
 			return path, nil, err
 		}
-		for _, f := range files {
-			l, ok := layoutOf(o.rel(f))
-			if !ok {
-				continue
-			}
-			docs, _, err := tekton.ReadFile(f)
-			if err != nil {
-				return path, nil, err
-			}
-			if len(docs) != 1 {
-				continue
-			}
-			row := taskdoc.IndexRow{Kind: l.kind, Name: l.name, ReadmePath: filepath.ToSlash(filepath.Join(filepath.Dir(o.rel(f)), "README.md"))}
-			switch obj := docs[0].Object.(type) {
-			case *v1.Task:
-				row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
-			case *v1.Pipeline:
-				row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
-			default:
-				continue
-			}
-			rows = append(rows, row)
+		if len(docs) != 1 {
+			continue
 		}
+		row := taskdoc.IndexRow{Kind: l.kind, Name: l.name, ReadmePath: filepath.ToSlash(filepath.Join(filepath.Dir(o.rel(f)), "README.md"))}
+		switch obj := docs[0].Object.(type) {
+		case *v1.Task:
+			row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
+		case *v1.Pipeline:
+			row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
+		default:
+			continue
+		}
+		rows = append(rows, row)
 	}
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Kind > rows[j].Kind }) // tasks, then pipelines
 	out, ok := taskdoc.ReplaceIndex(readme, taskdoc.Index(rows))
@@ -319,7 +324,7 @@ func (o *options) index(ctx context.Context) (path string, content []byte, err e
 	return path, out, nil
 }
 
-func (o *options) indexProblems(ctx context.Context, files []string) []tekton.Problem {
+func (o *options) indexProblems(ctx context.Context) []tekton.Problem {
 	path, want, err := o.index(ctx)
 	if err != nil {
 		return []tekton.Problem{{File: "README.md", Field: "(tasks table)", Message: err.Error()}}
