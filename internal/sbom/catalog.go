@@ -231,6 +231,9 @@ func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// This layer will be cataloged: build the licence scanner now, on
+	// the other core, while the layer downloads and unpacks.
+	go licenseCtx(context.Background()) //nolint:errcheck // the error is met again when cataloging
 	start := time.Now()
 	dir, err := os.MkdirTemp(tmp, "layer-")
 	if err != nil {
