@@ -22,9 +22,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/provenance"
@@ -364,6 +366,52 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 		code, codes := d.verify(t, d.image.String(), writePolicy(t, body), "")
 		if code != 1 || !has(codes, "trusted_task.current") {
 			t.Errorf("exit %d, violations %v: want trusted_task.current", code, codes)
+		}
+	})
+
+	t.Run("SBOM missing", func(t *testing.T) {
+		// Rewrite the image's .att without its SBOM attestations, keeping
+		// every other layer as it was.
+		attTag := cosignoci.AttestationTag(d.image)
+		att, err := remote.Image(attTag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := att.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := att.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+		var keep []mutate.Addendum
+		removed := 0
+		for i, desc := range m.Layers {
+			switch desc.Annotations[cosignoci.PredicateTypeAnnotation] {
+			case "https://cyclonedx.org/bom", "https://spdx.dev/Document":
+				removed++
+				continue
+			}
+			keep = append(keep, mutate.Addendum{Layer: layers[i], Annotations: desc.Annotations, MediaType: desc.MediaType})
+		}
+		if removed == 0 {
+			t.Fatalf("no SBOM attestation in %s to remove", attTag)
+		}
+		stripped, err := mutate.Append(base, keep...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(attTag, stripped); err != nil {
+			t.Fatal(err)
+		}
+		code, codes := d.verify(t, d.image.String(), "", "")
+		if code != 1 || !has(codes, "sbom.attached") {
+			t.Errorf("exit %d, violations %v: want sbom.attached", code, codes)
+		}
+		if has(codes, "provenance.attestation_present") {
+			t.Errorf("violations %v: the provenance was kept", codes)
 		}
 	})
 
