@@ -194,6 +194,9 @@ func loadResource(ctx context.Context, arg, kind, entry string, insecure bool) (
 		}
 		return d, nil, nil
 	}
+	if ext := filepath.Ext(arg); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+		return nil, nil, stepcli.Usagef("%s: no such file", arg)
+	}
 	ref, err := remoteopt.ParseReference(arg, remoteopt.Insecure(insecure))
 	if err != nil || !strings.Contains(arg, "/") {
 		return nil, nil, stepcli.Usagef("%s: neither a file nor a bundle reference", arg)

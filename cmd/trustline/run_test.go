@@ -84,6 +84,11 @@ func TestRunExitCodes(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "docker.io/library/busybox") {
 		t.Errorf("foreign image: exit %d: %s", code, stderr)
 	}
+	// A missing file is not taken for a bundle reference.
+	code, stderr = runCLI(t, "task", "--bin-dir", bin, "tasks/nope/0.1/nope.yaml")
+	if code != 2 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing file: exit %d: %s", code, stderr)
+	}
 	// Flags after the file are a usage error that says so.
 	code, stderr = runCLI(t, "task", filepath.Join(runFixtures, "task-foreign-image.yaml"), "--bin-dir", bin)
 	if code != 2 || !strings.Contains(stderr, "flags go before") {
