@@ -76,6 +76,7 @@ type options struct {
 	pushVSA       bool
 	showSuccesses bool
 	ruleData      map[string]any
+	exclude       []string
 	transport     http.RoundTripper
 	now           func() time.Time
 }
@@ -126,6 +127,14 @@ func WithVSA(s *signing.Signer, dir string, push bool) Option {
 // win), for example the trusted_tasks that `trustline catalog
 // trusted-tasks` writes. Default: none.
 func WithRuleData(rd map[string]any) Option { return func(o *options) { o.ruleData = rd } }
+
+// WithExclude adds entries (package, package.rule, @collection, with an
+// optional :term) to every source's config.exclude, on top of the
+// policy's own. The build pipeline's in-pipeline gate uses it to leave
+// out the rules that need the finished PipelineRun's provenance.
+func WithExclude(entries ...string) Option {
+	return func(o *options) { o.exclude = append(o.exclude, entries...) }
+}
 
 // WithSuccesses lists passed rules in the report (default: only counts).
 func WithSuccesses(b bool) Option { return func(o *options) { o.showSuccesses = b } }
@@ -232,6 +241,25 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 				merged[k] = val
 			}
 			cp.Sources[i].RuleData = merged
+		}
+		pol = &cp
+	}
+	if len(o.exclude) > 0 {
+		cp := *pol
+		cp.Sources = append([]ecp.Source(nil), pol.Sources...)
+		for i := range cp.Sources {
+			// A source without its own config follows the policy-wide
+			// configuration; keep that when adding the exclusions.
+			base := cp.Sources[i].Config
+			if base == nil {
+				base = pol.Configuration
+			}
+			c := ecp.Config{}
+			if base != nil {
+				c = *base
+			}
+			c.Exclude = append(append([]string(nil), c.Exclude...), o.exclude...)
+			cp.Sources[i].Config = &c
 		}
 		pol = &cp
 	}

@@ -391,3 +391,27 @@ import rego.v1
 #   solution: wait
 deny contains {"code": "future.later", "msg": "not yet", "effective_on": "2099-01-01T00:00:00Z"} if true
 `
+
+// WithExclude (verify-policy --exclude) adds to every source's exclusions:
+// the build pipeline's own gate leaves out @pipeline_provenance, the rules
+// that need the finished PipelineRun's provenance.
+func TestExcludeOption(t *testing.T) {
+	e := setup(t)
+	e.push(t, e.goodImage("app"))
+	img := []verify.Image{{Ref: e.reg + "/app:latest", Source: &snapshot.Source{Git: &snapshot.Git{URL: "https://example.invalid/other", Revision: strings.Repeat("e", 40)}}}}
+	c := e.verify(t, e.policy(trusted()), img).Components[0]
+	if got := codes(c.Violations); !got["source.matches_snapshot"] || len(got) != 1 {
+		t.Fatalf("another source: violations %v, want source.matches_snapshot", got)
+	}
+	c = e.verify(t, e.policy(trusted()), img, verify.WithExclude("@pipeline_provenance")).Components[0]
+	if got := codes(c.Violations); len(got) != 0 || !c.Success {
+		t.Errorf("--exclude @pipeline_provenance: violations %v", got)
+	}
+	// A source's own config is kept: its exclusions and includes still apply.
+	pol := e.policy(trusted())
+	pol.Sources[0].Config = &ecp.Config{Include: []string{"source", "signature"}}
+	c = e.verify(t, pol, img, verify.WithExclude("signature")).Components[0]
+	if got := codes(c.Violations); !got["source.matches_snapshot"] || len(got) != 1 {
+		t.Errorf("include source+signature, exclude signature: violations %v", got)
+	}
+}

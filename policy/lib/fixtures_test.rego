@@ -15,9 +15,11 @@ task_run(pipeline_task, task, results) := {
 	"status": {"results": results},
 }
 
+# The uri as Tekton's bundles resolver records it in refSource (and
+# Chains copies it): the bare repository, no scheme and no tag.
 task_dep(pipeline_task, task, results) := {
 	"name": "pipelineTask",
-	"uri": sprintf("oci://ghcr.io/trustline-dev/task-%s", [task]),
+	"uri": sprintf("ghcr.io/trustline-dev/task-%s", [task]),
 	"digest": {"sha256": task_digest(task)},
 	"content": base64.encode(json.marshal(task_run(pipeline_task, task, results))),
 }

@@ -24,6 +24,7 @@ import data.lib
 #   collections:
 #   - minimal
 #   - slsa3
+#   - pipeline_provenance
 deny contains result if {
 	want := input.image.source.git
 	want.url

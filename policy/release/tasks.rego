@@ -22,6 +22,7 @@ import data.lib
 #   collections:
 #   - minimal
 #   - slsa3
+#   - pipeline_provenance
 deny contains result if {
 	count(lib.provenances_v1) > 0
 	some required in lib.rule_data("required_tasks")

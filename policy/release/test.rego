@@ -40,9 +40,15 @@ warn contains result if {
 	result := lib.result_helper_with_term(rego.metadata.chain(), [t.name, _describe(t)], t.name)
 }
 
-# Test outputs from TaskRun results in provenance.
+# Test outputs from TaskRun results in provenance. A policy gate's own
+# TEST_OUTPUT (verify-policy inside the build pipeline, rule data
+# policy_gate_tasks) is a verdict about the image, not a test of it: the
+# release gate evaluates the policy again, so counting the earlier verdict
+# would only repeat it (or, for a gate that could not yet see the
+# PipelineRun's provenance, contradict it).
 _outputs contains {"name": name, "result": object.get(out, "result", ""), "note": object.get(out, "note", "")} if {
 	some dep in lib.task_deps
+	not _policy_gate(dep)
 	tr := lib.task_run(dep)
 	some r in object.get(tr, ["status", "results"], [])
 	r.name == "TEST_OUTPUT"
@@ -64,6 +70,11 @@ _outputs contains {"name": name, "result": obj.result, "note": object.get(obj, "
 	is_object(obj)
 	is_string(obj.result)
 	_is_test_output(obj)
+}
+
+_policy_gate(dep) if {
+	some n in lib.task_names(dep)
+	n in lib.rule_data("policy_gate_tasks")
 }
 
 _is_test_output(obj) if is_number(obj.failures)

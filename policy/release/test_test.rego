@@ -36,3 +36,17 @@ test_test_warnings if {
 	fixtures.codes(test.warn) == {"test.test_warnings"} with input as inp
 	count(test.deny) == 0 with input as inp
 }
+
+# The in-pipeline policy gate's verdict is not a test result: the release
+# gate decides again, so its FAILURE does not count here.
+test_no_failed_tests_skips_policy_gate if {
+	out := "{\"result\":\"FAILURE\",\"note\":\"6 violation(s)\",\"successes\":12,\"failures\":6,\"warnings\":0}"
+	deps := array.concat(fixtures.good_deps, [fixtures.task_dep("verify-policy", "verify-policy", [{"name": "TEST_OUTPUT", "value": out}])])
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(deps)}])
+	count(test.deny) == 0 with input as inp
+		with data.rule_data as {"policy_gate_tasks": ["verify-policy"]}
+
+	# Without the rule data it would be a failed test.
+	fixtures.codes(test.deny) == {"test.no_failed_tests"} with input as inp
+		with data.rule_data as {"policy_gate_tasks": []}
+}

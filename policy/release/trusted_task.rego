@@ -137,29 +137,72 @@ _has_source(dep) if {
 	count(object.get(dep, "digest", {})) > 0
 }
 
-# The key of a record without its tag: "oci://repo:tag" -> "oci://repo";
-# other keys (git+https://...) are used as they are.
+# Keys are compared in one normal form, as Conforma writes them:
+# "oci://REPO:TAG" for bundles. Tekton's bundles resolver records a task's
+# refSource uri as the bare repository (no scheme, no tag) and Chains
+# copies it into resolvedDependencies, so a uri without a scheme gets
+# "oci://", and a digest ("@sha256:...") is never part of a key (it is the
+# record's ref).
+_norm_key(k) := n if {
+	no_digest := split(k, "@")[0]
+	n := _with_scheme(no_digest)
+}
+
+_with_scheme(k) := k if contains(k, "://")
+
+_with_scheme(k) := concat("", ["oci://", k]) if not contains(k, "://")
+
+# The key without its tag: "oci://repo:tag" -> "oci://repo"; other keys
+# (git+https://...) are used as they are.
 _key_repo(key) := repo if {
 	startswith(key, "oci://")
 	parts := split(key, "/")
 	last := parts[count(parts) - 1]
 	contains(last, ":")
 	repo := substring(key, 0, (count(key) - count(last)) + indexof(last, ":"))
-} else := repo if {
-	repo := split(key, "@")[0]
+} else := key
+
+# The keys a task run can be listed under: its recorded uri and, when
+# Chains recorded the TaskRun, the bundle its taskRef named. When one of
+# them keeps the tag ("oci://repo:tag") only tagged keys count, so a
+# record for another version of the task does not apply.
+_dep_names(dep) := {n |
+	some raw in array.concat([object.get(dep, "uri", "")], _bundle_params(dep))
+	raw != ""
+	n := _norm_key(raw)
 }
+
+_dep_keys(dep) := tagged if {
+	tagged := {n | some n in _dep_names(dep); _key_repo(n) != n}
+	count(tagged) > 0
+} else := _dep_names(dep)
+
+_bundle_params(dep) := [p.value |
+	some p in object.get(lib.task_run(dep), ["spec", "taskRef", "params"], [])
+	p.name == "bundle"
+	is_string(p.value)
+]
 
 _dep_refs(dep) := {ref |
 	some alg, value in object.get(dep, "digest", {})
 	some ref in [sprintf("%s:%s", [alg, value]), value]
 }
 
+# A record applies when its key (normalised) is one the task run is known
+# by: the full "oci://repo:tag" when the tag was recorded, else its
+# repository.
 _records_for(dep) := [rec |
+	keys := _dep_keys(dep)
 	some key, list in _trusted
-	_key_repo(key) == object.get(dep, "uri", "")
+	nk := _norm_key(key)
+	_key_matches(nk, keys)
 	some rec in list
 	rec.ref in _dep_refs(dep)
 ]
+
+_key_matches(nk, keys) if nk in keys
+
+_key_matches(nk, keys) if _key_repo(nk) in keys
 
 _any_current(records) if {
 	some rec in records

@@ -88,3 +88,52 @@ test_data_wrong_type if {
 		with data.rule_data__configuration__ as {"trusted_tasks": 42}
 		with time.now_ns as fixtures.now
 }
+
+# Keys are normalised as Conforma writes them: a key without a scheme, or
+# with the bundle's digest, still names the same oci://repo:tag.
+test_key_without_scheme_or_with_digest if {
+	tt := {k: v |
+		some key, v in fixtures.trusted_tasks
+		k := concat("", [trim_prefix(key, "oci://"), "@", v[0].ref])
+	}
+	count(trusted_task.deny) == 0 with input as fixtures.good_input
+		with data.rule_data__configuration__ as {"trusted_tasks": tt}
+		with time.now_ns as fixtures.now
+}
+
+# A uri recorded with the oci:// scheme (other Chains versions) matches too.
+test_dep_uri_with_scheme if {
+	deps := [d |
+		some d0 in fixtures.good_deps
+		d := _with_uri_prefix(d0, "oci://")
+	]
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(deps)}])
+	count(trusted_task.deny) == 0 with input as inp
+		with data.rule_data__configuration__ as fixtures.rule_data
+		with time.now_ns as fixtures.now
+}
+
+_with_uri_prefix(d, prefix) := object.union(d, {"uri": concat("", [prefix, d.uri])}) if d.name == "pipelineTask"
+
+_with_uri_prefix(d, _) := d if d.name != "pipelineTask"
+
+# When the TaskRun names its bundle with a tag, only that version's
+# records apply: the same digest listed under another version is not
+# trusted for it.
+test_bundle_tag_must_match if {
+	tr := json.patch(fixtures.task_run("build-container", "build", []), [{"op": "add", "path": "/spec/taskRef/params/-", "value": {"name": "bundle", "value": sprintf("ghcr.io/trustline-dev/task-build:0.2@sha256:%s", [fixtures.task_digest("build")])}}])
+	dep := object.union(fixtures.task_dep("build-container", "build", []), {"content": base64.encode(json.marshal(tr))})
+	deps := [d | some d in fixtures.good_deps; not _is_build(d)]
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(array.concat(deps, [dep]))}])
+	results := trusted_task.deny with input as inp
+		with data.rule_data__configuration__ as fixtures.rule_data
+		with time.now_ns as fixtures.now
+	fixtures.codes(results) == {"trusted_task.trusted"}
+
+	tt := object.union(fixtures.trusted_tasks, {"oci://ghcr.io/trustline-dev/task-build:0.2": fixtures.trusted_tasks["oci://ghcr.io/trustline-dev/task-build:0.1"]})
+	count(trusted_task.deny) == 0 with input as inp
+		with data.rule_data__configuration__ as {"trusted_tasks": tt}
+		with time.now_ns as fixtures.now
+}
+
+_is_build(d) if d.uri == "ghcr.io/trustline-dev/task-build"

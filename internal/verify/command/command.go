@@ -58,6 +58,7 @@ Example:
 			&cli.StringFlag{Name: "rule-data", Usage: "merge this YAML/JSON object `FILE` into every source's ruleData (e.g. trusted_tasks from `trustline catalog trusted-tasks`)"},
 			&cli.StringFlag{Name: "public-key", Usage: "cosign public key `FILE` (PEM) that signed the images and attestations", Required: true},
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FORMAT[=FILE]`: text, json, junit, markdown or appstudio (repeatable; default text on stderr)"},
+			&cli.StringSliceFlag{Name: "exclude", Usage: "also exclude `RULE` (package, package.rule or @collection, with an optional :term) in every policy source, on top of the policy's config (repeatable or comma-separated; e.g. @pipeline_provenance for a gate inside the build pipeline)"},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check `N` images concurrently"},
 			&cli.StringFlag{Name: "effective-time", Value: "now", Usage: "`WHEN` rules are evaluated: now, attestation (build time) or a date (RFC 3339 or YYYY-MM-DD)"},
 			&cli.BoolFlag{Name: "show-successes", Usage: "list passed rules in the outputs"},
@@ -116,6 +117,16 @@ func run(c *cli.Context, env Env) error {
 	}
 	if d := c.String("cache-dir"); d != "" {
 		opts = append(opts, verify.WithCacheDir(d))
+	}
+	// A task passes its optional param as --exclude= even when empty.
+	var exclude []string
+	for _, e := range c.StringSlice("exclude") {
+		if e = strings.TrimSpace(e); e != "" {
+			exclude = append(exclude, e)
+		}
+	}
+	if len(exclude) > 0 {
+		opts = append(opts, verify.WithExclude(exclude...))
 	}
 	var pol *ecp.Policy
 	if f := c.String("policy"); strings.HasPrefix(strings.TrimSpace(f), "{") {
