@@ -121,8 +121,10 @@ for f in tasks/*/*/*.yaml; do
 	digest=${ref#*@}
 	echo "  $REPO/task-$name:$version@$digest" >&2
 	SED_ARGS+=(-e "s#[^ \"'{}]*/task-$name:$version\(@sha256:[0-9a-f]\{64\}\)\{0,1\}#$REPO/task-$name:$version@$digest#g")
-	# Keyed by the repository as Tekton records it (status.provenance.refSource.uri).
-	printf '  "%s":\n  - ref: "%s"\n    effective_on: "2020-01-01T00:00:00Z"\n' "$REPO/task-$name" "$digest" >>"$TRUSTED"
+	# Conforma's key, oci://REPO:TAG, as `trustline catalog trusted-tasks`
+	# writes it; the policy matches it to the bare repository Tekton's
+	# bundles resolver records in provenance.
+	printf '  "oci://%s":\n  - ref: "%s"\n    effective_on: "2020-01-01T00:00:00Z"\n' "$REPO/task-$name:$version" "$digest" >>"$TRUSTED"
 done
 
 step "pipeline"

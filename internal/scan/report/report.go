@@ -1,5 +1,6 @@
 // Package report writes a scan's findings as a table for people, JSON,
-// SARIF 2.1.0, or a CycloneDX 1.6 BOM with vulnerabilities (VEX-ready).
+// SARIF 2.1.0, a CycloneDX 1.6 BOM with vulnerabilities (VEX-ready), or
+// that BOM inside a cosign vulnerability predicate (cosign-vuln).
 // Every format is written from a finding.Report; ReadJSON reads the JSON
 // format back, so a report can be replayed into any other.
 package report
@@ -18,7 +19,7 @@ import (
 )
 
 // Formats lists the output formats by name.
-var Formats = []string{"table", "json", "sarif", "cyclonedx"}
+var Formats = []string{"table", "json", "sarif", "cyclonedx", "cosign-vuln"}
 
 // Write writes r in format to w.
 func Write(w io.Writer, format string, r *finding.Report) error {
@@ -31,6 +32,8 @@ func Write(w io.Writer, format string, r *finding.Report) error {
 		return SARIF(w, r)
 	case "cyclonedx":
 		return CycloneDX(w, r)
+	case "cosign-vuln":
+		return CosignVuln(w, r)
 	}
 	return fmt.Errorf("output format %q: want one of %s", format, strings.Join(Formats, ", "))
 }

@@ -220,3 +220,42 @@ func TestJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The cosign-vuln predicate carries the CycloneDX report (valid CycloneDX
+// 1.6) as scanner.result, with the fields cosign's CosignVulnPredicate
+// reads.
+func TestCosignVuln(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, "cosign-vuln", load(t)); err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Invocation map[string]any `json:"invocation"`
+		Scanner    struct {
+			URI     string          `json:"uri"`
+			Version string          `json:"version"`
+			Result  json.RawMessage `json:"result"`
+		} `json:"scanner"`
+		Metadata struct {
+			ScanStartedOn  string `json:"scanStartedOn"`
+			ScanFinishedOn string `json:"scanFinishedOn"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Invocation == nil || p.Scanner.URI == "" || p.Scanner.Version == "" || p.Metadata.ScanStartedOn == "" || p.Metadata.ScanFinishedOn == "" {
+		t.Errorf("incomplete predicate: %s", buf.Bytes())
+	}
+	testdb.ValidateCycloneDX(t, p.Scanner.Result)
+	var cdx bytes.Buffer
+	if err := CycloneDX(&cdx, load(t)); err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	json.Unmarshal(p.Scanner.Result, &a)
+	json.Unmarshal(cdx.Bytes(), &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Error("scanner.result is not the CycloneDX report")
+	}
+}

@@ -69,7 +69,7 @@ Example:
 			&cli.StringFlag{Name: "goos", Value: "linux", Usage: "target `OS` assumed for Go binaries whose SBOM entry does not record GOOS; empty reports OS-specific Go advisories for every OS"},
 			&cli.StringSliceFlag{Name: "vex", Usage: "apply the OpenVEX or CycloneDX VEX document `FILE` (repeatable)"},
 			&cli.StringFlag{Name: "fail-on", Usage: "fail when a finding is of `SEVERITY` or above: critical, high, medium or low (default: never)"},
-			&cli.StringFlag{Name: "format", Value: "table", Usage: "report format: table, json, sarif or cyclonedx"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "report format: table, json, sarif, cyclonedx or cosign-vuln (the CycloneDX report as a cosign vuln predicate, for the attest step's vuln=FILE)"},
 			&cli.StringFlag{Name: "output", Usage: "write the report to `FILE` instead of stdout"},
 			&cli.BoolFlag{Name: "report-only", Usage: "report the outcome in TEST_OUTPUT but exit 0 (Konflux style: a policy decides later)"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "verify TLS for registries other than loopback; false allows plain HTTP"},
