@@ -6,6 +6,7 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -141,15 +142,23 @@ type demo struct {
 	gitURL string
 	commit string
 	output string
+	// lastReport is the JSON report of the last verify.
+	lastReport []byte
 }
 
-func runDemo(t *testing.T, registry string) *demo {
+// runDemo runs the demo with the sample app's golang.org/x/text upgraded
+// to the fixed v0.3.8 (fixed) or as it is (v0.3.7, GO-2022-1059), scanning
+// with the OSV database in osvDir.
+func runDemo(t *testing.T, registry string, fixed bool, osvDir string) *demo {
 	t.Helper()
 	out := t.TempDir()
-	cmd := exec.Command("bash", filepath.Join(repoRoot, "scripts", "demo.sh"),
-		"--registry", registry, "--out", out, "--bin-dir", binDir, "--fixed")
+	args := []string{filepath.Join(repoRoot, "scripts", "demo.sh"), "--registry", registry, "--out", out, "--bin-dir", binDir}
+	if fixed {
+		args = append(args, "--fixed")
+	}
+	cmd := exec.Command("bash", args...)
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "TRUSTLINE_OSV_DB="+filepath.Join(sharedDir(t), "osv"))
+	cmd.Env = append(os.Environ(), "TRUSTLINE_OSV_DB="+osvDir)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	err := cmd.Run()
@@ -211,7 +220,22 @@ func (d *demo) verify(t *testing.T, ref, policy, pub string) (int, []string) {
 	if rerr != nil {
 		t.Fatalf("verify-policy exit %d wrote no report: %s", code, stderr.String())
 	}
+	d.lastReport = b
 	return code, violationCodes(b)
+}
+
+// success is the report's verdict (Conforma's top-level "success").
+func success(report []byte) (bool, error) {
+	var r struct {
+		Success *bool `json:"success"`
+	}
+	if err := json.Unmarshal(report, &r); err != nil {
+		return false, err
+	}
+	if r.Success == nil {
+		return false, fmt.Errorf("no success field in the report")
+	}
+	return *r.Success, nil
 }
 
 // violationCodes collects metadata.code of every violation in a
@@ -269,7 +293,7 @@ var chainsRules = []string{
 func TestPipelineOnDockerRegistry(t *testing.T) {
 	ctx := context.Background()
 	registry := startRegistry(t)
-	d := runDemo(t, registry)
+	d := runDemo(t, registry, true, filepath.Join(sharedDir(t), "osv"))
 
 	// Chains' part: the image is signed and its provenance attached, both
 	// verifiable with the demo's key.
@@ -312,8 +336,14 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Errorf("untouched image: %s failed", r)
 		}
 	}
-	if code == 0 && len(codes) > 0 {
-		t.Errorf("exit 0 with violations %v", codes)
+	if code != 0 || len(codes) > 0 {
+		t.Fatalf("untouched image: exit %d, violations %v: want a pass (exit 0, no violation)\n%s", code, codes, tail(d.output, 60))
+	}
+	if ok, err := success(d.lastReport); err != nil || !ok {
+		t.Errorf("untouched image: report verdict success=%v (%v)", ok, err)
+	}
+	if !strings.Contains(d.output, "policy verdict: PASS") {
+		t.Errorf("the demo did not end with the PASS verdict:\n%s", tail(d.output, 20))
 	}
 
 	t.Run("signature by another key", func(t *testing.T) {
@@ -346,7 +376,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 	t.Run("provenance from an untrusted task bundle digest", func(t *testing.T) {
 		// The build-image bundle the pipeline ran is no longer the trusted
 		// digest for its repository.
-		re := regexp.MustCompile(`(task-build-image":\n\s+- ref: ")sha256:[0-9a-f]{64}`)
+		re := regexp.MustCompile(`(task-build-image:0\.1":\n\s+- ref: ")sha256:[0-9a-f]{64}`)
 		if !re.Match(policy) {
 			t.Fatalf("no build-image record in the policy:\n%s", policy)
 		}
@@ -458,4 +488,86 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Errorf("violations %v: the provenance is still there", codes)
 		}
 	})
+}
+
+// highSeverityOSV writes an OSV database (Go/all.zip) holding the real
+// GO-2022-1059 entry from shared/osv, which the sample app's
+// golang.org/x/text v0.3.7 is affected by, with the CVSS v3.1 vector the
+// GitHub advisory of its alias (GHSA-69ch-w2m2-3vjp, CVE-2022-32149) gives
+// it: 7.5, high. The Go database itself rates no severity, so the real
+// entry alone is a finding of unknown severity.
+func highSeverityOSV(t *testing.T) string {
+	t.Helper()
+	zr, err := zip.OpenReader(filepath.Join(sharedDir(t), "osv", "Go", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var entry map[string]any
+	for _, f := range zr.File {
+		if f.Name != "GO-2022-1059.json" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(rc).Decode(&entry)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if entry == nil {
+		t.Fatal("GO-2022-1059 is not in shared/osv/Go/all.zip")
+	}
+	entry["severity"] = []any{map[string]any{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "Go"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "Go", "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	w, err := zw.Create("GO-2022-1059.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewEncoder(w).Encode(entry); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A scan above the threshold: the sample app as it is (x/text v0.3.7) has
+// a high finding without a VEX statement. The scan task only warns (it
+// fails on critical), so the report is attached and signed; the policy's
+// threshold (high) rejects the image at the in-pipeline gate and at the
+// release gate, naming the advisory.
+func TestScanAboveThreshold(t *testing.T) {
+	registry := startRegistry(t)
+	d := runDemo(t, registry, false, highSeverityOSV(t))
+	if !strings.Contains(d.output, "policy verdict: FAIL") {
+		t.Errorf("the demo did not end with the FAIL verdict:\n%s", tail(d.output, 30))
+	}
+	code, codes := d.verify(t, d.image.String(), "", "")
+	if code != 1 || !has(codes, "cve.below_threshold") {
+		t.Fatalf("exit %d, violations %v: want cve.below_threshold", code, codes)
+	}
+	if !bytes.Contains(d.lastReport, []byte("GO-2022-1059")) {
+		t.Errorf("the violation does not name GO-2022-1059:\n%s", d.lastReport)
+	}
+	for _, c := range codes {
+		if c != "cve.below_threshold" {
+			t.Errorf("unexpected violation %s: only the scan should fail", c)
+		}
+	}
 }
