@@ -88,6 +88,16 @@ func TestExitCodesAndOutputs(t *testing.T) {
 	if code != 0 {
 		t.Errorf("--strict=false: exit %d", code)
 	}
+	// --exclude adds to the policy's exclusions; an empty value (a task's
+	// unset param) excludes nothing.
+	code, _, stderr = runApp(t, "--public-key", pubFile, "--policy", pol, "--image", reg+"/bad:latest", "--results-dir", results, "--exclude=")
+	if code != 1 || !strings.Contains(stderr, "signature.image_signed") {
+		t.Errorf("--exclude=: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runApp(t, "--public-key", pubFile, "--policy", pol, "--image", reg+"/bad:latest", "--results-dir", results, "--exclude", "signature,builtin")
+	if strings.Contains(stderr, "[signature.image_signed]") {
+		t.Errorf("--exclude signature: exit %d\n%s", code, stderr)
+	}
 
 	// The default pack with trusted tasks from a rule data file.
 	rd := filepath.Join(dir, "trusted.yaml")
