@@ -169,6 +169,7 @@ workspaces=(-w "source=$OUT/workspace/source" -w "signing-key=$OUT/keys" -w "key
 # Workspaces and params that only the full pipeline declares.
 if grep -q 'name: osv-db' "$OUT/pipeline.yaml"; then workspaces+=(-w "osv-db=$OSV"); fi
 if grep -q 'name: db-cache' "$OUT/pipeline.yaml"; then workspaces+=(-w "db-cache=$OUT/workspace/db-cache"); fi
+if grep -q 'name: sbom-cache' "$OUT/pipeline.yaml"; then mkdir -p "$OUT/workspace/sbom-cache"; workspaces+=(-w "sbom-cache=$OUT/workspace/sbom-cache"); fi
 
 step "trustline run pipeline"
 # slsa-tekton: the PipelineRun's provenance records each TaskRun (its
