@@ -188,4 +188,3 @@ func TestLineProgressDropsRedraws(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
-
