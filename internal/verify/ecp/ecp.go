@@ -9,7 +9,6 @@
 package ecp
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
+	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // Policy is the spec of an EnterpriseContractPolicy.
@@ -103,16 +102,8 @@ func Load(path string) (*Policy, error) {
 
 // Parse parses a policy document (YAML or JSON, resource or bare spec).
 func Parse(b []byte) (*Policy, error) {
-	js, err := toJSON(b)
+	js, probe, err := jsondoc.Object(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not YAML or JSON: %v", ErrInvalid, err)
-	}
-	js = bytes.TrimSpace(js)
-	if len(js) == 0 || js[0] != '{' {
-		return nil, fmt.Errorf("%w: the document must be an object", ErrInvalid)
-	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(js, &probe); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if _, ok := probe["spec"]; ok {
@@ -136,13 +127,8 @@ func Parse(b []byte) (*Policy, error) {
 }
 
 func strictDecode(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsondoc.Strict(b, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data after the document", ErrInvalid)
 	}
 	return nil
 }
@@ -314,21 +300,4 @@ func (c VolatileCriterion) applies(ref, digest string, now time.Time) bool {
 		return false
 	}
 	return true
-}
-
-// toJSON returns JSON input as it is (so trailing data is caught) and
-// converts YAML.
-func toJSON(b []byte) ([]byte, error) {
-	t := bytes.TrimSpace(b)
-	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
-		return t, nil
-	}
-	if len(t) > 0 && t[0] == '{' {
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(t))
-		if err := dec.Decode(&v); err == nil && dec.More() {
-			return nil, errors.New("trailing data after the JSON document")
-		}
-	}
-	return yaml.YAMLToJSON(b)
 }

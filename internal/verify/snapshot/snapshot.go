@@ -5,15 +5,14 @@
 package snapshot
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"sigs.k8s.io/yaml"
+
+	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // Snapshot is an ApplicationSnapshot spec.
@@ -66,16 +65,8 @@ func Load(pathOrJSON string) (*Snapshot, error) {
 
 // Parse parses and validates a snapshot document.
 func Parse(b []byte) (*Snapshot, error) {
-	js, err := toJSON(b)
+	js, probe, err := jsondoc.Object(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not YAML or JSON: %v", ErrInvalid, err)
-	}
-	js = bytes.TrimSpace(js)
-	if len(js) == 0 || js[0] != '{' {
-		return nil, fmt.Errorf("%w: the document must be an object", ErrInvalid)
-	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(js, &probe); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if spec, ok := probe["spec"]; ok {
@@ -85,9 +76,7 @@ func Parse(b []byte) (*Snapshot, error) {
 		js = spec
 	}
 	var s Snapshot
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := jsondoc.Strict(js, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(s.Components) == 0 {
@@ -102,21 +91,4 @@ func Parse(b []byte) (*Snapshot, error) {
 		}
 	}
 	return &s, nil
-}
-
-// toJSON returns JSON input as it is (so trailing data is caught) and
-// converts YAML.
-func toJSON(b []byte) ([]byte, error) {
-	t := bytes.TrimSpace(b)
-	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
-		return t, nil
-	}
-	if len(t) > 0 && t[0] == '{' {
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(t))
-		if err := dec.Decode(&v); err == nil && dec.More() {
-			return nil, errors.New("trailing data after the JSON document")
-		}
-	}
-	return yaml.YAMLToJSON(b)
 }

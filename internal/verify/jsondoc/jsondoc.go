@@ -1,0 +1,60 @@
+// Package jsondoc reads the small configuration documents verify-policy
+// takes from users (policy configurations, application snapshots), which
+// may be YAML or JSON, bare or wrapped in a Kubernetes-style resource.
+package jsondoc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Object converts a YAML or JSON document to JSON and checks that it is an
+// object, returning its JSON and its top-level fields. JSON input is kept
+// as it is, so trailing data after the document is caught rather than
+// silently dropped by a YAML conversion.
+func Object(b []byte) (js []byte, fields map[string]json.RawMessage, err error) {
+	js, err = toJSON(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not YAML or JSON: %v", err)
+	}
+	js = bytes.TrimSpace(js)
+	if len(js) == 0 || js[0] != '{' {
+		return nil, nil, errors.New("the document must be an object")
+	}
+	if err := json.Unmarshal(js, &fields); err != nil {
+		return nil, nil, err
+	}
+	return js, fields, nil
+}
+
+// Strict decodes JSON into v, rejecting unknown fields and trailing data.
+func Strict(js []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the document")
+	}
+	return nil
+}
+
+func toJSON(b []byte) ([]byte, error) {
+	t := bytes.TrimSpace(b)
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t) {
+		return t, nil
+	}
+	if len(t) > 0 && t[0] == '{' {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(t))
+		if err := dec.Decode(&v); err == nil && dec.More() {
+			return nil, errors.New("trailing data after the JSON document")
+		}
+	}
+	return yaml.YAMLToJSON(b)
+}
