@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -24,12 +25,12 @@ import (
 func TestCacheWarmEqualsCold(t *testing.T) {
 	reg := testregistry.Start(t)
 	base, app := baseLayer(t), appLayer(t)
-	v1ref := push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, base, app))
+	v1ref := sbomtest.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, base, app))
 	extra := layerOf(t, []entry{
 		{name: "app/node_modules/is-even/package.json", body: `{"name":"is-even","version":"1.0.0","license":"MIT"}`},
 		{name: "var/lib/dpkg/status", body: statusApp + "\nPackage: jq\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.6-2.1\nMaintainer: ChangZhuo Chen <czchen@debian.org>\nDescription: JSON processor\n"},
 	})
-	v2ref := push(t, reg+"/team/app:v2", imageOf(t, "amd64", baseAnnotations, base, app, extra))
+	v2ref := sbomtest.Push(t, reg+"/team/app:v2", imageOf(t, "amd64", baseAnnotations, base, app, extra))
 
 	cache := t.TempDir()
 	generate(t, v1ref, CycloneDX, WithCacheDir(cache))
@@ -168,7 +169,7 @@ func TestAttach(t *testing.T) {
 
 func TestFetchNothingAttached(t *testing.T) {
 	reg := testregistry.Start(t)
-	dig := push(t, reg+"/x/y:1", imageOf(t, "amd64", nil, baseLayer(t)))
+	dig := sbomtest.Push(t, reg+"/x/y:1", imageOf(t, "amd64", nil, baseLayer(t)))
 	_, err := Fetch(dig)
 	if err == nil || !strings.Contains(err.Error(), "no SBOM attached to "+dig.String()) {
 		t.Errorf("Fetch = %v, want a 'no SBOM attached' error naming the image", err)

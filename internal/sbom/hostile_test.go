@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
+	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -43,7 +44,7 @@ func TestHostileImage(t *testing.T) {
 		{name: "var/lib/dpkg", typ: tar.TypeSymlink, linkname: "/srv/dpkg"},
 		{name: "srv/dpkg/status", body: statusBase},
 	})
-	dig := push(t, reg+"/evil/app:1", imageOf(t, "amd64", nil, baseLayer(t), hostile))
+	dig := sbomtest.Push(t, reg+"/evil/app:1", imageOf(t, "amd64", nil, baseLayer(t), hostile))
 	res, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
 		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxFileSize(1<<20)))
 	if err != nil {
@@ -71,7 +72,7 @@ func TestHostileImage(t *testing.T) {
 func TestBombImage(t *testing.T) {
 	reg := testregistry.Start(t)
 	bomb := layerOf(t, []entry{{name: "a", body: strings.Repeat("\x00", 3<<20)}, {name: "b", body: strings.Repeat("\x00", 3<<20)}})
-	dig := push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
+	dig := sbomtest.Push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
 	tmp := t.TempDir()
 	_, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
 		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxTotalSize(4<<20)))

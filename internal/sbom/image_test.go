@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -92,22 +90,6 @@ func imageOf(t testing.TB, arch string, annotations map[string]string, layers ..
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
 	return img
-}
-
-func push(t testing.TB, ref string, img v1.Image) name.Digest {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Context().Digest(d.String())
 }
 
 const osRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
