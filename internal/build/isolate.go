@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
+	"sync"
 	"syscall"
 
 	"go.podman.io/storage/pkg/reexec"
@@ -144,12 +146,13 @@ func buildMain() {
 	if err != nil {
 		reply(buildReply{Error: err.Error()}, 2)
 	}
-	id, err := runBuild(context.Background(), st, spec, os.Stderr)
+	progress := &signalNote{w: os.Stderr}
+	id, err := runBuild(context.Background(), st, spec, progress)
 	if _, serr := st.Shutdown(false); serr != nil && err == nil {
 		err = fmt.Errorf("closing storage: %w", serr)
 	}
 	if err != nil {
-		reply(buildReply{Error: describeBuildError(err)}, 1)
+		reply(buildReply{Error: describeBuildError(err, progress.signal())}, 1)
 	}
 	reply(buildReply{ImageID: id}, 0)
 }
@@ -174,16 +177,22 @@ var stepPattern = regexp.MustCompile(`building at STEP "([^"]*)"`)
 // describeBuildError says which instruction failed and how, when a RUN's
 // command exited with a non-zero status: buildah passes that status up as
 // the error, and it is the build's failure, not the step's exit code.
-func describeBuildError(err error) string {
+// killedBy is the signal buildah's chroot runtime reported, if any: it
+// exits 1 when the command it ran was killed by a signal.
+func describeBuildError(err error, killedBy string) string {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
 		return err.Error()
 	}
 	instruction := "a RUN instruction"
 	if m := stepPattern.FindStringSubmatch(err.Error()); m != nil {
-		instruction = m[1]
+		instruction = strconv.Quote(m[1])
 	}
-	return fmt.Sprintf("%s failed: %s (%v)", instruction, describeStatus(ee), err)
+	how := describeStatus(ee)
+	if killedBy != "" && ee.ExitCode() == 1 {
+		how = "the command was killed by signal " + killedBy
+	}
+	return fmt.Sprintf("instruction %s failed: %s (%v)", instruction, how, err)
 }
 
 // describeStatus puts a command's exit status in words: a shell reports a
@@ -198,6 +207,40 @@ func describeStatus(ee *exec.ExitError) string {
 		return fmt.Sprintf("the command exited with status %d (128+%d: killed by signal %v)", code, code-128, sig)
 	}
 	return fmt.Sprintf("the command exited with status %d", code)
+}
+
+// signalNote passes the build's output on and remembers the last signal
+// buildah's chroot runtime reported ("subprocess exited on <signal>").
+type signalNote struct {
+	w    io.Writer
+	mu   sync.Mutex
+	last string
+	tail []byte
+}
+
+var signalLine = regexp.MustCompile(`subprocess exited on ([^\n]+)\n`)
+
+func (n *signalNote) Write(p []byte) (int, error) {
+	n.mu.Lock()
+	buf := append(n.tail, p...)
+	if ms := signalLine.FindAllSubmatch(buf, -1); len(ms) > 0 {
+		n.last = string(ms[len(ms)-1][1])
+	}
+	if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+		buf = buf[i+1:]
+	}
+	if len(buf) > 256 {
+		buf = buf[len(buf)-256:]
+	}
+	n.tail = append([]byte(nil), buf...)
+	n.mu.Unlock()
+	return n.w.Write(p)
+}
+
+func (n *signalNote) signal() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last
 }
 
 // loopbackUp sets the new namespace's lo interface up, as `ip link set lo
