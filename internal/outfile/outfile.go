@@ -25,6 +25,7 @@ type options struct {
 	perm   fs.FileMode
 	stdout io.Writer
 	mkdir  bool
+	check  func(r io.ReaderAt, size int64) error
 }
 
 // Option configures Write and WriteFunc.
@@ -63,6 +64,17 @@ func WithParents() Option {
 	}
 }
 
+// WithCheck has check read what was written before it replaces the old
+// file; when check fails, the old file stays and the error is returned.
+// Only a regular file (or a new path) can be checked: with a check, writing
+// to anything else is an error. The default is no check.
+func WithCheck(check func(r io.ReaderAt, size int64) error) Option {
+	return func(o *options) error {
+		o.check = check
+		return nil
+	}
+}
+
 func makeOptions(opts []Option) (*options, error) {
 	o := &options{stdout: os.Stdout}
 	for _, opt := range opts {
@@ -91,6 +103,9 @@ func WriteFunc(path string, write func(io.Writer) error, opts ...Option) error {
 		return err
 	}
 	if path == Stdout {
+		if o.check != nil {
+			return errors.New("outfile: standard output cannot be checked before it is written")
+		}
 		return write(o.stdout)
 	}
 	if path == "" {
@@ -112,6 +127,9 @@ func WriteFunc(path string, write func(io.Writer) error, opts ...Option) error {
 	case fi.IsDir():
 		return &fs.PathError{Op: "write", Path: path, Err: errors.New("is a directory")}
 	case !fi.Mode().IsRegular():
+		if o.check != nil {
+			return &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file: what is written there cannot be checked first")}
+		}
 		return writeInPlace(path, write)
 	default:
 		if o.perm == 0 {
@@ -125,7 +143,7 @@ func WriteFunc(path string, write func(io.Writer) error, opts ...Option) error {
 	if target, err := filepath.EvalSymlinks(path); err == nil {
 		path = target
 	}
-	return writeAndRename(path, o.perm, write)
+	return writeAndRename(path, o.perm, write, o.check)
 }
 
 func writeInPlace(path string, write func(io.Writer) error) error {
@@ -142,7 +160,7 @@ func writeInPlace(path string, write func(io.Writer) error) error {
 	return f.Close()
 }
 
-func writeAndRename(path string, perm fs.FileMode, write func(io.Writer) error) (err error) {
+func writeAndRename(path string, perm fs.FileMode, write func(io.Writer) error, check func(io.ReaderAt, int64) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -161,6 +179,16 @@ func writeAndRename(path string, perm fs.FileMode, write func(io.Writer) error) 
 	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
 		return err
+	}
+	if check != nil {
+		fi, err := tmp.Stat()
+		if err == nil {
+			err = check(tmp, fi.Size())
+		}
+		if err != nil {
+			tmp.Close()
+			return fmt.Errorf("check %s: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err

@@ -213,3 +213,40 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		t.Fatalf("%s holds %v, want %v", dir, got, names)
 	}
 }
+
+func TestCheckRejectsBeforeReplacing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "all.zip")
+	if err := os.WriteFile(path, []byte("good old database"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := errors.New("not a zip")
+	var seen string
+	err := Write(path, []byte("garbage"), WithCheck(func(r io.ReaderAt, size int64) error {
+		b := make([]byte, size)
+		if _, err := r.ReadAt(b, 0); err != nil {
+			return err
+		}
+		seen = string(b)
+		return bad
+	}))
+	if !errors.Is(err, bad) {
+		t.Fatalf("error %v, want the check's", err)
+	}
+	if seen != "garbage" {
+		t.Fatalf("the check read %q, want what was written", seen)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "good old database" {
+		t.Fatalf("a failed check replaced the file with %q", b)
+	}
+	assertOnly(t, dir, "all.zip")
+	if err := Write(path, []byte("new"), WithCheck(func(io.ReaderAt, int64) error { return nil })); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Fatalf("a passed check left %q", b)
+	}
+	if err := Write(os.DevNull, []byte("x"), WithCheck(func(io.ReaderAt, int64) error { return nil })); err == nil {
+		t.Fatal("a check on /dev/null was accepted")
+	}
+}
