@@ -9,8 +9,15 @@
 #   scripts/fresh-check.sh                 # HEAD of this repository
 #   scripts/fresh-check.sh --ref i12build  # a branch, tag or commit
 #   scripts/fresh-check.sh --only demo     # skip make test
+#   scripts/fresh-check.sh --shared DIR    # the test data make test reads
 #
-# Run as root. Prints the time of every phase and a summary; exits 0 only
+# "make demo" runs on the clone alone. "make test" also reads the
+# project's shared test data (real OSV exports, JSON schemas) from
+# ../shared beside the repository, where CI lays a copy: the check copies
+# --shared DIR (default: ../shared beside this repository, if present)
+# there after the demo has run, never before it.
+#
+# Run as root. Prints (on stderr) the time of every phase and a summary; exits 0 only
 # when every command it ran passed. The bootstrapped root (before Go and the
 # clone are added) is cached as a tarball under $FRESH_CHECK_CACHE
 # (default /var/cache/trustline-fresh-check); --no-cache rebuilds it.
@@ -24,11 +31,23 @@
 # it with rm --one-file-system only when no mount is left below it.
 set -euo pipefail
 
-usage() { sed -n '2,24s/^# \{0,1\}//p' "$0"; }
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+repo="${FRESH_CHECK_REPO:-$(cd "$(dirname "$0")/.." && pwd)}"
+# Bash reads a script as it runs it: run from a private copy, so that a
+# checkout or an edit in the repository during the (long) check cannot
+# change what the check does half-way.
+if [[ -z ${FRESH_CHECK_SELF:-} ]]; then
+  self="$(mktemp /tmp/fresh-check.XXXXXX)"
+  cp "$0" "$self"
+  FRESH_CHECK_SELF="$self" FRESH_CHECK_REPO="$repo" exec bash "$self" "$@"
+fi
+# Bash keeps the copy open: it can go now.
+usage_text="$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")"
+rm -f "$FRESH_CHECK_SELF"
+usage() { echo "$usage_text"; }
 ref=HEAD
 only="demo test"
+shared="$repo/../shared"
 use_cache=1
 keep=0
 suite=bookworm
@@ -43,12 +62,16 @@ while (($#)); do
   case "$1" in
     --ref) ref="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
+    --shared) shared="$2"; shift 2 ;;
     --no-cache) use_cache=0; shift ;;
     --keep) keep=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fresh-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+# shellcheck source=lib/mounts.sh
+source "$repo/scripts/lib/mounts.sh"
 
 [[ $(id -u) == 0 ]] || { echo "fresh-check: run as root" >&2; exit 2; }
 commit="$(git -C "$repo" rev-parse --verify "$ref^{commit}")" || {
@@ -66,7 +89,7 @@ phase_secs=()
 phase_status=()
 phase() { # phase NAME COMMAND...: runs and times one phase
   local name="$1" start rc=0; shift
-  echo "== fresh-check: $name ($(date -u +%H:%M:%S) UTC)"
+  echo "== fresh-check: $name ($(date -u +%H:%M:%S) UTC)" >&2
   start=$(date +%s)
   # In the background so that set -e holds inside the phase's functions
   # (bash ignores it in a function called as "f || …").
@@ -76,10 +99,11 @@ phase() { # phase NAME COMMAND...: runs and times one phase
   phase_pid=""
   phase_names+=("$name"); phase_secs+=($(($(date +%s) - start)))
   if ((rc == 0)); then phase_status+=(ok); else phase_status+=("failed (exit $rc)"); fi
-  echo "== fresh-check: $name: ${phase_status[-1]} in ${phase_secs[-1]}s"
+  echo "== fresh-check: $name: ${phase_status[-1]} in ${phase_secs[-1]}s" >&2
   return $rc
 }
 summary() {
+  exec >&2
   echo "== fresh-check summary: commit $commit ($ref), $gover, Debian $suite from $mirror"
   local i
   for i in "${!phase_names[@]}"; do
@@ -89,10 +113,6 @@ summary() {
 
 root=""
 phase_pid=""
-mounts_under() { # the mount points at or below $1 in this mount namespace, deepest first
-  awk -v r="$1" '{ m = $5; gsub(/\\040/, " ", m); if (m == r || index(m, r "/") == 1) print m }' /proc/self/mountinfo |
-    awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -108,18 +128,11 @@ cleanup() {
       echo "fresh-check: ending ${#pids[@]} process(es) still running in the root" >&2
       kill -TERM "${pids[@]}" 2>/dev/null || true; sleep 2; kill -KILL "${pids[@]}" 2>/dev/null || true
     fi
-    local m
-    while read -r m; do
-      [[ -n $m ]] || continue
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done < <(mounts_under "$root")
-    if [[ -n $(mounts_under "$root") ]]; then
-      echo "fresh-check: mounts remain under $root; not deleting it:" >&2
-      mounts_under "$root" >&2
-    elif ((keep)); then
+    if ((keep)); then
+      unmount_under "$root"
       echo "fresh-check: kept $root" >&2
     else
-      rm -rf --one-file-system "$root"
+      safe_rm "$root" || true
     fi
   fi
   ((${#phase_names[@]})) && summary
@@ -132,7 +145,7 @@ trap 'exit 143' TERM
 mkdir -p "$cache" "$work_parent"
 root="$(mktemp -d "$work_parent/trustline-fresh.XXXXXX")"
 chmod 755 "$root"
-echo "fresh-check: root $root, commit $commit ($ref), $gover from $goroot"
+echo "fresh-check: root $root, commit $commit ($ref), $gover from $goroot" >&2
 
 # Phase 1: the Debian root with gcc, git and make, from the cache when it
 # was built for the same suite, mirror and packages.
@@ -188,11 +201,36 @@ fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 # Phase 2: Go (this machine's toolchain) and a clean clone of the commit.
+#
+# Where this machine reaches the network through a TLS-inspecting proxy,
+# its CA bundle holds certificates Debian's does not; without them nothing
+# in the root could reach the Go module proxy. They describe the network,
+# not the machine under test, so they are added to the root's trust store
+# the way an administrator would (/usr/local/share/ca-certificates).
+host_only_cas() {
+  local host=/etc/ssl/certs/ca-certificates.crt guest="$root/etc/ssl/certs/ca-certificates.crt" n
+  [[ -f $host && -f $guest ]] || return 0
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  n=$(awk -v dir="$root/usr/local/share/ca-certificates" '
+    /-----BEGIN CERTIFICATE-----/ { pem = ""; inside = 1 }
+    inside { pem = pem $0 "\n" }
+    /-----END CERTIFICATE-----/ {
+      inside = 0
+      if (FILENAME == ARGV[1]) { known[pem] = 1 }
+      else if (!(pem in known)) { n++; f = dir "/fresh-check-host-" n ".crt"; printf "%s", pem > f; close(f) }
+    }
+    END { print n + 0 }' "$guest" "$host")
+  if ((n)); then
+    echo "fresh-check: adding $n CA certificate(s) this machine trusts beyond Debian's (its network's TLS proxy)" >&2
+    in_root 'update-ca-certificates >/dev/null'
+  fi
+}
 setup() {
   mkdir -p "$root/usr/local"
   cp -a "$goroot" "$root/usr/local/go"
   git clone -q --no-hardlinks "$repo" "$root/root/trustline"
   git -C "$root/root/trustline" -c advice.detachedHead=false checkout -q "$commit"
+  host_only_cas
   in_root 'go version; gcc --version | head -1; git --version; cd /root/trustline && git log -1 --format="%h %s"; go env GOCACHE GOMODCACHE; test ! -e "$(go env GOCACHE)" && test ! -e "$(go env GOMODCACHE)"'
 }
 phase setup setup
@@ -200,11 +238,17 @@ phase setup setup
 # Phases 3 and 4: the README's two commands, each run even when the other
 # failed. /dev/null must still be a character device afterwards, in the
 # root (checked before its /dev goes away) and on the host.
+# A command must not change the clone either (bin/ and out/ are ignored).
 failed=0
 for cmd in demo test; do
   [[ " $only " == *" $cmd "* ]] || continue
+  if [[ $cmd == test && -d $shared ]]; then
+    echo "fresh-check: copying $shared to /root/shared in the root for make test" >&2
+    cp -a "$shared" "$root/root/shared"
+  fi
   phase "$cmd" in_root "cd /root/trustline && rc=0 && nice make $cmd || rc=\$?
     test -c /dev/null || { echo 'fresh-check: make $cmd replaced /dev/null in the root' >&2; rc=3; }
+    if [ -n \"\$(git status --porcelain)\" ]; then echo 'fresh-check: make $cmd changed the clone:' >&2; git status --short >&2; rc=3; fi
     exit \$rc" || failed=1
   [[ -c /dev/null ]] || { echo "fresh-check: the host's /dev/null is no longer a character device" >&2; failed=1; }
 done
