@@ -27,8 +27,8 @@ func TestPreservedFieldsMatchTektonCRDs(t *testing.T) {
 		}
 		var crd struct {
 			Spec struct {
-				Group string
-				Names struct{ Kind string }
+				Group    string
+				Names    struct{ Kind string }
 				Versions []struct {
 					Name   string
 					Served bool

@@ -68,7 +68,7 @@ func (d *Document) Task() *v1.Task { t, _ := d.Object.(*v1.Task); return t }
 // Pipeline returns the document as a Pipeline, or nil.
 func (d *Document) Pipeline() *v1.Pipeline { p, _ := d.Object.(*v1.Pipeline); return p }
 
-// Line returns the file line of a field path of the document (or of its
+// FieldLine returns the file line of a field path of the document (or of its
 // nearest parent in the file), 0 when unknown.
 func (d *Document) FieldLine(path string) int {
 	if l := d.pos.Line(path); l > 0 {
@@ -77,10 +77,13 @@ func (d *Document) FieldLine(path string) int {
 	return d.Line
 }
 
-// Place sets the document number and the line of each problem that has
-// none, from its field.
+// Place sets the document number and the line of each problem about the
+// document's file that has none, from its field.
 func (d *Document) Place(ps Problems) Problems {
 	for i := range ps {
+		if ps[i].File != d.File {
+			continue
+		}
 		if ps[i].Doc == 0 {
 			ps[i].Doc = d.Index + 1
 		}

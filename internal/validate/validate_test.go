@@ -254,3 +254,19 @@ func TestTektonOnly(t *testing.T) {
 		t.Fatalf("tekton-only must still apply Tekton's validation: %v", ps)
 	}
 }
+
+// Every rule's link lands on a section of docs/task-conventions.md.
+func TestEveryRuleHasItsSection(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", ConventionsDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules {
+		if !strings.Contains(string(b), "\n### "+r.ID+" "+r.Title+"\n") {
+			t.Errorf("%s has no section %q", r.ID, "### "+r.ID+" "+r.Title)
+		}
+	}
+	if got := (Rule{"TL014", "catalog.yaml out of step with the tree"}).Anchor(); got != "tl014-catalogyaml-out-of-step-with-the-tree" {
+		t.Errorf("anchor = %q", got)
+	}
+}
