@@ -3,6 +3,8 @@ package tekton
 import (
 	"fmt"
 	"regexp"
+	"strconv"
+	"unicode/utf8"
 )
 
 // maxQuoted is how much of a quoted value a message shows: Tekton quotes
@@ -26,7 +28,11 @@ func Shorten(msg string) string {
 		for cut > 1 && q[cut-1] == '\\' { // not inside an escape
 			cut--
 		}
-		return fmt.Sprintf("%s…\" (%d characters)", q[:cut], len(q)-2)
+		n := len(q) - 2
+		if u, err := strconv.Unquote(q); err == nil {
+			n = utf8.RuneCountInString(u)
+		}
+		return fmt.Sprintf("%s…\" (%d characters)", q[:cut], n)
 	})
 	if len(msg) > 1000 {
 		cut := 1000

@@ -252,17 +252,17 @@ func (d *Document) yamlProblem(msg string) Problems {
 }
 
 func (d *Document) decode(c yamldoc.Doc) Problems {
-	pos, err := yamldoc.Locate(c)
-	if err != nil {
-		return d.yamlProblem(err.Error())
-	}
-	d.pos = pos
 	// kubectl converts YAML to JSON with sigs.k8s.io/yaml (YAML 1.1
-	// scalars, a key given twice keeps the last) before it sends it.
+	// scalars, a key given twice keeps the last) before it sends it; its
+	// syntax errors are kubectl's, and name the right line.
 	js, err := yaml.YAMLToJSON(c.Text)
 	if err != nil {
 		return d.yamlProblem(yamldoc.ShiftLines(err.Error(), c.Line))
 	}
+	// Positions only place problems: YAML 1.2's parser may refuse what
+	// kubectl's accepts, and then lines fall back to the document's.
+	pos, _ := yamldoc.Locate(c)
+	d.pos = pos
 	for _, dup := range pos.Duplicates() {
 		d.Notes = append(d.Notes, Problem{File: d.File, Line: dup.Line, Field: dup.Path, Severity: Note,
 			Message: fmt.Sprintf("key given twice (first on line %d): kubectl keeps this one, the YAML spec forbids it", dup.FirstLine)})

@@ -226,3 +226,27 @@ spec:
 		t.Errorf("computeResources.limits.memory = %q", got)
 	}
 }
+
+// Task and pipeline files come from pull requests: decoding and
+// validating them must never panic, and every problem must point inside
+// the file.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: a\nspec:\n  steps:\n  - name: s\n    image: x\n    script: echo $(params.x)\n"))
+	f.Add([]byte("apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata:\n  name: p\nspec:\n  tasks:\n  - name: a\n    taskRef:\n      resolver: bundles\n    when:\n    - cel: \"'a' == 'a'\"\n"))
+	f.Add([]byte("---\n---\nkind: PipelineRun\napiVersion: tekton.dev/v1\n"))
+	f.Add([]byte("apiVersion: tekton.dev/v1beta1\nkind: Pipeline\nmetadata:\n  generateName: p-\nspec:\n  tasks:\n  - name: a\n    taskSpec:\n      steps:\n      - name: s\n        image: 3\n        workingdir: x\n"))
+	f.Add([]byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n---\napiVersion: tekton.dev/v1alpha1\nkind: StepAction\nmetadata:\n  name: a\nspec:\n  image: x\n  image: y\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lines := strings.Count(string(b), "\n") + 1
+		docs, ps := Parse("fuzz.yaml", b)
+		for _, d := range docs {
+			ps = append(ps, d.Validate(context.Background())...)
+			ps = append(ps, d.Notes...)
+		}
+		for _, p := range ps {
+			if p.Line < 0 || p.Line > lines+1 {
+				t.Fatalf("problem on line %d of a %d-line file: %s", p.Line, lines, p)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/trustline-dev/trustline/internal/tekton"
@@ -55,9 +56,20 @@ func (r Rule) Anchor() string {
 // URL links the rule's section.
 func (r Rule) URL() string { return ConventionsDoc + "#" + r.Anchor() }
 
-// finish gives each convention finding its rule's title and link, and
-// shortens long values in every message.
+// finish gives each convention finding its rule's title and link,
+// shortens long values in every message and orders problems by file,
+// document and line.
 func finish(ps []tekton.Problem) []tekton.Problem {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Doc != b.Doc {
+			return a.Doc < b.Doc
+		}
+		return a.Line < b.Line
+	})
 	for i := range ps {
 		ps[i].Message = tekton.Shorten(ps[i].Message)
 		if ps[i].Rule == "" {
