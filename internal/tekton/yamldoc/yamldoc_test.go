@@ -70,10 +70,8 @@ func FuzzSplitLocate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var joined [][]byte
 		lines := bytes.Count(b, []byte("\n")) + 1
 		for i, d := range docs {
-			joined = append(joined, d.Text)
 			if d.Line < 1 || d.Line > lines+1 {
 				t.Fatalf("doc %d starts on line %d of %d", i, d.Line, lines)
 			}
@@ -96,13 +94,24 @@ func FuzzSplitLocate(f *testing.F) {
 			}
 			_ = pos.Line("a[0].b[x].c")
 		}
-		// Every document plus its separator line is the input.
-		total := 0
-		for _, j := range joined {
-			total += len(j)
+		// The documents and the separator lines between them are the
+		// input, in order.
+		prev := 0
+		for i, d := range docs {
+			start := cap(b) - cap(d.Text)
+			if i == 0 && start != 0 || start < prev {
+				t.Fatalf("doc %d starts at byte %d, after %d", i, start, prev)
+			}
+			if i > 0 {
+				sep := b[prev:start]
+				if !bytes.HasPrefix(sep, []byte("---")) || bytes.Count(sep, []byte("\n")) > 1 {
+					t.Fatalf("between doc %d and %d: %q is not one separator line", i-1, i, sep)
+				}
+			}
+			prev = start + len(d.Text)
 		}
-		if total > len(b) {
-			t.Fatalf("documents hold %d bytes of a %d-byte input", total, len(b))
+		if prev != len(b) {
+			t.Fatalf("documents end at byte %d of %d", prev, len(b))
 		}
 	})
 }
