@@ -116,6 +116,8 @@ phase_pid=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # Cleanup must run to its end whatever fails in it.
+  set +e
   [[ -n $phase_pid ]] && { kill -TERM "$phase_pid" 2>/dev/null; wait "$phase_pid" 2>/dev/null; }
   if [[ -n $root && -d $root ]]; then
     # What still runs inside the root (a registry a test left behind, a
@@ -135,7 +137,7 @@ cleanup() {
       safe_rm "$root" || true
     fi
   fi
-  ((${#phase_names[@]})) && summary
+  if ((${#phase_names[@]})); then summary; fi
   exit "$rc"
 }
 trap cleanup EXIT

@@ -7,9 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
