@@ -13,7 +13,7 @@ export GONOSUMDB := github.com/tektoncd/chains,github.com/tektoncd/cli
 TEST_TIMEOUT ?= 60m
 BENCH ?= .
 
-.PHONY: all build test test-deps bench demo docs fmt vet clean
+.PHONY: all build test test-deps test-hidden-host bench demo docs fmt vet clean
 
 all: build
 
@@ -22,8 +22,14 @@ build:
 	$(GO) build -trimpath -o bin/ ./cmd/trustline ./steps/...
 
 ## test: every test (as root: the build step's tests need it)
-test: build test-deps
+test: build test-deps test-hidden-host
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## test-hidden-host: the build and end-to-end tests again, on a host faked to
+## have podman, buildah, netavark, CNI plugins and /etc/containers, all hidden
+## (scripts/hidden-host.sh): no step may depend on the host's container tooling
+test-hidden-host: build test-deps
+	./scripts/hidden-host.sh --self-test $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./internal/build/... ./steps/build/... ./test/e2e/...
 
 ## test-deps: what the tests need beyond Go, gcc and git (apt packages, cosign)
 test-deps:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -27,14 +28,22 @@ const StepBinDir = "/usr/local/bin"
 // can reach registries and Git servers over TLS.
 var caBundle = "/etc/ssl/certs/ca-certificates.crt"
 
+// scratchDirs are the world-writable directories every step image has, as
+// any root filesystem does: the steps (and the libraries they use, buildah
+// and syft among them) write temporary files there.
+var scratchDirs = []string{"/tmp", "/var/tmp"}
+
 // libDirs are searched, in order, for a binary's shared libraries.
 var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"}
 
 // StepImage builds a step image FROM scratch: the binary at
 // /usr/local/bin/<step>, the ELF interpreter and shared libraries it links
 // against (the step binaries are built with cgo, for buildah and sqlite),
-// and the CA bundle. It is reproducible: fixed timestamps and ownership,
-// files in sorted order, so the same binary gives the same digest.
+// the CA bundle, and empty /tmp and /var/tmp. Nothing else: the build step
+// carries its containers configuration in its binary, and needs no helper
+// binary, so the image runs with nothing from the host. It is
+// reproducible: fixed timestamps and ownership, files in sorted order, so
+// the same binary gives the same digest.
 func StepImage(binary, step string, created time.Time) (v1.Image, error) {
 	files := map[string]string{path.Join(StepBinDir, step): binary}
 	deps, err := elfDeps(binary)
@@ -163,6 +172,11 @@ func tarFiles(files map[string]string, exe string) ([]byte, error) {
 			dirs[d] = true
 		}
 	}
+	for _, n := range scratchDirs {
+		for d := n; d != "/" && d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
 	var dirList []string
 	for d := range dirs {
 		dirList = append(dirList, d)
@@ -173,7 +187,11 @@ func tarFiles(files map[string]string, exe string) ([]byte, error) {
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0)
 	for _, d := range dirList {
-		if err := tw.WriteHeader(&tar.Header{Name: d[1:] + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch}); err != nil {
+		mode := int64(0o755)
+		if slices.Contains(scratchDirs, d) {
+			mode = 0o1777
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: d[1:] + "/", Typeflag: tar.TypeDir, Mode: mode, ModTime: epoch}); err != nil {
 			return nil, err
 		}
 	}
