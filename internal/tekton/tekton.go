@@ -59,7 +59,20 @@ type Document struct {
 
 	admitted admitted // as the webhook decodes it, before conversion
 	kind     *tektonKind
+	chunk    yamldoc.Doc
 	pos      *yamldoc.Positions
+	located  bool
+}
+
+// positions parses the document for lines when first needed: most
+// documents have no problem to place. Nil when YAML 1.2's parser refuses
+// what kubectl's accepted; lines then fall back to the document's.
+func (d *Document) positions() *yamldoc.Positions {
+	if !d.located {
+		d.located = true
+		d.pos, _ = yamldoc.Locate(d.chunk)
+	}
+	return d.pos
 }
 
 // Task returns the document as a Task, or nil.
@@ -71,7 +84,7 @@ func (d *Document) Pipeline() *v1.Pipeline { p, _ := d.Object.(*v1.Pipeline); re
 // FieldLine returns the file line of a field path of the document (or of its
 // nearest parent in the file), 0 when unknown.
 func (d *Document) FieldLine(path string) int {
-	if l := d.pos.Line(path); l > 0 {
+	if l := d.positions().Line(path); l > 0 {
 		return l
 	}
 	return d.Line
@@ -254,18 +267,19 @@ func (d *Document) yamlProblem(msg string) Problems {
 func (d *Document) decode(c yamldoc.Doc) Problems {
 	// kubectl converts YAML to JSON with sigs.k8s.io/yaml (YAML 1.1
 	// scalars, a key given twice keeps the last) before it sends it; its
-	// syntax errors are kubectl's, and name the right line.
-	js, err := yaml.YAMLToJSON(c.Text)
+	// syntax errors are kubectl's, and name the right line. The strict
+	// form fails only on a key given twice, which is then noted.
+	d.chunk = c
+	js, err := yaml.YAMLToJSONStrict(c.Text)
+	if err != nil && strings.Contains(err.Error(), "already set in map") {
+		js, err = yaml.YAMLToJSON(c.Text)
+		for _, dup := range d.positions().Duplicates() {
+			d.Notes = append(d.Notes, Problem{File: d.File, Line: dup.Line, Field: dup.Path, Severity: Note,
+				Message: fmt.Sprintf("key given twice (first on line %d): kubectl keeps this one, the YAML spec forbids it", dup.FirstLine)})
+		}
+	}
 	if err != nil {
 		return d.yamlProblem(yamldoc.ShiftLines(err.Error(), c.Line))
-	}
-	// Positions only place problems: YAML 1.2's parser may refuse what
-	// kubectl's accepts, and then lines fall back to the document's.
-	pos, _ := yamldoc.Locate(c)
-	d.pos = pos
-	for _, dup := range pos.Duplicates() {
-		d.Notes = append(d.Notes, Problem{File: d.File, Line: dup.Line, Field: dup.Path, Severity: Note,
-			Message: fmt.Sprintf("key given twice (first on line %d): kubectl keeps this one, the YAML spec forbids it", dup.FirstLine)})
 	}
 	var meta struct {
 		APIVersion string `json:"apiVersion"`
@@ -354,20 +368,25 @@ func (d *Document) decodeTekton(js []byte, key string) Problems {
 	}
 	// The webhook: knative's decoder, encoding/json with unknown fields
 	// disallowed (field names match case-insensitively), metadata skipped.
-	obj := d.kind.new()
-	if err := knativejson.Decode(js, obj, true); err != nil {
-		if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-			name = strings.TrimSuffix(name, `"`)
-			field := ""
-			for _, p := range preserved {
-				if p == name || strings.HasSuffix(p, "."+name) {
-					field = p
-					break
+	// When every name matched exactly, it decodes what the apiserver's
+	// pass did: keep that and save a decode.
+	obj := strict
+	if len(preserved) > 0 {
+		obj = d.kind.new()
+		if err := knativejson.Decode(js, obj, true); err != nil {
+			if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+				name = strings.TrimSuffix(name, `"`)
+				field := ""
+				for _, p := range preserved {
+					if p == name || strings.HasSuffix(p, "."+name) {
+						field = p
+						break
+					}
 				}
+				return Problems{{File: d.File, Field: field, Message: fmt.Sprintf("unknown field %q (the Tekton webhook rejects it)", name)}}
 			}
-			return Problems{{File: d.File, Field: field, Message: fmt.Sprintf("unknown field %q (the Tekton webhook rejects it)", name)}}
+			return d.typeProblem(err)
 		}
-		return d.typeProblem(err)
 	}
 	d.admitted = obj
 	if d.kind.convert == nil {
@@ -449,7 +468,7 @@ func (d *Document) typeProblem(err error) Problems {
 		return Problems{{File: d.File, Message: Shorten(msg)}}
 	}
 	path := field
-	if matches := d.pos.Find(field); len(matches) > 0 {
+	if matches := d.positions().Find(field); len(matches) > 0 {
 		path = matches[0].Path
 		for _, m := range matches {
 			if m.Kind == got {

@@ -14,8 +14,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
@@ -101,14 +103,37 @@ func (o *options) treeFiles() ([]string, error) {
 	return files, nil
 }
 
+// files checks files on every core (Tekton's validation compiles
+// regular expressions as it goes and dominates the time), reporting in
+// file order.
 func (o *options) files(ctx context.Context, files []string) ([]tekton.Problem, error) {
+	type result struct {
+		problems []tekton.Problem
+		err      error
+	}
+	results := make([]result, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(files)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i].problems, results[i].err = o.file(ctx, files[i])
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var problems []tekton.Problem
-	for _, f := range files {
-		ps, err := o.file(ctx, f)
-		if err != nil {
-			return nil, err
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
 		}
-		problems = append(problems, ps...)
+		problems = append(problems, r.problems...)
 	}
 	return problems, nil
 }
