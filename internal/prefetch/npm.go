@@ -210,7 +210,7 @@ func planNPM(srcDir, rel, stage string) ([]download, []*component, error) {
 
 func npmPURL(name, version string) string {
 	if scope, n, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
-		return "pkg:npm/" + purlEscape(scope) + "/" + purlEscape(n) + "@" + purlEscape(version)
+		return "pkg:npm/%40" + purlEscape(scope[1:]) + "/" + purlEscape(n) + "@" + purlEscape(version)
 	}
 	return "pkg:npm/" + purlEscape(name) + "@" + purlEscape(version)
 }

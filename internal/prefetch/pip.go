@@ -32,7 +32,9 @@ var (
 	pipNormalizeRe = regexp.MustCompile(`[-_.]+`)
 )
 
-func normalizePipName(n string) string { return strings.ToLower(pipNormalizeRe.ReplaceAllString(n, "-")) }
+func normalizePipName(n string) string {
+	return strings.ToLower(pipNormalizeRe.ReplaceAllString(n, "-"))
+}
 
 // parseRequirements reads a requirements file in pip's hash-checking
 // form: every requirement "name==version" with at least one
