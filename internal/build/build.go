@@ -75,6 +75,7 @@ type options struct {
 	revision        string
 	progress        io.Writer
 	tempDir         string
+	prefetchDir     string
 }
 
 // Option configures Build.
@@ -353,6 +354,9 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 		Insecure:        o.insecure,
 		PolicyPath:      policy,
 		NoPull:          o.hermetic,
+	}
+	if err := o.applyPrefetch(&spec, tmp); err != nil {
+		return nil, err
 	}
 	var imageID string
 	if o.hermetic {

@@ -41,8 +41,8 @@ func npmFixture(t *testing.T) (fs *fileServer, src string, pkgs []*npmPkg) {
 		"packages": map[string]any{
 			"": map[string]any{"name": "app", "version": "1.0.0",
 				"dependencies": map[string]string{"left-pad": "1.3.0", "@acme/util": "2.0.1"}},
-			"node_modules/left-pad":                           entry(pkgs[0]),
-			"node_modules/@acme/util":                         entry(pkgs[1]),
+			"node_modules/left-pad":                         entry(pkgs[0]),
+			"node_modules/@acme/util":                       entry(pkgs[1]),
 			"node_modules/@acme/util/node_modules/left-pad": entry(pkgs[2]),
 		},
 	}
@@ -82,8 +82,8 @@ func TestNPMCiOffline(t *testing.T) {
 		t.Fatalf("npm ci --offline: %v\n%s", err, b)
 	}
 	for p, want := range map[string]string{
-		"node_modules/left-pad/index.js":                          "left-pad@1.3.0",
-		"node_modules/@acme/util/index.js":                        "@acme/util@2.0.1",
+		"node_modules/left-pad/index.js":                         "left-pad@1.3.0",
+		"node_modules/@acme/util/index.js":                       "@acme/util@2.0.1",
 		"node_modules/@acme/util/node_modules/left-pad/index.js": "left-pad@1.1.0",
 	} {
 		b, err := os.ReadFile(filepath.Join(src, p))

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -189,6 +190,12 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 	}
 	if len(pkgs) == 0 {
 		return nil, errors.New("no packages to prefetch")
+	}
+	pkgs = slices.Clone(pkgs)
+	for i := range pkgs {
+		if err := pkgs[i].normalize(); err != nil {
+			return nil, fmt.Errorf("package %d: %w", i, err)
+		}
 	}
 	if fi, err := os.Stat(srcDir); err != nil {
 		return nil, fmt.Errorf("source directory: %w", err)
