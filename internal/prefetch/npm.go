@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -114,22 +115,23 @@ func npmNameFromKey(key string) string {
 	return key[i+len("node_modules/"):]
 }
 
-// planNPM reads package-lock.json in dir. Every package installed from a
+// planNPM reads package-lock.json in dir. A package without a resolved URL
+// comes from registry. Every package installed from a
 // registry or URL must carry an integrity hash; links and workspace
 // folders are part of the source, bundled packages come inside their
 // parent's tarball.
-func planNPM(srcDir, rel, stage string) ([]download, []*component, error) {
+func planNPM(srcDir, rel, stage, registry string) ([]download, []*component, func() error, error) {
 	name := filepath.ToSlash(filepath.Join(rel, "package-lock.json"))
 	data, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(rel), "package-lock.json"))
 	if err != nil {
-		return nil, nil, fmt.Errorf("npm: %w", err)
+		return nil, nil, nil, fmt.Errorf("npm: %w", err)
 	}
 	var lock npmLock
 	if err := json.Unmarshal(data, &lock); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if lock.LockfileVersion < 2 || lock.Packages == nil {
-		return nil, nil, fmt.Errorf("%s: lockfileVersion %d has no \"packages\": regenerate it with npm 7 or later (lockfileVersion 2 or 3)", name, lock.LockfileVersion)
+		return nil, nil, nil, fmt.Errorf("%s: lockfileVersion %d has no \"packages\": regenerate it with npm 7 or later (lockfileVersion 2 or 3)", name, lock.LockfileVersion)
 	}
 	keys := make([]string, 0, len(lock.Packages))
 	for k := range lock.Packages {
@@ -140,6 +142,7 @@ func planNPM(srcDir, rel, stage string) ([]download, []*component, error) {
 	var downloads []download
 	var comps []*component
 	seen := map[string]*component{}
+	filled := map[string]string{}
 	for _, key := range keys {
 		p := lock.Packages[key]
 		pkgName := npmNameFromKey(key)
@@ -152,6 +155,13 @@ func planNPM(srcDir, rel, stage string) ([]download, []*component, error) {
 		what := pkgName + "@" + p.Version + " (" + key + ")"
 		if strings.HasPrefix(p.Resolved, "file:") {
 			continue // a tarball or folder in the source
+		}
+		if p.Resolved == "" && p.Integrity != "" && p.Version != "" && !strings.ContainsAny(p.Version, ":/") {
+			// npm leaves registry URLs out of the lockfile with
+			// omit-lockfile-registry-resolved; the tarball is then the
+			// registry's, still pinned by its integrity.
+			p.Resolved = registry + "/" + pkgName + "/-/" + path.Base(pkgName) + "-" + p.Version + ".tgz"
+			filled[key] = p.Resolved
 		}
 		if p.Resolved == "" || p.Integrity == "" {
 			unpinned = append(unpinned, what)
@@ -200,12 +210,17 @@ func planNPM(srcDir, rel, stage string) ([]download, []*component, error) {
 		})
 	}
 	if len(unpinned) > 0 {
-		return nil, nil, &UnpinnedError{File: name, Packages: unpinned, Why: "not pinned by a checksum (no resolved URL and integrity)"}
+		return nil, nil, nil, &UnpinnedError{File: name, Packages: unpinned, Why: "not pinned by a checksum (no resolved URL and integrity)"}
 	}
 	if len(bad) > 0 {
-		return nil, nil, fmt.Errorf("%s: %s", name, strings.Join(bad, "; "))
+		return nil, nil, nil, fmt.Errorf("%s: %s", name, strings.Join(bad, "; "))
 	}
-	return downloads, comps, nil
+	var finish func() error
+	if len(filled) > 0 {
+		lockPath := filepath.Join(srcDir, filepath.FromSlash(rel), "package-lock.json")
+		finish = func() error { return fillResolved(lockPath, name, filled) }
+	}
+	return downloads, comps, finish, nil
 }
 
 func npmPURL(name, version string) string {
@@ -213,4 +228,41 @@ func npmPURL(name, version string) string {
 		return "pkg:npm/%40" + purlEscape(scope[1:]) + "/" + purlEscape(n) + "@" + purlEscape(version)
 	}
 	return "pkg:npm/" + purlEscape(name) + "@" + purlEscape(version)
+}
+
+// fillResolved writes the registry URLs the step used into the lockfile's
+// entries that had none, as Hermeto does: `npm ci --offline` reads a
+// tarball from the cache by its integrity only when the lockfile also
+// names where it came from (without, npm asks the registry for the
+// package's metadata first). Only "resolved" fields are added; integrity
+// and versions are unchanged.
+func fillResolved(lockPath, name string, filled map[string]string) error {
+	data, err := os.ReadFile(lockPath)
+	if err != nil {
+		return err
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var pkgs map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(top["packages"], &pkgs); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	for key, u := range filled {
+		b, _ := json.Marshal(u)
+		pkgs[key]["resolved"] = b
+	}
+	if top["packages"], err = json.Marshal(pkgs); err != nil {
+		return err
+	}
+	out, err := json.MarshalIndent(top, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := lockPath + ".prefetch-tmp"
+	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, lockPath)
 }

@@ -144,3 +144,36 @@ func TestNPMLockfileV1Refused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestNPMWithoutResolved: with npm's omit-lockfile-registry-resolved the
+// lockfile has integrity but no resolved URL; the tarball comes from the
+// registry given, the lockfile gets those URLs (as Hermeto writes them),
+// and `npm ci --offline` installs from the output.
+func TestNPMWithoutResolved(t *testing.T) {
+	fs, src, _ := npmFixture(t)
+	b, _ := os.ReadFile(filepath.Join(src, "package-lock.json"))
+	var lock map[string]any
+	json.Unmarshal(b, &lock)
+	for k, v := range lock["packages"].(map[string]any) {
+		if k != "" {
+			delete(v.(map[string]any), "resolved")
+		}
+	}
+	nb, _ := json.Marshal(lock)
+	writeFiles(t, src, map[string]string{"package-lock.json": string(nb)})
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := Prefetch(context.Background(), src, out, []Package{{Type: TypeNPM}}, WithNPMRegistry(fs.URL)); err != nil {
+		t.Fatal(err)
+	}
+	fs.Close()
+	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), envFromFile(t, filepath.Join(out, EnvFile), DefaultMountPath, out)...)
+	cmd.Env = append(cmd.Env, "npm_config_registry="+fs.URL+"/", "HOME="+t.TempDir(), "npm_config_logs_dir="+t.TempDir())
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci --offline: %v\n%s", err, b)
+	}
+	if b, err := os.ReadFile(filepath.Join(src, "node_modules/@acme/util/index.js")); err != nil || !strings.Contains(string(b), "@acme/util@2.0.1") {
+		t.Errorf("@acme/util not installed: %q %v", b, err)
+	}
+}

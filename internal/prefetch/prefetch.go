@@ -33,6 +33,9 @@ import (
 const (
 	// DefaultGoProxy is the module proxy used when none is given.
 	DefaultGoProxy = "https://proxy.golang.org"
+	// DefaultNPMRegistry is where packages a lockfile gives no resolved
+	// URL for come from.
+	DefaultNPMRegistry = "https://registry.npmjs.org"
 	// DefaultPipIndex is the simple index (PEP 503) used when none is
 	// given.
 	DefaultPipIndex = "https://pypi.org/simple"
@@ -50,6 +53,7 @@ const (
 type options struct {
 	goProxy     string
 	pipIndex    string
+	npmRegistry string
 	cacheDir    string
 	client      *http.Client
 	progress    io.Writer
@@ -80,6 +84,18 @@ func WithGoProxy(list string) Option {
 			return nil
 		}
 		return fmt.Errorf("GOPROXY %q names no proxy URL: prefetch fetches through the module proxy protocol only", list)
+	}
+}
+
+// WithNPMRegistry sets the registry of the npm packages whose lockfile
+// entry has an integrity but no resolved URL (npm's
+// omit-lockfile-registry-resolved). Default: DefaultNPMRegistry.
+func WithNPMRegistry(url string) Option {
+	return func(o *options) error {
+		if url != "" {
+			o.npmRegistry = strings.TrimSuffix(url, "/")
+		}
+		return nil
 	}
 }
 
@@ -177,6 +193,7 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 	o := &options{
 		goProxy:     DefaultGoProxy,
 		pipIndex:    DefaultPipIndex,
+		npmRegistry: DefaultNPMRegistry,
 		client:      &http.Client{Timeout: 10 * time.Minute},
 		progress:    io.Discard,
 		parallelism: 8,
@@ -223,15 +240,17 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 	var downloads []download
 	var comps []*component
 	types := map[string]bool{}
+	var finishers []func() error
 	for _, p := range pkgs {
 		var d []download
 		var c []*component
+		var finish func() error
 		var err error
 		switch p.Type {
 		case TypeGomod:
 			d, c, err = planGomod(srcDir, p.Path, stage, o.goProxy)
 		case TypeNPM:
-			d, c, err = planNPM(srcDir, p.Path, stage)
+			d, c, finish, err = planNPM(srcDir, p.Path, stage, o.npmRegistry)
 		case TypePip:
 			d, c, err = planPip(ctx, f, srcDir, p, stage, o.pipIndex)
 		case TypeGeneric:
@@ -242,6 +261,9 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 		}
 		fmt.Fprintf(o.progress, "prefetch: %s in %s: %d files to fetch\n", p.Type, p.Path, len(d))
 		types[p.Type] = true
+		if finish != nil {
+			finishers = append(finishers, finish)
+		}
 		downloads = append(downloads, d...)
 		comps = append(comps, c...)
 	}
@@ -251,6 +273,11 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 	cached, err := fetchAll(ctx, f, downloads, o.parallelism)
 	if err != nil {
 		return nil, err
+	}
+	for _, finish := range finishers {
+		if err := finish(); err != nil {
+			return nil, err
+		}
 	}
 	env := Env(o.mountPath, types)
 	if err := writeEnv(filepath.Join(stage, EnvFile), env); err != nil {
