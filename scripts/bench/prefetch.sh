@@ -33,8 +33,8 @@ if [ ! -f "$NPM/package-lock.json" ]; then
 	(cd "$NPM" && echo '{"name":"bench","version":"1.0.0","dependencies":{"react-scripts":"5.0.1"}}' >package.json &&
 		npm install --package-lock-only --ignore-scripts --no-audit --no-fund >/dev/null)
 fi
-PKGS=$(grep -c '"resolved":' "$NPM/package-lock.json")
-echo "bench: npm lockfile with $PKGS resolved packages" >&2
+PKGS=$(grep -c '"integrity":' "$NPM/package-lock.json" || true)
+echo "bench: npm lockfile with $PKGS packages pinned by integrity" >&2
 
 run_round() {
 	local kind=$1 r=$2 tmp="$WORK/round"
