@@ -25,6 +25,37 @@ import (
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
+// TestPipelineWithoutPrefetch: with prefetch-input empty (the default)
+// the prefetch task is skipped and the pipeline builds as before: the build
+// and the SBOM run without prefetched dependencies, and there is no
+// PREFETCH_ARTIFACT_INPUTS result.
+func TestPipelineWithoutPrefetch(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the build step needs root")
+	}
+	reg := testregistry.Start(t)
+	ws, out, results := runDockerBuild(t, reg, true)
+	if d, _ := results["IMAGE_DIGEST"].(string); d == "" {
+		t.Fatalf("no image: %v", results)
+	}
+	if _, ok := results["PREFETCH_ARTIFACT_INPUTS"]; ok {
+		t.Errorf("PREFETCH_ARTIFACT_INPUTS without prefetch: %v", results)
+	}
+	if _, err := os.Stat(filepath.Join(ws, ".prefetch")); !os.IsNotExist(err) {
+		t.Errorf(".prefetch exists without prefetch: %v", err)
+	}
+	sbom, err := os.ReadFile(filepath.Join(ws, "sbom.cdx.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(sbom), "trustline:origin") {
+		t.Error("the SBOM marks origins without a prefetch SBOM")
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "pipelinerun.yaml")); !strings.Contains(string(b), "prefetch") {
+		t.Error("the PipelineRun does not record the skipped prefetch task")
+	}
+}
+
 // TestHermeticPrefetchPipeline runs the docker-build pipeline on the
 // sample application with prefetch-input "gomod" and hermetic "true": the
 // prefetch task fetches golang.org/x/text from the Go module proxy, the
@@ -42,69 +73,9 @@ func TestHermeticPrefetchPipeline(t *testing.T) {
 	}
 	reg := testregistry.Start(t)
 	goImage := pushGoToolchain(t, reg+"/tools/go:local")
-	tr := filepath.Join(binDir, "trustline")
-
-	// The sample application as a Git repository.
-	src := filepath.Join(t.TempDir(), "sample-app")
-	cp := exec.Command("cp", "-r", filepath.Join(repoRoot, "test", "sample-app"), src)
-	if b, err := cp.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, b)
-	}
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "sample app"},
-	} {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = src
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v: %s", args, err, b)
-		}
-	}
-
-	// Every task as a bundle in the registry, the pipeline pointed at them.
-	pipeline, err := os.ReadFile(filepath.Join(repoRoot, "pipelines", "docker-build", "0.1", "docker-build.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(repoRoot, "tasks", "*", "0.1", "*.yaml"))
-	for _, f := range files {
-		task := filepath.Base(filepath.Dir(filepath.Dir(f)))
-		out, err := exec.Command(tr, "bundle", "push", f, reg+"/trustline/task-"+task+":0.1").Output()
-		if err != nil {
-			t.Fatalf("bundle push %s: %v", f, err)
-		}
-		ref := strings.TrimSpace(string(out))
-		re := regexp.MustCompile(`[^ "']*/task-` + regexp.QuoteMeta(task) + `:0\.1@sha256:[0-9a-f]{64}`)
-		pipeline = re.ReplaceAll(pipeline, []byte(ref))
-	}
-	work := t.TempDir()
-	pfile := filepath.Join(work, "pipeline.yaml")
-	os.WriteFile(pfile, pipeline, 0o644)
-	keys := filepath.Join(work, "keys")
-	key := exec.Command(tr, "key", "generate", "--dir", keys)
-	key.Env = append(os.Environ(), "COSIGN_PASSWORD=")
-	if b, err := key.CombinedOutput(); err != nil {
-		t.Fatalf("key generate: %v: %s", err, b)
-	}
-
-	ws := filepath.Join(work, "source")
-	out := filepath.Join(work, "run")
-	os.MkdirAll(ws, 0o755)
-	run := exec.Command(tr, "run", "pipeline", "--bin-dir", binDir, "--output", out, "--key", filepath.Join(keys, "cosign.key"),
-		"-p", "git-url=file://"+src, "-p", "output-image="+reg+"/app/sample:hermetic",
-		"-p", "prefetch-input=gomod", "-p", "hermetic=true", "-p", "skip-checks=true",
-		"-p", "dockerfile=Containerfile.hermetic", "-p", "build-args=GO_IMAGE="+goImage,
-		"-w", "source="+ws, pfile)
-	run.Env = append(os.Environ(), "COSIGN_PASSWORD=")
-	if b, err := run.CombinedOutput(); err != nil {
-		logs, _ := exec.Command("sh", "-c", "tail -n 30 "+out+"/work/*/logs/*.log").CombinedOutput()
-		t.Fatalf("trustline run pipeline: %v\n%s\n%s", err, b, logs)
-	}
-	var results map[string]any
-	b, err := os.ReadFile(filepath.Join(out, "results.json"))
-	if err != nil || json.Unmarshal(b, &results) != nil {
-		t.Fatalf("results.json: %v %s", err, b)
-	}
+	ws, out, results := runDockerBuild(t, reg, false,
+		"prefetch-input=gomod", "hermetic=true", "dockerfile=Containerfile.hermetic", "build-args=GO_IMAGE="+goImage)
+	b, _ := json.Marshal(results)
 	digest, _ := results["IMAGE_DIGEST"].(string)
 	if digest == "" {
 		t.Fatalf("no image: %s", b)
@@ -164,6 +135,89 @@ func TestHermeticPrefetchPipeline(t *testing.T) {
 	if !found {
 		t.Errorf("no provenance in %v records %s as a resolved dependency", provs, uri)
 	}
+}
+
+// runDockerBuild runs the docker-build pipeline, its tasks pushed as
+// bundles to reg, on a Git repository of the sample application (with the
+// binary prebuilt, as the demo does, when prebuilt), with skip-checks and
+// the given params. It returns the source workspace, the run's output
+// directory and the pipeline's results.
+func runDockerBuild(t *testing.T, reg string, prebuilt bool, params ...string) (ws, out string, results map[string]any) {
+	t.Helper()
+	tr := filepath.Join(binDir, "trustline")
+
+	// The sample application as a Git repository.
+	src := filepath.Join(t.TempDir(), "sample-app")
+	cp := exec.Command("cp", "-r", filepath.Join(repoRoot, "test", "sample-app"), src)
+	if b, err := cp.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if prebuilt {
+		// As scripts/demo.sh does: the binary built here, the image only
+		// copies it.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", "sample-app", ".")
+		cmd.Dir = src
+		cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v: %s", err, b)
+		}
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"}, {"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "sample app"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = src
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, b)
+		}
+	}
+
+	// Every task as a bundle in the registry, the pipeline pointed at them.
+	pipeline, err := os.ReadFile(filepath.Join(repoRoot, "pipelines", "docker-build", "0.1", "docker-build.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(repoRoot, "tasks", "*", "0.1", "*.yaml"))
+	for _, f := range files {
+		task := filepath.Base(filepath.Dir(filepath.Dir(f)))
+		out, err := exec.Command(tr, "bundle", "push", f, reg+"/trustline/task-"+task+":0.1").Output()
+		if err != nil {
+			t.Fatalf("bundle push %s: %v", f, err)
+		}
+		ref := strings.TrimSpace(string(out))
+		re := regexp.MustCompile(`[^ "']*/task-` + regexp.QuoteMeta(task) + `:0\.1@sha256:[0-9a-f]{64}`)
+		pipeline = re.ReplaceAll(pipeline, []byte(ref))
+	}
+	work := t.TempDir()
+	pfile := filepath.Join(work, "pipeline.yaml")
+	os.WriteFile(pfile, pipeline, 0o644)
+	keys := filepath.Join(work, "keys")
+	key := exec.Command(tr, "key", "generate", "--dir", keys)
+	key.Env = append(os.Environ(), "COSIGN_PASSWORD=")
+	if b, err := key.CombinedOutput(); err != nil {
+		t.Fatalf("key generate: %v: %s", err, b)
+	}
+
+	ws = filepath.Join(work, "source")
+	out = filepath.Join(work, "run")
+	os.MkdirAll(ws, 0o755)
+	args := []string{"run", "pipeline", "--bin-dir", binDir, "--output", out, "--key", filepath.Join(keys, "cosign.key"),
+		"-p", "git-url=file://" + src, "-p", "output-image=" + reg + "/app/sample:hermetic", "-p", "skip-checks=true", "-w", "source=" + ws}
+	for _, p := range params {
+		args = append(args, "-p", p)
+	}
+	run := exec.Command(tr, append(args, pfile)...)
+	run.Env = append(os.Environ(), "COSIGN_PASSWORD=")
+	if b, err := run.CombinedOutput(); err != nil {
+		logs, _ := exec.Command("sh", "-c", "tail -n 30 "+out+"/work/*/logs/*.log").CombinedOutput()
+		t.Fatalf("trustline run pipeline: %v\n%s\n%s", err, b, logs)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil || json.Unmarshal(b, &results) != nil {
+		t.Fatalf("results.json: %v %s", err, b)
+	}
+	return ws, out, results
 }
 
 func mustDigest(t *testing.T, s string) name.Digest {
