@@ -75,6 +75,7 @@ type options struct {
 	revision        string
 	progress        io.Writer
 	tempDir         string
+	prefetchDir     string
 }
 
 // Option configures Build.
@@ -361,6 +362,9 @@ func Build(ctx context.Context, image string, opts ...Option) (_ *Result, err er
 		Config:          conf,
 		NoPull:          o.hermetic,
 		Hermetic:        o.hermetic,
+	}
+	if err := o.applyPrefetch(&spec, tmp); err != nil {
+		return nil, err
 	}
 	if o.hermetic {
 		fmt.Fprintf(o.progress, "build: hermetic: running the build in a new network namespace\n")

@@ -41,6 +41,10 @@ type buildSpec struct {
 	// NoPull forbids the build from pulling anything: the base images are
 	// in storage already and a hermetic build has no network to pull with.
 	NoPull bool `json:"noPull,omitempty"`
+	// TransientMounts ("src:dest:options") are mounted in every RUN
+	// instruction; Excludes, when set, replace the ignore file's patterns.
+	TransientMounts []string `json:"transientMounts,omitempty"`
+	Excludes        []string `json:"excludes,omitempty"`
 	// Hermetic runs the build in its own, empty network namespace.
 	Hermetic bool `json:"hermetic,omitempty"`
 }
@@ -185,6 +189,8 @@ func runBuild(ctx context.Context, st storage.Store, spec buildSpec, progress io
 		CommonBuildOpts: &define.CommonBuildOptions{
 			Ulimit: ulimits,
 		},
+		TransientMounts:    spec.TransientMounts,
+		Excludes:           spec.Excludes,
 		MaxPullPushRetries: 3,
 		PullPushRetryDelay: time.Second,
 	}

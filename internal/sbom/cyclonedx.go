@@ -62,6 +62,9 @@ func Encode(cat *Catalog, subj Subject, f Format, opts ...Option) ([]byte, error
 	case CycloneDX:
 		return encodeCycloneDX(cat, subj, &o)
 	case SPDX:
+		if len(o.prefetched) > 0 {
+			return nil, fmt.Errorf("merging prefetched dependencies needs the CycloneDX format")
+		}
 		return encodeSPDX(cat, subj, &o)
 	}
 	return nil, fmt.Errorf("format %q: want cyclonedx or spdx", f)
@@ -236,6 +239,7 @@ func encodeCycloneDX(cat *Catalog, subj Subject, o *options) ([]byte, error) {
 			Type: cdx.ComponentTypeContainer, Name: bc.Name, Version: bc.Version, PackageURL: purl, Hashes: bc.Hashes,
 		}}}
 	}
+	comps = mergePrefetched(comps, o.prefetched)
 	bom.Components = &comps
 	bom.Dependencies = dependencies(from.Dependencies, comps, rootRef)
 	var buf bytes.Buffer

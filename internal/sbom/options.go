@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	cdx "github.com/CycloneDX/cyclonedx-go"
 	"io"
 	"runtime"
 	"time"
@@ -28,6 +29,7 @@ type options struct {
 	now          func() time.Time
 	serial       func() string
 	toolVersion  string
+	prefetched   []cdx.Component
 }
 
 func makeOptions(opts []Option) options {

@@ -35,6 +35,11 @@ builds of the same context give the same digest. --hermetic pulls the base
 images first (those given by tag must already be in storage), runs the build
 in a new network namespace, then pushes from outside it.
 
+--prefetch-dir mounts the prefetch step's output at /prefetch in every RUN
+instruction and sets the variables of its prefetch.env (GOMODCACHE,
+GOPROXY=off, npm_config_cache, PIP_NO_INDEX…) for RUN instructions only, so
+that go, npm and pip build from the prefetched dependencies with no network.
+
 Needs root (CAP_SYS_ADMIN) for chroot isolation, mounts and the network
 namespace. Exit codes: 0 pushed, 2 the build or push failed (nothing pushed).
 
@@ -56,6 +61,7 @@ the next of them, so that a Tekton array parameter can be passed whole:
 			&cli.StringFlag{Name: "revision", Usage: "source `REVISION` (commit) for the org.opencontainers.image.revision annotation"},
 			&cli.StringFlag{Name: "source-date-epoch", EnvVars: []string{"SOURCE_DATE_EPOCH"}, Usage: "clamp every timestamp to `SECONDS` since 1970 (reproducible builds)"},
 			&cli.BoolFlag{Name: "hermetic", Usage: "run the build without network (base images must be present or given by digest)"},
+			&cli.StringFlag{Name: "prefetch-dir", Usage: "mount the prefetch step's output `DIR` at " + build.PrefetchMountPath + " in every RUN, with its prefetch.env (absent: nothing prefetched)"},
 			&cli.StringFlag{Name: "storage-driver", Value: build.DriverVFS, Usage: "containers/storage `DRIVER`: vfs or overlay"},
 			&cli.StringFlag{Name: "storage-root", Value: build.DefaultStorageRoot, Usage: "keep images and layers in `DIR`"},
 			&cli.StringFlag{Name: "storage-runroot", Value: build.DefaultStorageRunRoot, Usage: "keep storage locks and mount state in `DIR`"},
@@ -98,6 +104,7 @@ func run(c *cli.Context) error {
 		build.WithInsecureRegistries(!c.Bool("tls-verify")),
 		build.WithSource(c.String("source-url"), c.String("revision")),
 		build.WithProgress(c.App.ErrWriter),
+		build.WithPrefetchDir(c.String("prefetch-dir")),
 	}
 	if s := c.String("source-date-epoch"); s != "" {
 		t, err := build.ParseSourceDateEpoch(s)

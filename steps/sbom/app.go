@@ -42,6 +42,12 @@ commit, the supplier (--supplier, else the vendor label), the tools, a
 timestamp, a serial number, a PURL, licences, supplier and hashes per
 package where known, and the dependency graph.
 
+--prefetch-sbom merges the dependencies the prefetch step fetched for the
+build (its sbom.cdx.json) into a CycloneDX SBOM: every component then
+carries the property trustline:origin, "image" for what was found in the
+image and "prefetch" for what was fetched for the build (both for a package
+found in both). A FILE that does not exist means nothing was prefetched.
+
 For an image index, each platform image gets its own SBOM (written beside
 --output as FILE.<os>-<arch>.json) and the index gets one naming them.
 
@@ -61,6 +67,7 @@ error (bad reference, unreachable registry, a layer over the size limits).`,
 			&cli.StringFlag{Name: "output", Usage: "write the SBOM to `FILE` (- for stdout)"},
 			&cli.StringFlag{Name: "output-dir", Usage: "with --output-name, write the SBOM into `DIR` (ignored when empty: an unbound Tekton workspace)"},
 			&cli.StringFlag{Name: "output-name", Value: "sbom.json", Usage: "file `NAME` inside --output-dir"},
+			&cli.StringFlag{Name: "prefetch-sbom", Usage: "merge the prefetch step's CycloneDX SBOM `FILE` (absent: nothing was prefetched)"},
 			&cli.BoolFlag{Name: "attach", Usage: "push the SBOM next to the image (OCI referrer and cosign .sbom tag)"},
 			&cli.StringFlag{Name: "cache-dir", Usage: "cache layer catalogs in `DIR` across runs"},
 			&cli.StringFlag{Name: "source-url", Usage: "source repository `URL` (default: the image's org.opencontainers.image.source)"},
@@ -129,6 +136,21 @@ func run(c *cli.Context) error {
 		sbom.WithAuthor(c.String("author")),
 		sbom.WithRemoteOptions(remoteopt.Options(c.Context)...),
 		sbom.WithLayerLimits(layerfs.WithMaxFileSize(c.Int64("max-file-size")), layerfs.WithMaxTotalSize(c.Int64("max-layer-size"))),
+	}
+	if p := c.String("prefetch-sbom"); p != "" {
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			fmt.Fprintf(c.App.ErrWriter, "sbom: no prefetch SBOM at %s: nothing was prefetched\n", p)
+		} else {
+			if f != sbom.CycloneDX {
+				return stepcli.Usagef("--prefetch-sbom needs --format cyclonedx")
+			}
+			comps, err := sbom.ReadPrefetchSBOM(p)
+			if err != nil {
+				return stepcli.Usagef("--prefetch-sbom: %v", err)
+			}
+			fmt.Fprintf(c.App.ErrWriter, "sbom: merging %d prefetched dependencies from %s\n", len(comps), p)
+			opts = append(opts, sbom.WithPrefetched(comps))
+		}
 	}
 	res, err := sbom.Generate(c.Context, sbom.Request{
 		Reference: ref, Layout: c.String("oci-layout"), Format: f, Attach: c.Bool("attach"),
