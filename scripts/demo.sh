@@ -17,7 +17,9 @@
 #                         which fixes GO-2022-1059 (needs the Go module proxy)
 #   --bin-dir DIR         trustline and the step binaries (default bin/)
 # Environment: TRUSTLINE_OSV_DB, the OSV database directory (<Ecosystem>/all.zip);
-#   by default ../shared/osv beside the repository.
+#   by default test/osv, the sample application's slice of osv.dev's Go
+#   database (see test/osv/README.md); `trustline db fetch DIR` gets the
+#   full exports.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--out=*) OUT=${1#*=}; shift ;;
 	--fixed) FIXED=1; shift ;;
 	--bin-dir) BIN=$(cd "${2:?--bin-dir needs DIR}" && pwd); shift 2 ;;
-	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -48,19 +50,19 @@ T="$BIN/trustline"
 command -v go >/dev/null || die "go is needed to build the sample application"
 command -v git >/dev/null || die "git is needed to make the sample repository"
 
-OSV=${TRUSTLINE_OSV_DB:-}
-if [ -z "$OSV" ]; then
-	for d in "$ROOT/../shared/osv" "$ROOT/shared/osv"; do
-		[ -d "$d" ] && { OSV=$(cd "$d" && pwd); break; }
-	done
-fi
-[ -n "$OSV" ] && [ -d "$OSV" ] || die "no OSV database: set TRUSTLINE_OSV_DB to a directory holding <Ecosystem>/all.zip"
+OSV=${TRUSTLINE_OSV_DB:-$ROOT/test/osv}
+[ -d "$OSV" ] || die "no OSV database at $OSV: set TRUSTLINE_OSV_DB to a directory holding <Ecosystem>/all.zip (trustline db fetch DIR makes one)"
+OSV=$(cd "$OSV" && pwd)
+echo "OSV database: $OSV" >&2
 
 OUT=$(mkdir -p "$OUT" && cd "$OUT" && pwd)
 # Only ever empty a directory an earlier demo made.
 if [ -n "$(ls -A "$OUT")" ]; then
 	[ -f "$OUT/.trustline-demo" ] || die "$OUT is not empty and not an earlier demo's: choose another --out"
-	rm -rf "${OUT:?}"/* "$OUT/.trustline-demo"
+	# shellcheck source=lib/mounts.sh
+	source "$ROOT/scripts/lib/mounts.sh"
+	safe_rm "${OUT:?}"/* || die "$OUT still has mounts below it (an earlier build's?): unmount them first"
+	rm -f "$OUT/.trustline-demo"
 fi
 touch "$OUT/.trustline-demo"
 mkdir -p "$OUT/keys" "$OUT/policy" "$OUT/workspace/source" "$OUT/workspace/db-cache"

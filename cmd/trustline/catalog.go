@@ -17,6 +17,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/catalog/outdated"
 	"github.com/trustline-dev/trustline/internal/catalog/publish"
 	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/stepcli"
@@ -281,9 +282,5 @@ func orUnknown(v string) string {
 }
 
 func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return outfile.Write(path, b)
 }

@@ -27,6 +27,7 @@ func newApp() *cli.App {
 			initCommand(),
 			keyCommand(),
 			runCommand(),
+			dbCommand(),
 		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/urfave/cli/v2"
 
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -65,11 +66,7 @@ and every trustline command use plain HTTP for loopback registries.`,
 			}
 			addr := ln.Addr().String()
 			if f := c.String("addr-file"); f != "" {
-				tmp := f + ".tmp"
-				if err := os.WriteFile(tmp, []byte(addr), 0o644); err != nil {
-					return err
-				}
-				if err := os.Rename(tmp, f); err != nil {
+				if err := outfile.Write(f, []byte(addr)); err != nil {
 					return err
 				}
 			}

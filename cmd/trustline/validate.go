@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/tekton"
 	"github.com/trustline-dev/trustline/internal/validate"
 )
@@ -15,26 +15,49 @@ import (
 func validateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "validate",
-		Usage:     "check Tasks and Pipelines as the Tekton webhook would, then the library's conventions",
+		Usage:     "give the Tekton admission webhook's verdict on Tekton YAML, then check the library's conventions",
 		ArgsUsage: "[PATH...]",
-		Description: `Loads every Task, Pipeline, TaskRun, PipelineRun and StepAction with
-github.com/tektoncd/pipeline's own types (strict decoding, defaults,
-Validate), then checks the conventions in docs/task-conventions.md. With no
-PATH it checks the whole repository: tasks/, pipelines/, their READMEs and
-catalog.yaml. Prints one "file: field: message" line per problem and exits
-1 when there is any.
+		Description: `Admits every document as a cluster running Tekton Pipelines v1.10 does
+when kubectl creates it: the apiserver's strict field validation against
+Tekton's CRD schemas, generateName filled in, then the webhook's decoding,
+defaults and validation with github.com/tektoncd/pipeline's own code.
+tekton.dev/v1 and v1beta1 Tasks, Pipelines, TaskRuns and PipelineRuns
+(v1beta1 converted with Tekton's conversion code), v1alpha1 and v1beta1
+StepActions, CustomRuns and VerificationPolicies are checked; other
+Kubernetes objects (Secret, ConfigMap, PVC, ServiceAccount...) are checked
+for unknown fields where trustline knows their type and noted.
+
+Then it checks the conventions in docs/task-conventions.md, each finding
+marked with its rule id (TL003 image not pinned by digest) and a link to
+its section. --tekton-only checks only what the cluster would reject. With
+no PATH it checks the whole repository: tasks/, pipelines/, their READMEs
+and (without --tekton-only) catalog.yaml.
+
+Prints one "file:line: [doc N] field: message" line per problem (notes too,
+which do not fail) and exits 1 when there is a problem, 2 when a file
+cannot be read or is over --max-file-size.
 
 Examples:
    trustline validate
    trustline validate tasks/git-clone/0.1/git-clone.yaml
-   trustline validate --tekton-only .tekton/`,
+   trustline validate --tekton-only .tekton/
+   trustline validate --tekton-only --output json catalog/task/`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "tekton-only", Usage: "check only what Tekton itself rejects (for resources written elsewhere)"},
+			&cli.BoolFlag{Name: "tekton-only", Usage: "check only what Tekton and the apiserver reject (for resources written elsewhere)"},
 			&cli.StringFlag{Name: "root", Value: ".", Usage: "repository root that layout and catalog checks are relative to"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"},
+			&cli.Int64Flag{Name: "max-file-size", Value: tekton.DefaultMaxFileSize, Usage: "largest YAML file to read, in bytes"},
 		},
 		Action: func(c *cli.Context) error {
-			opts := []validate.Option{validate.WithRoot(c.String("root"))}
+			write := validate.WriteText
+			switch c.String("output") {
+			case "json":
+				write = validate.WriteJSON
+			case "text":
+			default:
+				return stepcli.Usagef("--output %q: use text or json", c.String("output"))
+			}
+			opts := []validate.Option{validate.WithRoot(c.String("root")), validate.WithMaxFileSize(c.Int64("max-file-size"))}
 			if c.Bool("tekton-only") {
 				opts = append(opts, validate.TektonOnly())
 			}
@@ -48,31 +71,11 @@ Examples:
 			if err != nil {
 				return err
 			}
-			switch c.String("output") {
-			case "json":
-				type jsonProblem struct {
-					File    string `json:"file"`
-					Field   string `json:"field"`
-					Message string `json:"message"`
-				}
-				out := make([]jsonProblem, 0, len(problems))
-				for _, p := range problems {
-					out = append(out, jsonProblem{p.File, p.Field, p.Message})
-				}
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(out); err != nil {
-					return err
-				}
-			case "text":
-				for _, p := range problems {
-					fmt.Fprintln(os.Stdout, p.String())
-				}
-			default:
-				return fmt.Errorf("--output %q: use text or json", c.String("output"))
+			if err := write(os.Stdout, problems); err != nil {
+				return err
 			}
-			if len(problems) > 0 {
-				return exitcode.CheckFailedf("%d problem(s)", len(problems))
+			if n := validate.Errors(problems); n > 0 {
+				return exitcode.CheckFailedf("%d problem(s)", n)
 			}
 			fmt.Fprintln(os.Stderr, "trustline validate: no problems")
 			return nil

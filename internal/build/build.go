@@ -261,7 +261,7 @@ type Result struct {
 
 // Build builds the Containerfile in the context and pushes the image to
 // the tag reference image.
-func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
+func Build(ctx context.Context, image string, opts ...Option) (_ *Result, err error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -303,9 +303,16 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporary directory: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	policy, err := writePolicy(tmp)
+	defer func() {
+		if rerr := removeTemp(tmp); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+	conf, err := writeContainersConfig(tmp)
 	if err != nil {
+		return nil, err
+	}
+	if err := conf.useInProcess(); err != nil {
 		return nil, err
 	}
 
@@ -316,7 +323,7 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 	defer st.Shutdown(false)
 
 	fmt.Fprintf(o.progress, "build: %s with %s storage at %s\n", cfPath, o.storage.Driver, o.storage.Root)
-	bases, err := pullBases(ctx, st, plan, o, policy)
+	bases, err := pullBases(ctx, st, plan, o, conf)
 	if err != nil {
 		return nil, err
 	}
@@ -351,25 +358,23 @@ func Build(ctx context.Context, image string, opts ...Option) (*Result, error) {
 		SourceDateEpoch: o.sourceDateEpoch,
 		Storage:         o.storage,
 		Insecure:        o.insecure,
-		PolicyPath:      policy,
+		Config:          conf,
 		NoPull:          o.hermetic,
+		Hermetic:        o.hermetic,
 	}
-	var imageID string
 	if o.hermetic {
 		fmt.Fprintf(o.progress, "build: hermetic: running the build in a new network namespace\n")
-		imageID, err = runHermetic(ctx, spec, o.progress)
-	} else {
-		imageID, err = runBuild(ctx, st, spec, o.progress)
 	}
+	imageID, err := runAndClean(ctx, st, spec, o.progress)
 	if err != nil {
-		if o.hermetic {
+		if o.hermetic && ctx.Err() == nil {
 			return nil, fmt.Errorf("build %s (hermetic: RUN instructions have no network): %w", cfPath, err)
 		}
 		return nil, fmt.Errorf("build %s: %w", cfPath, err)
 	}
 
 	phase("built image " + imageID)
-	digest, pushed, err := push(ctx, st, imageID, tag, tmp, policy, bases.rename, o.insecure, o.progress)
+	digest, pushed, err := push(ctx, st, imageID, tag, tmp, conf, bases.rename, o.insecure, o.progress)
 	if err != nil {
 		return nil, err
 	}

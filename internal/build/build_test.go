@@ -298,6 +298,51 @@ func TestBuild(t *testing.T) {
 		}
 	})
 
+	// A RUN's exit status is the build's failure, named with its
+	// instruction, never the step's exit status: nothing in the error
+	// carries an ExitCode a caller could pass through.
+	t.Run("run-fails", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, run string
+			hermetic  bool
+			want      []string
+		}{
+			{"exit-7", "RUN exit 7", false, []string{`instruction "RUN exit 7" failed`, "exited with status 7"}},
+			{"exit-7-hermetic", "RUN exit 7", true, []string{`instruction "RUN exit 7" failed`, "exited with status 7"}},
+			// The shell reports its child's signal as 128+11.
+			{"child-segfault", "RUN sh -c 'kill -SEGV $$'; exit $?", false, []string{"kill -SEGV", "status 139 (128+11: killed by signal segmentation fault)"}},
+			// The RUN's own process is killed: buildah's runtime exits 1
+			// and says why on stderr.
+			{"segfault", "RUN kill -SEGV $$", false, []string{`instruction "RUN kill -SEGV $$" failed`, "killed by signal segmentation fault"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				ctxDir := writeContext(t, map[string]string{"Containerfile": "FROM " + f.busyboxRef + "\n" + tc.run + "\n"})
+				image := f.reg + "/app/fails:" + tc.name
+				_, progress, err := f.build(t, image, WithContextDir(ctxDir), WithHermetic(tc.hermetic))
+				if err == nil {
+					t.Fatalf("the build succeeded\n%s", progress)
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				var coder interface{ ExitCode() int }
+				if errors.As(err, &coder) {
+					t.Errorf("error carries exit code %d: %v", coder.ExitCode(), err)
+				}
+				if tagExists(t, image) {
+					t.Errorf("failed build pushed %s", image)
+				}
+				st, err := openStore(f.storage)
+				must(t, err)
+				if ids, err := containerIDs(st); err != nil || len(ids) != 0 {
+					t.Errorf("containers left in storage: %v %v", ids, err)
+				}
+			})
+		}
+	})
+
 	t.Run("credentials", func(t *testing.T) {
 		// A registry that wants a password for everything: the base pull
 		// (containers/image) and the push (go-containerregistry) both take

@@ -25,14 +25,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"go.podman.io/buildah"
 
+	"github.com/trustline-dev/trustline/internal/build/buildtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -55,9 +53,6 @@ type fixture struct {
 	busyboxDigest string
 	busyboxRef    string // repo@sha256:…
 }
-
-// busyboxApplets are linked to /bin/busybox in the test base image.
-var busyboxApplets = []string{"sh", "cat", "echo", "wget", "true", "false", "ls", "mkdir", "sleep", "test", "httpd", "kill"}
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -96,50 +91,8 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// busyboxImage assembles a one-layer base image from Debian's
-// busybox-static: /bin/busybox and a few applet links.
-func busyboxImage(t *testing.T) v1.Image {
-	t.Helper()
-	bin, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatalf("the build tests need a static busybox at /bin/busybox (apt-get install -y busybox-static): %v", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	epoch := time.Unix(0, 0)
-	for _, d := range []string{"bin/", "etc/", "tmp/"} {
-		mode := int64(0o755)
-		if d == "tmp/" {
-			mode = 0o1777
-		}
-		must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: mode, ModTime: epoch}))
-	}
-	must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin)), ModTime: epoch}))
-	_, err = tw.Write(bin)
-	must(t, err)
-	for _, a := range busyboxApplets {
-		must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777, ModTime: epoch}))
-	}
-	must(t, tw.Close())
-	data := buf.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(data)), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	must(t, err)
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
-	must(t, err)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	must(t, err)
-	cf = cf.DeepCopy()
-	cf.OS = "linux"
-	cf.Architecture = runtime.GOARCH
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"sh"}
-	img, err = mutate.ConfigFile(img, cf)
-	must(t, err)
-	return img
-}
+// busyboxImage is the test base image: busybox-static and a few applets.
+func busyboxImage(t *testing.T) v1.Image { return buildtest.Busybox(t) }
 
 // staticBinary compiles a static Go program that prints msg.
 func staticBinary(t *testing.T, msg string) []byte {

@@ -57,7 +57,7 @@ func registryTransport(insecure bool) http.RoundTripper {
 	return t
 }
 
-func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, tmp, policy string, rename map[string]string, insecure bool, progress io.Writer) (string, map[string]string, error) {
+func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, tmp string, conf containersConfig, rename map[string]string, insecure bool, progress io.Writer) (string, map[string]string, error) {
 	dir := filepath.Join(tmp, "layout")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("push: %w", err)
@@ -70,8 +70,8 @@ func push(ctx context.Context, st storage.Store, imageID string, tag name.Tag, t
 		Store:               st,
 		Compression:         archive.Gzip,
 		ManifestType:        define.OCIv1ImageManifest,
-		SignaturePolicyPath: policy,
-		SystemContext:       &types.SystemContext{},
+		SignaturePolicyPath: conf.path(confPolicy),
+		SystemContext:       conf.systemContext(&types.SystemContext{}),
 		ReportWriter:        progress,
 	}); err != nil {
 		return "", nil, fmt.Errorf("exporting image %s from storage: %w", imageID, err)

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"go.podman.io/buildah"
 	"go.podman.io/buildah/define"
@@ -36,10 +35,14 @@ type buildSpec struct {
 	SourceDateEpoch *time.Time        `json:"sourceDateEpoch,omitempty"`
 	Storage         Storage           `json:"storage"`
 	Insecure        bool              `json:"insecure,omitempty"`
-	PolicyPath      string            `json:"policyPath"`
+	// Config is the containers configuration the build reads instead of
+	// the host's.
+	Config containersConfig `json:"config"`
 	// NoPull forbids the build from pulling anything: the base images are
 	// in storage already and a hermetic build has no network to pull with.
 	NoPull bool `json:"noPull,omitempty"`
+	// Hermetic runs the build in its own, empty network namespace.
+	Hermetic bool `json:"hermetic,omitempty"`
 }
 
 func openStore(s Storage) (storage.Store, error) {
@@ -54,26 +57,13 @@ func openStore(s Storage) (storage.Store, error) {
 	return st, nil
 }
 
-// writePolicy writes the containers/image signature policy the step uses
-// for pulls, commits and pushes. The step does not verify signatures of
-// base images (that is the policy engine's job, on the attestations), and
-// a host's /etc/containers/policy.json, when there is one, must not change
-// what a build does.
-func writePolicy(dir string) (string, error) {
-	p := filepath.Join(dir, "policy.json")
-	if err := os.WriteFile(p, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o600); err != nil {
-		return "", fmt.Errorf("signature policy: %w", err)
-	}
-	return p, nil
-}
-
 // systemContext returns the containers/image settings for talking to
 // registry: plain HTTP (and unverified TLS) only for loopback registries or
 // when the user turned TLS verification off, as go-containerregistry does.
 // Credentials come from containers/image's own lookup, which reads
 // $DOCKER_CONFIG/config.json as Tekton mounts it.
-func systemContext(registry string, insecure bool) *types.SystemContext {
-	sc := &types.SystemContext{}
+func systemContext(registry string, insecure bool, conf containersConfig) *types.SystemContext {
+	sc := conf.systemContext(&types.SystemContext{})
 	if insecure || isLoopback(registry) {
 		sc.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	}
@@ -94,7 +84,7 @@ type pulledBases struct {
 // refreshed (a stale local copy must not be built on silently); those
 // given by digest are pulled only when missing. In a hermetic build a tag
 // is never resolved against a registry: it must be in storage already.
-func pullBases(ctx context.Context, st storage.Store, plan *Plan, o *options, policy string) (*pulledBases, error) {
+func pullBases(ctx context.Context, st storage.Store, plan *Plan, o *options, conf containersConfig) (*pulledBases, error) {
 	out := &pulledBases{digest: map[string]string{}, rename: map[string]string{}}
 	for _, img := range plan.Images {
 		named, err := reference.ParseNormalizedNamed(img)
@@ -110,11 +100,11 @@ func pullBases(ctx context.Context, st storage.Store, plan *Plan, o *options, po
 			policyFor = define.PullNever
 		}
 		fmt.Fprintf(o.progress, "build: base image %s (pull %s)\n", img, policyFor)
-		sc := systemContext(reference.Domain(named), o.insecure)
+		sc := systemContext(reference.Domain(named), o.insecure, conf)
 		id, err := buildah.Pull(ctx, img, buildah.PullOptions{
 			Store:               st,
 			SystemContext:       sc,
-			SignaturePolicyPath: policy,
+			SignaturePolicyPath: conf.path(confPolicy),
 			ReportWriter:        o.progress,
 			PullPolicy:          policyFor,
 			MaxRetries:          3,
@@ -162,7 +152,7 @@ func runBuild(ctx context.Context, st storage.Store, spec buildSpec, progress io
 	if spec.NoPull {
 		pull = define.PullNever
 	}
-	sc := &types.SystemContext{}
+	sc := spec.Config.systemContext(&types.SystemContext{})
 	if spec.Insecure {
 		sc.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	}
@@ -183,7 +173,7 @@ func runBuild(ctx context.Context, st storage.Store, spec buildSpec, progress io
 		Target:                  spec.Target,
 		OutputFormat:            define.OCIv1ImageManifest,
 		SystemContext:           sc,
-		SignaturePolicyPath:     spec.PolicyPath,
+		SignaturePolicyPath:     spec.Config.path(confPolicy),
 		Out:                     progress,
 		Err:                     progress,
 		ReportWriter:            progress,
@@ -198,6 +188,15 @@ func runBuild(ctx context.Context, st storage.Store, spec buildSpec, progress io
 		MaxPullPushRetries: 3,
 		PullPushRetryDelay: time.Second,
 	}
+	// RUN instructions use the step's network namespace (chroot isolation
+	// cannot do otherwise; a hermetic build made that namespace empty):
+	// say so, and give buildah no network backend to look for.
+	opts.NamespaceOptions = define.NamespaceOptions{{Name: string(specs.NetworkNamespace), Host: true}}
+	opts.ConfigureNetwork = define.NetworkEnabled
+	opts.NetworkInterface = stepNetwork{}
+	// No host mounts.conf subscriptions, no host OCI hooks.
+	opts.DefaultMountsFilePath = spec.Config.path(confMounts)
+	opts.CommonBuildOpts.OCIHooksDir = []string{spec.Config.path(confHooksD)}
 	if spec.SourceDateEpoch != nil {
 		t := *spec.SourceDateEpoch
 		opts.SourceDateEpoch = &t

@@ -14,6 +14,8 @@ import (
 	"sort"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/trustline-dev/trustline/internal/outfile"
 )
 
 // FileName is the catalog's name at the repository root.
@@ -133,11 +135,7 @@ func (c *Catalog) Save(path string) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
 		return nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return outfile.Write(path, b)
 }
 
 func (c *Catalog) sort() {

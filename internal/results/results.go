@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+
+	"github.com/trustline-dev/trustline/internal/outfile"
 )
 
 // DefaultDir is where Tekton mounts the results of the running step.
@@ -36,19 +38,7 @@ func (d Dir) Write(name, value string) error {
 	if err := os.MkdirAll(d.Path, 0o755); err != nil {
 		return fmt.Errorf("results directory %s: %w", d.Path, err)
 	}
-	tmp, err := os.CreateTemp(d.Path, "."+name+".*")
-	if err != nil {
-		return fmt.Errorf("result %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(value); err != nil {
-		tmp.Close()
-		return fmt.Errorf("result %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("result %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(d.Path, name)); err != nil {
+	if err := outfile.Write(filepath.Join(d.Path, name), []byte(value)); err != nil {
 		return fmt.Errorf("result %s: %w", name, err)
 	}
 	return nil

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"knative.dev/pkg/apis"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trustline-dev/trustline/internal/outfile"
 )
 
 func typesUID(s string) types.UID { return types.UID(s) }
@@ -176,11 +178,7 @@ func Record(dir string, pr *v1.PipelineRun, trs []*v1.TaskRun) ([]string, error)
 		if err != nil {
 			return err
 		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, b, 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, path); err != nil {
+		if err := outfile.Write(path, b); err != nil {
 			return err
 		}
 		files = append(files, path)
@@ -206,7 +204,7 @@ func Record(dir string, pr *v1.PipelineRun, trs []*v1.TaskRun) ([]string, error)
 	if err != nil {
 		return files, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(b, '\n'), 0o644); err != nil {
+	if err := outfile.Write(filepath.Join(dir, "results.json"), append(b, '\n')); err != nil {
 		return files, err
 	}
 	for _, tr := range trs {

@@ -35,6 +35,7 @@ import (
 	// syft reads RPM databases (rpmdb.sqlite) through database/sql.
 	_ "modernc.org/sqlite"
 
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
 )
 
@@ -471,23 +472,7 @@ func storeFile(dir, name string, raw []byte) {
 	if dir == "" {
 		return
 	}
-	if os.MkdirAll(dir, 0o755) != nil {
-		return
-	}
-	f, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(raw)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
+	_ = outfile.Write(filepath.Join(dir, name), raw, outfile.WithParents())
 }
 
 // merge squashes the per-layer catalogs.

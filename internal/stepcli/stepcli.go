@@ -6,10 +6,14 @@
 package stepcli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,33 +36,65 @@ func Results(c *cli.Context) results.Dir {
 	return results.Dir{Path: c.String("results-dir")}
 }
 
+// StopGrace is how long a step has, after SIGTERM or SIGINT cancelled its
+// context, to clean up and return before Main exits anyway (exit 2). A
+// second signal ends the wait. Kubernetes sends SIGKILL 30 seconds after
+// SIGTERM by default.
+const StopGrace = 10 * time.Second
+
 // Main runs app with os.Args and exits with the project's exit code. Errors
 // are printed once, to stderr, prefixed with the program's name.
+//
+// SIGTERM and SIGINT cancel the context the app runs with (c.Context),
+// with a cause naming the signal; the step cleans up and returns, and Main
+// exits 2: a stopped step gave no answer.
 func Main(app *cli.App) {
-	os.Exit(Run(app, os.Args, os.Stderr))
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		sig := <-signals
+		cancel(fmt.Errorf("%w: %v", ErrStopped, sig))
+		select {
+		case sig = <-signals:
+		case <-time.After(StopGrace):
+		}
+		fmt.Fprintf(os.Stderr, "%s: stopped by %v before it finished cleaning up\n", app.Name, sig)
+		os.Exit(exitcode.Error)
+	}()
+	os.Exit(RunContext(ctx, app, os.Args, os.Stderr))
 }
+
+// ErrStopped is the cause of the context Main's app runs with when a
+// signal stopped the step.
+var ErrStopped = errors.New("stopped by a signal")
 
 // Run runs app and returns the exit code instead of exiting, for tests.
 func Run(app *cli.App, args []string, stderr io.Writer) int {
+	return RunContext(context.Background(), app, args, stderr)
+}
+
+// RunContext is Run with a context that stopping the step cancels. The
+// exit code is always one of the documented three: 0, 1 (only for an
+// *exitcode.Err saying so) or 2. An error that carries some other status
+// (a child process's exit status, say) is an error: 2.
+func RunContext(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
 	app.ExitErrHandler = func(*cli.Context, error) {}
 	if app.ErrWriter == nil {
 		app.ErrWriter = stderr
 	}
-	err := app.Run(args)
+	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitcode.OK
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", app.Name, err)
-	var coder cli.ExitCoder
-	if errors.As(err, &coder) && !isOurs(err) {
-		return coder.ExitCode()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		err = fmt.Errorf("%w (%v)", err, cause)
 	}
-	return exitcode.Code(err)
-}
-
-func isOurs(err error) bool {
-	var e *exitcode.Err
-	return errors.As(err, &e)
+	fmt.Fprintf(stderr, "%s: %v\n", app.Name, err)
+	if exitcode.Code(err) == exitcode.Failed {
+		return exitcode.Failed
+	}
+	return exitcode.Error
 }
 
 // Usagef reports bad command-line input (exit 2) with a message naming the

@@ -1,16 +1,50 @@
 package stepcli
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 )
 
+func TestMain(m *testing.M) {
+	// TestMainSignals runs this binary as a step that waits to be stopped.
+	if os.Getenv("STEPCLI_TEST_WAITING_STEP") != "" {
+		Main(waitingStep(os.Getenv("STEPCLI_TEST_WAITING_STEP")))
+	}
+	os.Exit(m.Run())
+}
+
+// waitingStep says "ready" and waits for its context; how=ignore keeps
+// running after it (a step that does not honour the context).
+func waitingStep(how string) *cli.App {
+	return &cli.App{Name: "step", Action: func(c *cli.Context) error {
+		fmt.Fprintln(os.Stderr, "ready")
+		if how == "ignore" {
+			time.Sleep(time.Hour)
+		}
+		<-c.Context.Done()
+		return fmt.Errorf("cleaned up: %w", context.Cause(c.Context))
+	}}
+}
+
 func TestExitCodes(t *testing.T) {
+	childStatus := exec.Command("sh", "-c", "exit 7").Run()
+	var ee *exec.ExitError
+	if !errors.As(childStatus, &ee) || ee.ExitCode() != 7 {
+		t.Fatalf("sh -c 'exit 7': %v", childStatus)
+	}
 	cases := []struct {
 		err  error
 		code int
@@ -19,6 +53,10 @@ func TestExitCodes(t *testing.T) {
 		{exitcode.CheckFailedf("2 violations"), 1},
 		{errors.New("registry unreachable"), 2},
 		{Usagef("--image is required"), 2},
+		// A child's status is not the step's: only 0, 1 and 2 exist.
+		{fmt.Errorf("RUN exit 7: %w", childStatus), 2},
+		{&exitcode.Err{Code: 7, Err: errors.New("odd code")}, 2},
+		{cli.Exit("urfave exit", 3), 2},
 	}
 	for _, c := range cases {
 		app := &cli.App{Name: "step", Action: func(*cli.Context) error { return c.err }}
@@ -36,4 +74,74 @@ func TestExitCodes(t *testing.T) {
 	if got := Run(app, []string{"step", "--nope"}, &stderr); got != 2 {
 		t.Errorf("unknown flag: exit %d", got)
 	}
+}
+
+// TestMainSignals runs Main in a child process and stops it with SIGTERM
+// and SIGINT: exit 2, the signal named, whether the step returns on its
+// own (after cleaning up) or has to be cut off by a second signal.
+func TestMainSignals(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		how     string
+		signals []syscall.Signal
+		want    string
+	}{
+		{"sigterm", "honour", []syscall.Signal{syscall.SIGTERM}, "step: cleaned up: stopped by a signal: terminated"},
+		{"sigint", "honour", []syscall.Signal{syscall.SIGINT}, "step: cleaned up: stopped by a signal: interrupt"},
+		{"second-signal", "ignore", []syscall.Signal{syscall.SIGTERM, syscall.SIGTERM}, "step: stopped by terminated before it finished cleaning up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0]) // no arguments: Main reads os.Args
+			cmd.Env = append(os.Environ(), "STEPCLI_TEST_WAITING_STEP="+tc.how)
+			stderr := &syncBuffer{}
+			cmd.Stderr = stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(time.Minute)
+			for !strings.Contains(stderr.String(), "ready") {
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("the step never got ready: %q", stderr.String())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			start := time.Now()
+			for _, s := range tc.signals {
+				if err := cmd.Process.Signal(s); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			err := cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != 2 {
+				t.Errorf("exit %d (%v), want 2\n%s", code, err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q, want %q", stderr.String(), tc.want)
+			}
+			if d := time.Since(start); d > StopGrace {
+				t.Errorf("took %s to stop", d)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a process's output goroutine may write
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -41,14 +41,14 @@ func (o *options) catalog(ctx context.Context, files []string) ([]tekton.Problem
 	path := filepath.Join(o.root, catalog.FileName)
 	c, err := catalog.Load(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return []tekton.Problem{{File: catalog.FileName, Field: "(file)", Message: "missing: list every task and pipeline version"}}, nil
+		return []tekton.Problem{{Rule: "TL014", File: catalog.FileName, Field: "(file)", Message: "missing: list every task and pipeline version"}}, nil
 	}
 	if err != nil {
-		return []tekton.Problem{{File: catalog.FileName, Field: "(document)", Message: err.Error()}}, nil
+		return []tekton.Problem{{Rule: "TL014", File: catalog.FileName, Field: "(document)", Message: err.Error()}}, nil
 	}
 	var ps []tekton.Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, tekton.Problem{File: catalog.FileName, Field: field, Message: fmt.Sprintf(format, args...)})
+	add := func(rule, field, format string, args ...any) {
+		ps = append(ps, tekton.Problem{Rule: rule, File: catalog.FileName, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	listed := map[string]bool{}
 	for _, f := range files {
@@ -76,39 +76,39 @@ func (o *options) catalog(ctx context.Context, files []string) ([]tekton.Problem
 		field := fmt.Sprintf("%ss[%s].versions[%s]", l.kind, l.name, version)
 		v := c.Find(l.kind, l.name, version)
 		if v == nil {
-			add(fmt.Sprintf("%ss[%s]", l.kind, l.name), "version %s (%s) is not in the catalog", version, rel)
+			add("TL014", fmt.Sprintf("%ss[%s]", l.kind, l.name), "version %s (%s) is not in the catalog", version, rel)
 			continue
 		}
 		listed[v.Path] = true
 		if v.Path != rel {
-			add(field+".path", "is %q but the %s is at %q", v.Path, l.kind, rel)
+			add("TL014", field+".path", "is %q but the %s is at %q", v.Path, l.kind, rel)
 		}
 		if got := sortedCopy(v.StepImages); strings.Join(got, ",") != strings.Join(images, ",") {
-			add(field+".step_images", "%v differ from the images in %s: %v", got, rel, images)
+			add("TL014", field+".step_images", "%v differ from the images in %s: %v", got, rel, images)
 		}
 	}
 	for _, kind := range []string{catalog.KindTask, catalog.KindPipeline} {
 		seen := map[string]bool{}
 		for _, e := range c.Entries(kind) {
 			if seen[e.Name] {
-				add(fmt.Sprintf("%ss[%s]", kind, e.Name), "listed twice")
+				add("TL014", fmt.Sprintf("%ss[%s]", kind, e.Name), "listed twice")
 			}
 			seen[e.Name] = true
 			for _, v := range e.Versions {
 				field := fmt.Sprintf("%ss[%s].versions[%s]", kind, e.Name, v.Version)
 				if _, _, _, ok := catalog.ParseSemver(v.Version); !ok {
-					add(field+".version", "%q is not a MAJOR.MINOR.PATCH version", v.Version)
+					add("TL014", field+".version", "%q is not a MAJOR.MINOR.PATCH version", v.Version)
 				}
 				if v.ExpiresOn != "" && !validDate(v.ExpiresOn) {
-					add(field+".expires_on", "%q is not a date (YYYY-MM-DD or RFC 3339)", v.ExpiresOn)
+					add("TL014", field+".expires_on", "%q is not a date (YYYY-MM-DD or RFC 3339)", v.ExpiresOn)
 				}
 				if listed[v.Path] {
 					continue
 				}
 				if _, err := os.Stat(filepath.Join(o.root, v.Path)); err != nil {
-					add(field+".path", "%s does not exist", v.Path)
+					add("TL014", field+".path", "%s does not exist", v.Path)
 				} else {
-					add(field+".path", "%s does not hold %s version %s", v.Path, e.Name, v.Version)
+					add("TL014", field+".path", "%s does not hold %s version %s", v.Path, e.Name, v.Version)
 				}
 			}
 		}

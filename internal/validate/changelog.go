@@ -54,7 +54,7 @@ func (o *options) versionChanges(c *catalog.Catalog, files []string) []tekton.Pr
 		// publish has pushed it, a version may still change (catalog sync
 		// records the new content).
 		if len(v.Published) > 0 && v.ContentDigest != "" && v.ContentDigest != got {
-			ps = append(ps, tekton.Problem{File: rel, Field: "metadata.labels." + VersionLabel,
+			ps = append(ps, tekton.Problem{Rule: "TL015", File: rel, Field: "metadata.labels." + VersionLabel,
 				Message: fmt.Sprintf("%s changed but its version is still %s (catalog.yaml recorded %s, the file is now %s): "+
 					"bump the version, add a `## <new version>` entry to CHANGELOG.md, then run `trustline catalog sync`",
 					filepath.Base(rel), version, v.ContentDigest, got)})
@@ -64,7 +64,7 @@ func (o *options) versionChanges(c *catalog.Catalog, files []string) []tekton.Pr
 			continue // reported by the changelog check
 		}
 		if entries := catalog.ParseChangelog(cl); len(entries) > 0 && entries[0].Version != version {
-			ps = append(ps, tekton.Problem{File: filepath.ToSlash(filepath.Join(filepath.Dir(rel), catalog.ChangelogFile)), Field: "## " + entries[0].Version,
+			ps = append(ps, tekton.Problem{Rule: "TL013", File: filepath.ToSlash(filepath.Join(filepath.Dir(rel), catalog.ChangelogFile)), Field: "## " + entries[0].Version,
 				Message: fmt.Sprintf("the newest entry must be the current version %s (newest first)", version)})
 		}
 	}

@@ -65,27 +65,27 @@ func layoutOf(rel string) (layout, bool) {
 // version label.
 func checkLayout(file string, l layout, meta metadata) []tekton.Problem {
 	var ps []tekton.Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, tekton.Problem{File: file, Field: field, Message: fmt.Sprintf(format, args...)})
+	add := func(rule, field, format string, args ...any) {
+		ps = append(ps, tekton.Problem{Rule: rule, File: file, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if want := l.name + ".yaml"; l.file != want {
-		add("(file name)", "must be %s: a version directory holds <name>.yaml", want)
+		add("TL001", "(file name)", "must be %s: a version directory holds <name>.yaml", want)
 	}
 	if meta.name != l.name {
-		add("metadata.name", "is %q but the directory says %q", meta.name, l.name)
+		add("TL002", "metadata.name", "is %q but the directory says %q", meta.name, l.name)
 	}
 	v, ok := meta.labels[VersionLabel]
 	if !ok {
-		add("metadata.labels."+VersionLabel, "missing: the full semantic version (e.g. %s.0)", l.version)
+		add("TL002", "metadata.labels."+VersionLabel, "missing: the full semantic version (e.g. %s.0)", l.version)
 		return ps
 	}
 	mm, ok := catalog.MajorMinor(v)
 	if !ok {
-		add("metadata.labels."+VersionLabel, "%q is not a MAJOR.MINOR.PATCH version", v)
+		add("TL002", "metadata.labels."+VersionLabel, "%q is not a MAJOR.MINOR.PATCH version", v)
 		return ps
 	}
 	if mm != l.version {
-		add("metadata.labels."+VersionLabel, "version %s does not belong in directory %s/ (expected %s/)", v, l.version, mm)
+		add("TL002", "metadata.labels."+VersionLabel, "version %s does not belong in directory %s/ (expected %s/)", v, l.version, mm)
 	}
 	return ps
 }
@@ -101,7 +101,7 @@ func checkAnnotations(file string, meta metadata) []tekton.Problem {
 	var ps []tekton.Problem
 	for _, a := range RequiredAnnotations {
 		if strings.TrimSpace(meta.annotations[a]) == "" {
-			ps = append(ps, tekton.Problem{File: file, Field: "metadata.annotations." + a, Message: "missing Tekton catalog annotation"})
+			ps = append(ps, tekton.Problem{Rule: "TL008", File: file, Field: "metadata.annotations." + a, Message: "missing Tekton catalog annotation"})
 		}
 	}
 	return ps
@@ -111,7 +111,7 @@ func checkParams(file, field string, params []v1.ParamSpec) []tekton.Problem {
 	var ps []tekton.Problem
 	for i, p := range params {
 		if strings.TrimSpace(p.Description) == "" {
-			ps = append(ps, tekton.Problem{File: file, Field: fmt.Sprintf("%s[%d].description", field, i),
+			ps = append(ps, tekton.Problem{Rule: "TL006", File: file, Field: fmt.Sprintf("%s[%d].description", field, i),
 				Message: fmt.Sprintf("param %q has no description", p.Name)})
 		}
 	}
@@ -123,7 +123,7 @@ func checkTask(file string, t *v1.Task) []tekton.Problem {
 	meta := metadata{name: t.Name, labels: t.Labels, annotations: t.Annotations, description: t.Spec.Description}
 	ps := checkAnnotations(file, meta)
 	if strings.TrimSpace(t.Spec.Description) == "" {
-		ps = append(ps, tekton.Problem{File: file, Field: "spec.description", Message: "missing: say what the task does"})
+		ps = append(ps, tekton.Problem{Rule: "TL009", File: file, Field: "spec.description", Message: "missing: say what the task does"})
 	}
 	ps = append(ps, checkParams(file, "spec.params", t.Spec.Params)...)
 	ps = append(ps, checkTaskSpec(file, "spec", t.Spec)...)
@@ -132,8 +132,8 @@ func checkTask(file string, t *v1.Task) []tekton.Problem {
 
 func checkTaskSpec(file, prefix string, spec v1.TaskSpec) []tekton.Problem {
 	var ps []tekton.Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, tekton.Problem{File: file, Field: prefix + field, Message: fmt.Sprintf(format, args...)})
+	add := func(rule, field, format string, args ...any) {
+		ps = append(ps, tekton.Problem{Rule: rule, File: file, Field: prefix + field, Message: fmt.Sprintf(format, args...)})
 	}
 	privileged := ""
 	if spec.StepTemplate != nil && needsPrivilege(spec.StepTemplate.SecurityContext) {
@@ -147,13 +147,13 @@ func checkTaskSpec(file, prefix string, spec v1.TaskSpec) []tekton.Problem {
 			continue
 		}
 		if !pinnedImage.MatchString(s.Image) {
-			add(field+".image", "image %q is not pinned by digest (use repo@sha256:<digest>)", s.Image)
+			add("TL003", field+".image", "image %q is not pinned by digest (use repo@sha256:<digest>)", s.Image)
 		}
 		if len(s.Command) == 0 && s.Script == "" {
-			add(field+".command", "step %q has no command: do not rely on the image's entrypoint", s.Name)
+			add("TL004", field+".command", "step %q has no command: do not rely on the image's entrypoint", s.Name)
 		}
 		if paramInScript.MatchString(s.Script) {
-			add(field+".script", "step %q splices $(params...) into its script: pass the value through env or args", s.Name)
+			add("TL005", field+".script", "step %q splices $(params...) into its script: pass the value through env or args", s.Name)
 		}
 		if privileged == "" && needsPrivilege(s.SecurityContext) {
 			privileged = fmt.Sprintf("step %q", s.Name)
@@ -161,11 +161,11 @@ func checkTaskSpec(file, prefix string, spec v1.TaskSpec) []tekton.Problem {
 	}
 	for i, s := range spec.Sidecars {
 		if !pinnedImage.MatchString(s.Image) {
-			add(fmt.Sprintf(".sidecars[%d].image", i), "image %q is not pinned by digest", s.Image)
+			add("TL003", fmt.Sprintf(".sidecars[%d].image", i), "image %q is not pinned by digest", s.Image)
 		}
 	}
 	if privileged != "" && !privilegeWord.MatchString(spec.Description) {
-		add(".description", "%s runs as root or with privileges: the description must say why", privileged)
+		add("TL007", ".description", "%s runs as root or with privileges: the description must say why", privileged)
 	}
 	ps = append(ps, checkResultHints(file, prefix+".results", taskResults(spec.Results))...)
 	return ps
@@ -228,7 +228,7 @@ func checkResultHints(file, field string, rs []result) []tekton.Problem {
 			}
 			mate := strings.TrimSuffix(n, a) + b
 			if _, ok := names[mate]; !ok {
-				ps = append(ps, tekton.Problem{File: file, Field: fmt.Sprintf("%s[%d]", field, i),
+				ps = append(ps, tekton.Problem{Rule: "TL010", File: file, Field: fmt.Sprintf("%s[%d]", field, i),
 					Message: fmt.Sprintf("result %q needs its pair %q: Tekton Chains reads them together", n, mate)})
 			}
 		}
@@ -242,7 +242,7 @@ func checkResultHints(file, field string, rs []result) []tekton.Problem {
 			continue
 		}
 		if r.typ != "" && r.typ != string(v1.ResultsTypeObject) {
-			ps = append(ps, tekton.Problem{File: file, Field: fmt.Sprintf("%s[%d].type", field, i),
+			ps = append(ps, tekton.Problem{Rule: "TL010", File: file, Field: fmt.Sprintf("%s[%d].type", field, i),
 				Message: fmt.Sprintf("result %q must be an object {uri, digest} for Tekton Chains", r.name)})
 			continue
 		}
@@ -251,7 +251,7 @@ func checkResultHints(file, field string, rs []result) []tekton.Problem {
 		}
 		for _, p := range []string{"uri", "digest"} {
 			if _, ok := r.properties[p]; !ok {
-				ps = append(ps, tekton.Problem{File: file, Field: fmt.Sprintf("%s[%d].properties", field, i),
+				ps = append(ps, tekton.Problem{Rule: "TL010", File: file, Field: fmt.Sprintf("%s[%d].properties", field, i),
 					Message: fmt.Sprintf("result %q lacks property %q that Tekton Chains reads", r.name, p)})
 			}
 		}
@@ -266,7 +266,7 @@ func checkPipeline(file string, p *v1.Pipeline) []tekton.Problem {
 	meta := metadata{name: p.Name, labels: p.Labels, annotations: p.Annotations, description: p.Spec.Description}
 	ps := checkAnnotations(file, meta)
 	if strings.TrimSpace(p.Spec.Description) == "" {
-		ps = append(ps, tekton.Problem{File: file, Field: "spec.description", Message: "missing: say what the pipeline does"})
+		ps = append(ps, tekton.Problem{Rule: "TL009", File: file, Field: "spec.description", Message: "missing: say what the pipeline does"})
 	}
 	ps = append(ps, checkParams(file, "spec.params", p.Spec.Params)...)
 	ps = append(ps, checkPipelineTasks(file, "spec.tasks", p.Spec.Tasks)...)
@@ -297,7 +297,7 @@ func checkRef(file, field string, resolver v1.ResolverName, params v1.Params) []
 	}
 	for i, p := range params {
 		if p.Name == "bundle" && !pinnedImage.MatchString(p.Value.StringVal) && !strings.Contains(p.Value.StringVal, "$(") {
-			return []tekton.Problem{{File: file, Field: fmt.Sprintf("%s.params[%d]", field, i),
+			return []tekton.Problem{{Rule: "TL011", File: file, Field: fmt.Sprintf("%s.params[%d]", field, i),
 				Message: fmt.Sprintf("bundle %q is not pinned by digest", p.Value.StringVal)}}
 		}
 	}
@@ -307,13 +307,13 @@ func checkRef(file, field string, resolver v1.ResolverName, params v1.Params) []
 func checkStepAction(file string, s *v1beta1.StepAction) []tekton.Problem {
 	var ps []tekton.Problem
 	if !pinnedImage.MatchString(s.Spec.Image) {
-		ps = append(ps, tekton.Problem{File: file, Field: "spec.image", Message: fmt.Sprintf("image %q is not pinned by digest", s.Spec.Image)})
+		ps = append(ps, tekton.Problem{Rule: "TL003", File: file, Field: "spec.image", Message: fmt.Sprintf("image %q is not pinned by digest", s.Spec.Image)})
 	}
 	if len(s.Spec.Command) == 0 && s.Spec.Script == "" {
-		ps = append(ps, tekton.Problem{File: file, Field: "spec.command", Message: "no command: do not rely on the image's entrypoint"})
+		ps = append(ps, tekton.Problem{Rule: "TL004", File: file, Field: "spec.command", Message: "no command: do not rely on the image's entrypoint"})
 	}
 	if paramInScript.MatchString(s.Spec.Script) {
-		ps = append(ps, tekton.Problem{File: file, Field: "spec.script", Message: "splices $(params...) into the script: pass the value through env or args"})
+		ps = append(ps, tekton.Problem{Rule: "TL005", File: file, Field: "spec.script", Message: "splices $(params...) into the script: pass the value through env or args"})
 	}
 	return ps
 }

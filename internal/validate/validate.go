@@ -29,6 +29,7 @@ type options struct {
 	root        string
 	tektonOnly  bool
 	skipReadmes bool
+	maxFileSize int64
 }
 
 // Option configures a validation.
@@ -39,8 +40,13 @@ type Option func(*options)
 func WithRoot(dir string) Option { return func(o *options) { o.root = dir } }
 
 // TektonOnly checks only what Tekton itself would reject, for resources
-// written outside this library.
+// written outside this library: no conventions, READMEs or catalog.yaml.
 func TektonOnly() Option { return func(o *options) { o.tektonOnly = true } }
+
+// WithMaxFileSize bounds the size of one file (default
+// tekton.DefaultMaxFileSize, 8 MiB); a larger file is an error naming it
+// and the limit, read no further than the limit.
+func WithMaxFileSize(n int64) Option { return func(o *options) { o.maxFileSize = n } }
 
 // Paths validates the given files and directories (walked for .yaml and
 // .yml files). An error is returned only when a path cannot be read;
@@ -55,7 +61,8 @@ func Paths(ctx context.Context, paths []string, opts ...Option) ([]tekton.Proble
 		}
 		files = append(files, fs...)
 	}
-	return o.files(ctx, files)
+	ps, err := o.files(ctx, files)
+	return finish(ps), err
 }
 
 // Repository validates every task and pipeline under the root's tasks/
@@ -70,12 +77,15 @@ func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.tektonOnly {
+		return finish(problems), nil
+	}
 	ps, err := o.catalog(ctx, files)
 	if err != nil {
 		return nil, err
 	}
 	problems = append(problems, ps...)
-	return append(problems, o.indexProblems(ctx)...), nil
+	return finish(append(problems, o.indexProblems(ctx)...)), nil
 }
 
 // treeFiles lists the YAML files under the root's tasks/ and pipelines/.
@@ -104,7 +114,7 @@ func (o *options) files(ctx context.Context, files []string) ([]tekton.Problem, 
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{root: "."}
+	o := &options{root: ".", maxFileSize: tekton.DefaultMaxFileSize}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -147,17 +157,18 @@ func (o *options) rel(path string) string {
 
 func (o *options) file(ctx context.Context, path string) ([]tekton.Problem, error) {
 	name := o.rel(path)
-	b, err := os.ReadFile(path)
+	b, err := tekton.ReadLimited(path, o.maxFileSize)
 	if err != nil {
 		return nil, err
 	}
 	docs, problems := tekton.Parse(name, b)
 	for _, d := range docs {
+		problems = append(problems, d.Notes...)
 		problems = append(problems, d.Validate(ctx)...)
-		if o.tektonOnly || d.Object == nil {
+		if o.tektonOnly || d.Object == nil || d.Kind == "CustomRun" || d.Kind == "VerificationPolicy" {
 			continue
 		}
-		problems = append(problems, o.conventions(name, path, d, len(docs))...)
+		problems = append(problems, d.Place(o.conventions(name, path, d, len(docs)))...)
 	}
 	return problems, nil
 }
@@ -182,10 +193,13 @@ func (o *options) conventions(name, path string, d *tekton.Document, ndocs int) 
 		return ps
 	}
 	if ndocs != 1 || (d.Kind != "Task" && d.Kind != "Pipeline") {
-		return append(ps, tekton.Problem{File: name, Field: "kind", Message: "a version directory holds exactly one Task or Pipeline"})
+		return append(ps, tekton.Problem{Rule: "TL001", File: name, Field: "kind", Message: "a version directory holds exactly one Task or Pipeline"})
+	}
+	if d.APIVersion != "tekton.dev/v1" {
+		ps = append(ps, tekton.Problem{Rule: "TL001", File: name, Field: "apiVersion", Message: d.APIVersion + ": the library's tasks and pipelines are tekton.dev/v1"})
 	}
 	if (l.kind == catalog.KindTask) != (d.Kind == "Task") {
-		ps = append(ps, tekton.Problem{File: name, Field: "kind", Message: fmt.Sprintf("a %s under %ss/", d.Kind, l.kind)})
+		ps = append(ps, tekton.Problem{Rule: "TL001", File: name, Field: "kind", Message: fmt.Sprintf("a %s under %ss/", d.Kind, l.kind)})
 	}
 	ps = append(ps, checkLayout(name, l, meta)...)
 	ps = append(ps, o.readme(name, path, d)...)
@@ -211,10 +225,10 @@ func (o *options) readme(name, path string, d *tekton.Document) []tekton.Problem
 	relReadme := filepath.ToSlash(filepath.Join(filepath.Dir(name), "README.md"))
 	existing, err := os.ReadFile(readme)
 	if err != nil {
-		return []tekton.Problem{{File: relReadme, Field: "(file)", Message: "missing: run `make docs` to generate it from " + filepath.Base(name)}}
+		return []tekton.Problem{{Rule: "TL012", File: relReadme, Field: "(file)", Message: "missing: run `make docs` to generate it from " + filepath.Base(name)}}
 	}
 	if want := Readme(d, existing); !bytes.Equal(want, existing) {
-		return []tekton.Problem{{File: relReadme, Field: "(content)", Message: "out of date with " + filepath.Base(name) + ": run `make docs`"}}
+		return []tekton.Problem{{Rule: "TL012", File: relReadme, Field: "(content)", Message: "out of date with " + filepath.Base(name) + ": run `make docs`"}}
 	}
 	return nil
 }
@@ -223,11 +237,11 @@ func (o *options) changelog(name, path string, meta metadata) []tekton.Problem {
 	rel := filepath.ToSlash(filepath.Join(filepath.Dir(name), "CHANGELOG.md"))
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "CHANGELOG.md"))
 	if err != nil {
-		return []tekton.Problem{{File: rel, Field: "(file)", Message: "missing: every version keeps a CHANGELOG.md"}}
+		return []tekton.Problem{{Rule: "TL013", File: rel, Field: "(file)", Message: "missing: every version keeps a CHANGELOG.md"}}
 	}
 	v := meta.labels[VersionLabel]
 	if v != "" && !bytes.Contains(b, []byte("## "+v)) {
-		return []tekton.Problem{{File: rel, Field: "## " + v, Message: "no entry for version " + v + " (add a `## " + v + "` section saying what changed)"}}
+		return []tekton.Problem{{Rule: "TL013", File: rel, Field: "## " + v, Message: "no entry for version " + v + " (add a `## " + v + "` section saying what changed)"}}
 	}
 	return nil
 }
@@ -327,13 +341,13 @@ func (o *options) index(ctx context.Context) (path string, content []byte, err e
 func (o *options) indexProblems(ctx context.Context) []tekton.Problem {
 	path, want, err := o.index(ctx)
 	if err != nil {
-		return []tekton.Problem{{File: "README.md", Field: "(tasks table)", Message: err.Error()}}
+		return []tekton.Problem{{Rule: "TL012", File: "README.md", Field: "(tasks table)", Message: err.Error()}}
 	}
 	if want == nil {
 		return nil
 	}
 	if old, _ := os.ReadFile(path); !bytes.Equal(old, want) {
-		return []tekton.Problem{{File: "README.md", Field: "(tasks table)", Message: "out of date with tasks/ and pipelines/: run `make docs`"}}
+		return []tekton.Problem{{Rule: "TL012", File: "README.md", Field: "(tasks table)", Message: "out of date with tasks/ and pipelines/: run `make docs`"}}
 	}
 	return nil
 }

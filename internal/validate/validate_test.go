@@ -254,3 +254,50 @@ func TestTektonOnly(t *testing.T) {
 		t.Fatalf("tekton-only must still apply Tekton's validation: %v", ps)
 	}
 }
+
+// Every rule's link lands on a section of docs/task-conventions.md.
+func TestEveryRuleHasItsSection(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", ConventionsDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Rules {
+		if !strings.Contains(string(b), "\n### "+r.ID+" "+r.Title+"\n") {
+			t.Errorf("%s has no section %q", r.ID, "### "+r.ID+" "+r.Title)
+		}
+	}
+	if got := (Rule{"TL014", "catalog.yaml out of step with the tree"}).Anchor(); got != "tl014-catalogyaml-out-of-step-with-the-tree" {
+		t.Errorf("anchor = %q", got)
+	}
+}
+
+// A convention finding carries its rule, title, link and line; a Tekton
+// error carries none of the rule fields.
+func TestConventionFindingsAreMarked(t *testing.T) {
+	ps, err := Paths(context.Background(), []string{filepath.Join("testdata", "bad", "image-by-tag.yaml")})
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("%v %v", ps, err)
+	}
+	p := ps[0]
+	if p.Rule != "TL003" || p.Title != "image not pinned by digest" || p.URL != "docs/task-conventions.md#tl003-image-not-pinned-by-digest" || p.Line == 0 || p.Doc != 1 {
+		t.Errorf("problem = %+v", p)
+	}
+	if s := p.String(); !strings.Contains(s, ": [doc 1] spec.steps[0].image: TL003 image not pinned by digest: ") {
+		t.Errorf("String() = %q", s)
+	}
+	ps, _ = Paths(context.Background(), []string{filepath.Join("testdata", "bad", "undefined-param.yaml")})
+	if len(ps) != 1 || ps[0].Rule != "" || ps[0].URL != "" {
+		t.Errorf("a Tekton error must not look like a convention: %+v", ps)
+	}
+}
+
+// --tekton-only over the repository does not look at catalog.yaml.
+func TestTektonOnlyRepositoryLeavesCatalogAlone(t *testing.T) {
+	root := scratchRepo(t)
+	os.Remove(filepath.Join(root, "catalog.yaml"))
+	ps, err := Repository(context.Background(), WithRoot(root), TektonOnly())
+	if err != nil || len(ps) != 0 {
+		t.Fatalf("tekton-only: %v %v", ps, err)
+	}
+	wantProblem(t, problemsIn(t, root), "catalog.yaml", "(file)", "missing")
+}

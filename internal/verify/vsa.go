@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/outfile"
 )
 
 // VSAPredicateType is the SLSA verification summary predicate.
@@ -101,11 +102,7 @@ func (v *Verifier) writeVSA(ctx context.Context, vr *verified) (string, error) {
 			return "", err
 		}
 		file := filepath.Join(v.o.vsaDir, strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(vr.digest.String())+".vsa.json")
-		tmp := file + ".tmp"
-		if err := os.WriteFile(tmp, env, 0o644); err != nil {
-			return "", err
-		}
-		if err := os.Rename(tmp, file); err != nil {
+		if err := outfile.Write(file, env); err != nil {
 			return "", err
 		}
 		where = file

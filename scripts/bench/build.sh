@@ -24,6 +24,9 @@ export CGO_ENABLED=1 GONOSUMDB=github.com/tektoncd/chains,github.com/tektoncd/cl
 command -v buildah >/dev/null || { echo "buildah not found: apt-get install -y buildah" >&2; exit 2; }
 [ -x /bin/busybox ] || { echo "/bin/busybox not found: apt-get install -y busybox-static" >&2; exit 2; }
 
+# shellcheck source=../lib/mounts.sh
+source scripts/lib/mounts.sh
+
 work="$(mktemp -d)"
 regpid=""
 cleanup() {
@@ -31,7 +34,9 @@ cleanup() {
   for r in "$work/ours" "$work/theirs"; do
     [ -d "$r" ] && buildah --storage-driver "$DRIVER" --root "$r/root" --runroot "$r/run" rm --all >/dev/null 2>&1 || true
   done
-  rm -rf "$work"
+  # overlay storage stays mounted after "rm --all" (the driver's home is a
+  # private bind mount): unmount before deleting.
+  safe_rm "$work"
 }
 trap cleanup EXIT
 

@@ -65,13 +65,18 @@ OSV=${TRUSTLINE_OSV_DB:-$ROOT/../shared/osv}
 [ -d "$OSV" ] || die "no OSV database at $OSV: set TRUSTLINE_OSV_DB"
 OSV=$(cd "$OSV" && pwd)
 
+# shellcheck source=../lib/mounts.sh
+source "$ROOT/scripts/lib/mounts.sh"
+
 # Only ever empty a directory this script made.
 if [ -d "$WORK" ] && [ -n "$(ls -A "$WORK")" ]; then
 	[ -f "$WORK/.trustline-bench-pipeline" ] || die "$WORK is not empty and not this script's"
 	for d in "$WORK"/buildah-*; do
 		[ -d "$d" ] && buildah --storage-driver vfs --root "$d/root" --runroot "$d/run" rm --all >/dev/null 2>&1 || true
 	done
-	find "$WORK" -mindepth 1 -maxdepth 1 ! -name large-src -exec rm -rf {} +
+	for d in "$WORK"/* "$WORK"/.[!.]*; do
+		[ "$(basename "$d")" = large-src ] || safe_rm "$d"
+	done
 fi
 mkdir -p "$WORK/bin" "$WORK/logs"
 touch "$WORK/.trustline-bench-pipeline"
@@ -164,7 +169,7 @@ pipeline() {
 	local label=${1/pipeline/pipeline$V} src=$2 image=$3 out l0 s e rc cache=()
 	out=$WORK/runs/$label
 	[ "$CACHES" = 1 ] && { mkdir -p "$WORK/sbom-cache" "$WORK/db-cache"; cache=(-w "sbom-cache=$WORK/sbom-cache" -w "db-cache=$WORK/db-cache"); }
-	rm -rf "$out" && mkdir -p "$out/source"
+	safe_rm "$out" && mkdir -p "$out/source"
 	l0=$(load)
 	s=$(now)
 	set +e
@@ -181,7 +186,7 @@ pipeline() {
 		{ tail -30 "$WORK/logs/$label.log" >&2; die "pipeline $label failed (exit $rc)"; }
 	printf '%s\t%d\t%s\t%s\t%s\n' "$label" $(((e - s) / 1000000)) "$l0" "$(load)" "$WORK/logs/$label.log" >>"$TIMES"
 	echo "bench: $label $(((e - s) / 1000000)) ms (exit $rc, load $l0)" >&2
-	rm -rf "$out/source"
+	safe_rm "$out/source"
 }
 
 # plain LABEL STORE CTX IMAGE: buildah bud then push, timed separately;
@@ -225,11 +230,11 @@ for r in $(seq "$N"); do
 	registry_start
 	pipeline "sample-pipeline-cold-$r" "$SAMPLE_SRC" "$REPO/sample-app:cold-$r"
 	pipeline "sample-pipeline-warm-$r" "$SAMPLE_SRC" "$REPO/sample-app:warm-$r"
-	rm -rf "$WORK/buildah-sample"
+	safe_rm "$WORK/buildah-sample"
 	plain "sample-buildah-cold-$r" sample "$SAMPLE_SRC" "$REPO/plain-sample-app:cold-$r"
 	plain "sample-buildah-warm-$r" sample "$SAMPLE_SRC" "$REPO/plain-sample-app:warm-$r"
 	buildah --storage-driver vfs --root "$WORK/buildah-sample/root" --runroot "$WORK/buildah-sample/run" rm --all >/dev/null 2>&1 || true
-	rm -rf "$WORK/buildah-sample"
+	safe_rm "$WORK/buildah-sample"
 done
 
 if [ "$LARGE" != 0 ]; then
@@ -263,7 +268,7 @@ if [ "$LARGE" != 0 ]; then
 
 	echo "bench: large image, untimed warm-up (pipeline) and buildah cold" >&2
 	pipeline "large-pipeline-warmup" "$LSRC" "$REPO/large:warmup"
-	rm -rf "$WORK/buildah-large"
+	safe_rm "$WORK/buildah-large"
 	plain "large-buildah-cold-1" large "$LSRC" "$REPO/plain-large:cold"
 	for r in $(seq "$N"); do
 		echo "bench: large image, round $r/$N" >&2
@@ -334,5 +339,5 @@ for k, rs in groups.items():
             f.write(f"pipeline after the build, {k}\tdocker-build (sbom, scans, attest, verify-policy, Chains)\tbuildah bud + push, warm\t{bud:.2f}\t{after:.2f}\ts\t{load}\n")
 PY
 # buildah's vfs storage of the large image holds several GiB.
-rm -rf "$WORK"/buildah-*
+safe_rm "$WORK"/buildah-*
 echo "bench: logs and TaskRun records in $WORK (times.tsv, logs/, runs/)" >&2

@@ -37,16 +37,20 @@ need npm "apt-get install -y npm"
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing: apt-get install -y time" >&2; exit 2; }
 go version -m "$(command -v syft)" | grep -q 'mod	github.com/anchore/syft	v1.57.1' || { echo "bench: syft is not v1.57.1" >&2; exit 2; }
 
+# shellcheck source=../lib/mounts.sh
+source "$ROOT/scripts/lib/mounts.sh"
+
 echo "bench: work dir $WORK" >&2
 (cd "$ROOT" && go build -o "$WORK/bin/sbom" ./steps/sbom)
 
 # Layer 1: Debian minbase plus 21 packages.
 EXTRA=ca-certificates,curl,git,openssl,libssl3,tzdata,wget,gnupg,less,procps,netbase,xz-utils,bzip2,unzip,zip,file,jq,nano,iproute2,iputils-ping,python3-minimal
 if [ ! -f "$WORK/base.tar" ]; then
-  rm -rf "$WORK/rootfs"
+  safe_rm "$WORK/rootfs"
   debootstrap --variant=minbase --include="$EXTRA" bookworm "$WORK/rootfs" http://deb.debian.org/debian >&2
   rm -rf "$WORK/rootfs/var/cache/apt/archives/"*.deb
-  tar -C "$WORK/rootfs" --numeric-owner -cf "$WORK/base.tar" .
+  unmount_under "$WORK/rootfs"
+  tar -C "$WORK/rootfs" --one-file-system --numeric-owner -cf "$WORK/base.tar" .
 fi
 # Layer 2: the npm tree.
 if [ ! -f "$WORK/npm.tar" ]; then
@@ -90,7 +94,8 @@ for r in $(seq "$RUNS"); do
   rm -rf "$WORK/tmp" "$WORK/cache" && mkdir -p "$WORK/tmp"
   measure cold "$WORK/bin/sbom" --image "$V1" --output "$WORK/ours.cdx.json" --results-dir "" --temp-dir "$WORK/tmp"
   # warm: v1 fills the cache (untimed), v2 shares layers 1 and 2.
-  "$WORK/bin/sbom" --image "$V1" --output /dev/null --results-dir "" --temp-dir "$WORK/tmp" --cache-dir "$WORK/cache" 2>/dev/null
+  # (into a file: a step's --output is where it writes, never /dev/null)
+  "$WORK/bin/sbom" --image "$V1" --output "$WORK/warmup.cdx.json" --results-dir "" --temp-dir "$WORK/tmp" --cache-dir "$WORK/cache" 2>/dev/null
   measure warm "$WORK/bin/sbom" --image "$V2" --output "$WORK/ours-v2.cdx.json" --results-dir "" --temp-dir "$WORK/tmp" --cache-dir "$WORK/cache"
 done
 

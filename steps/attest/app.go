@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/attest"
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/provenance"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
@@ -213,7 +214,7 @@ func output(c *cli.Context, res *attest.Result) error {
 		_, err = c.App.Writer.Write(b)
 		return err
 	}
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	if err := outfile.Write(out, b, outfile.WithStdout(c.App.Writer)); err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}
 	return nil

@@ -5,15 +5,22 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/urfave/cli/v2"
 	"go.podman.io/buildah"
+	"go.podman.io/storage"
 
+	"github.com/trustline-dev/trustline/internal/build/buildtest"
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/stepcli"
@@ -24,7 +31,194 @@ func TestMain(m *testing.M) {
 	if buildah.InitReexec() {
 		return
 	}
+	// TestStop runs this binary as the step itself.
+	if os.Getenv("TRUSTLINE_TEST_STEP_MAIN") == "1" {
+		main()
+		return
+	}
 	os.Exit(m.Run())
+}
+
+// pushBusybox puts the busybox test image in the registry and returns
+// its repo@digest.
+func pushBusybox(t *testing.T, reg string) string {
+	t.Helper()
+	img := buildtest.Busybox(t)
+	tag := mustRef(t, reg+"/base/busybox:1")
+	must(t, remote.Write(tag, img))
+	d, err := img.Digest()
+	must(t, err)
+	return reg + "/base/busybox@" + d.String()
+}
+
+// TestRunFails: a RUN that exits 7 makes the step exit 2 (not 7), with a
+// message naming the instruction and its status, and pushes nothing.
+func TestRunFails(t *testing.T) {
+	reg := testregistry.Start(t)
+	base := pushBusybox(t, reg)
+	tmp := t.TempDir()
+	ctxDir := filepath.Join(tmp, "src")
+	must(t, os.MkdirAll(ctxDir, 0o755))
+	must(t, os.WriteFile(filepath.Join(ctxDir, "Containerfile"), []byte("FROM "+base+"\nRUN exit 7\n"), 0o644))
+	image := reg + "/step/fails:v1"
+	var stderr bytes.Buffer
+	code := stepcliRun(t, newApp(), []string{"build", "--context", ctxDir, "--image", image,
+		"--storage-root", filepath.Join(tmp, "root"), "--storage-runroot", filepath.Join(tmp, "run"),
+		"--results-dir", filepath.Join(tmp, "results")}, &stderr)
+	if code != exitcode.Error {
+		t.Errorf("exit %d, want %d\n%s", code, exitcode.Error, stderr.String())
+	}
+	if want := `instruction "RUN exit 7" failed: the command exited with status 7`; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+	}
+	if _, err := remote.Head(mustRef(t, image)); err == nil {
+		t.Errorf("%s was pushed", image)
+	}
+}
+
+// TestStop stops the step binary with SIGTERM while a RUN sleeps, and
+// checks it leaves nothing behind: exit 2, the RUN's process gone, no
+// mount below its directories, an empty temporary directory, no working
+// container in storage, nothing pushed. Hermetic builds too (they used to
+// leave the context overlay mounted).
+func TestStop(t *testing.T) {
+	reg := testregistry.Start(t)
+	base := pushBusybox(t, reg)
+	for _, hermetic := range []bool{false, true} {
+		t.Run(map[bool]string{false: "networked", true: "hermetic"}[hermetic], func(t *testing.T) {
+			tmp := t.TempDir()
+			ctxDir := filepath.Join(tmp, "src")
+			must(t, os.MkdirAll(ctxDir, 0o755))
+			// A number no other process on the machine sleeps for.
+			sleep := strconv.Itoa(3000 + os.Getpid()%1000)
+			if hermetic {
+				sleep += "1"
+			}
+			must(t, os.WriteFile(filepath.Join(ctxDir, "Containerfile"), []byte("FROM "+base+"\nRUN echo sleeping-now; sleep "+sleep+"; echo woke\n"), 0o644))
+			stepTmp := filepath.Join(tmp, "tmp")
+			must(t, os.MkdirAll(stepTmp, 0o700))
+			storageRoot, runRoot := filepath.Join(tmp, "root"), filepath.Join(tmp, "run")
+			image := reg + "/step/stopped:v1"
+			args := []string{"--context", ctxDir, "--image", image,
+				"--storage-root", storageRoot, "--storage-runroot", runRoot,
+				"--results-dir", filepath.Join(tmp, "results")}
+			if hermetic {
+				args = append(args, "--hermetic")
+			}
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Env = append(os.Environ(), "TRUSTLINE_TEST_STEP_MAIN=1", "TMPDIR="+stepTmp)
+			stderr := &syncBuffer{}
+			cmd.Stderr = stderr
+			must(t, cmd.Start())
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+
+			var pid int
+			deadline := time.Now().Add(3 * time.Minute)
+			for pid == 0 {
+				select {
+				case err := <-exited:
+					t.Fatalf("the step ended before it was stopped: %v\n%s", err, stderr.String())
+				case <-time.After(100 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatalf("the RUN never started sleeping\n%s", stderr.String())
+				}
+				if strings.Contains(stderr.String(), "\nsleeping-now\n") {
+					pid = findProcess(t, "sleep\x00"+sleep+"\x00")
+				}
+			}
+			must(t, cmd.Process.Signal(syscall.SIGTERM))
+			select {
+			case <-exited:
+			case <-time.After(time.Minute):
+				_ = cmd.Process.Kill()
+				t.Fatalf("the step did not stop within a minute of SIGTERM\n%s", stderr.String())
+			}
+			if code := cmd.ProcessState.ExitCode(); code != exitcode.Error {
+				t.Errorf("exit %d, want %d\n%s", code, exitcode.Error, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "stopped by a signal: terminated") {
+				t.Errorf("stderr does not say the step was stopped:\n%s", stderr.String())
+			}
+			if strings.Contains(stderr.String(), "\nwoke\n") {
+				t.Errorf("the RUN ran to its end")
+			}
+			// The kernel tears the PID namespace down as the step waits for
+			// its build process; give it a moment all the same.
+			for i := 0; i < 50 && processAlive(pid, sleep); i++ {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if processAlive(pid, sleep) {
+				t.Errorf("the RUN's sleep (pid %d) survived the step", pid)
+			}
+			mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+			must(t, err)
+			for _, line := range strings.Split(string(mountinfo), "\n") {
+				if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], tmp) {
+					t.Errorf("left mounted: %s", f[4])
+				}
+			}
+			if entries, err := os.ReadDir(stepTmp); err != nil || len(entries) != 0 {
+				t.Errorf("temporary directory %s holds %v (%v)", stepTmp, entries, err)
+			}
+			st, err := storage.GetStore(storage.StoreOptions{GraphDriverName: "vfs", GraphRoot: storageRoot, RunRoot: runRoot})
+			must(t, err)
+			cs, err := st.Containers()
+			must(t, err)
+			if len(cs) != 0 {
+				t.Errorf("working containers left in storage: %+v", cs)
+			}
+			_, _ = st.Shutdown(true)
+			if _, err := remote.Head(mustRef(t, image)); err == nil {
+				t.Errorf("%s was pushed", image)
+			}
+		})
+	}
+}
+
+// findProcess returns the PID of the process whose command line (NUL
+// separated) is cmdline, or 0.
+func findProcess(t *testing.T, cmdline string) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	must(t, err)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == cmdline {
+			return pid
+		}
+	}
+	return 0
+}
+
+// processAlive reports whether pid is still the sleep (and not a zombie).
+func processAlive(pid int, sleep string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && string(b) == "sleep\x00"+sleep+"\x00"
+}
+
+// syncBuffer is a bytes.Buffer a process's output goroutine may write
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestStep(t *testing.T) {

@@ -145,6 +145,32 @@ func TestOCILayoutToStdout(t *testing.T) {
 	}
 }
 
+// --output /dev/null is written through, never replaced by a regular file
+// (issue 12: scripts/bench/sbom.sh turned the machine's /dev/null into one).
+func TestOutputToDevNull(t *testing.T) {
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(debian(t)); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(os.DevNull)
+	if err != nil || before.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is not a character device before the test: %v", os.DevNull, err)
+	}
+	code, _, stderr := runStep(t, "--image", "quay.io/acme/app:v1", "--oci-layout", dir, "--output", os.DevNull,
+		"--results-dir", t.TempDir(), "--temp-dir", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	after, err := os.Stat(os.DevNull)
+	if err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
+		t.Fatalf("%s was replaced: %v before, %v after (%v)", os.DevNull, before.Mode(), after.Mode(), err)
+	}
+}
+
 func TestMultiArchOutputs(t *testing.T) {
 	reg := testregistry.Start(t)
 	idx := mutate.AppendManifests(empty.Index,

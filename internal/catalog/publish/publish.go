@@ -25,6 +25,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/bundle"
 	"github.com/trustline-dev/trustline/internal/catalog"
 	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/validate"
 )
@@ -482,11 +483,7 @@ func rewrite(path string, re *regexp.Regexp, fn func(m []string) string) (bool, 
 	if bytes.Equal(out, b) {
 		return false, nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
-		return false, err
-	}
-	return true, os.Rename(tmp, path)
+	return true, outfile.Write(path, out)
 }
 
 func stringsOf(bs [][]byte) []string {

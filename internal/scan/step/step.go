@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/scan"
@@ -240,27 +241,20 @@ func catalog(ctx context.Context, c *cli.Context, ref name.Reference) ([]byte, s
 	return res.Document, res.Subject.Ref(), nil
 }
 
-// writeReport writes to a temporary file beside --output and renames it,
-// so a failed scan never leaves half a report.
+// writeReport writes the report to --output through outfile: a regular
+// file is replaced whole or not at all (a failed scan never leaves half a
+// report), /dev/null or a FIFO is written in place, "-" is stdout.
 func writeReport(c *cli.Context, format string, rep *finding.Report) error {
 	out := c.String("output")
 	if out == "" {
 		return report.Write(c.App.Writer, format, rep)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
-	if err != nil {
+	write := func(w io.Writer) error { return report.Write(w, format, rep) }
+	if err := outfile.WriteFunc(out, write, outfile.WithStdout(c.App.Writer)); err != nil {
 		return fmt.Errorf("--output: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if err := report.Write(tmp, format, rep); err != nil {
-		tmp.Close()
-		return fmt.Errorf("--output %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--output %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("--output: %w", err)
+	if out == outfile.Stdout {
+		return nil
 	}
 	fmt.Fprintf(c.App.ErrWriter, "scan: wrote %s report to %s\n", format, out)
 	return nil

@@ -238,3 +238,28 @@ func TestConfigScan(t *testing.T) {
 		t.Errorf("SARIF lacks TL-CF-006 at line 11")
 	}
 }
+
+// --output /dev/null is written through, never replaced by a regular file
+// (issue 12: a benchmark turned the machine's /dev/null into a file); "-"
+// is stdout.
+func TestOutputToDeviceAndStdout(t *testing.T) {
+	before, err := os.Stat(os.DevNull)
+	if err != nil || before.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is not a character device before the test: %v", os.DevNull, err)
+	}
+	o := runScan(t, "--type", "config", "--source", "../misconfig/testdata/src", "--format", "sarif", "--output", os.DevNull)
+	if o.code != exitcode.OK {
+		t.Fatalf("exit %d\n%s", o.code, o.stderr)
+	}
+	after, err := os.Stat(os.DevNull)
+	if err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
+		t.Fatalf("%s was replaced: %v before, %v after (%v)", os.DevNull, before.Mode(), after.Mode(), err)
+	}
+	o = runScan(t, "--type", "config", "--source", "../misconfig/testdata/src", "--format", "sarif", "--output", "-")
+	if o.code != exitcode.OK || !strings.Contains(o.stdout, `"ruleId": "TL-CF-006"`) {
+		t.Fatalf("--output -: exit %d, stdout %.200q", o.code, o.stdout)
+	}
+	if _, err := os.Lstat("-"); err == nil {
+		t.Fatal(`--output - made a file named "-"`)
+	}
+}

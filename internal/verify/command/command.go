@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -206,17 +207,7 @@ func writeOutput(rep *report.Report, o report.Output, stdout, stderr io.Writer, 
 		_, err := w.Write(buf.Bytes())
 		return err
 	}
-	if dir := filepath.Dir(o.File); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
-		}
-	}
-	tmp := o.File + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
-	}
-	if err := os.Rename(tmp, o.File); err != nil {
-		os.Remove(tmp)
+	if err := outfile.Write(o.File, buf.Bytes(), outfile.WithParents(), outfile.WithStdout(stdout)); err != nil {
 		return fmt.Errorf("--output %s=%s: %w", o.Format, o.File, err)
 	}
 	return nil
