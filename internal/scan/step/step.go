@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"time"
 
