@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 
-	"os"
 	"io"
+	"os"
 	"strings"
 	"time"
 
