@@ -38,7 +38,10 @@ test-deps:
 ## bench: Go benchmarks, then the whole-command comparisons in scripts/bench
 bench: build
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem ./...
-	@for s in scripts/bench/*.sh; do [ -x "$$s" ] && { echo "== $$s"; "$$s"; } || true; done
+	@summary=$$(mktemp); \
+	for s in scripts/bench/*.sh; do [ -x "$$s" ] && { echo "== $$s"; BENCH_SUMMARY=$$summary "$$s"; } || true; done; \
+	echo; echo "== every figure against the peer tool in the same run (machine: $$(. scripts/bench/lib.sh; machine))"; \
+	bash -c '. scripts/bench/lib.sh; table "$$1"' _ $$summary; rm -f $$summary
 
 ## demo: the main job on an embedded local registry
 demo: build

@@ -55,7 +55,7 @@ import (
 const Tool = "trustline-scan"
 
 type options struct {
-	dbCache  string
+	dbCache  []string
 	vex      []string
 	progress io.Writer
 	now      func() time.Time
@@ -66,9 +66,12 @@ type options struct {
 // Option configures a scan.
 type Option func(*options)
 
-// WithDBCache keeps the compiled OSV index in dir. Default: none (the
-// database is compiled in memory on every scan).
-func WithDBCache(dir string) Option { return func(o *options) { o.dbCache = dir } }
+// WithDBCache keeps the OSV database's name index (which records name
+// which packages, per ecosystem, keyed by the database's digest) in the
+// first of dirs that can be written, so later scans read only the
+// records their SBOM needs. Default: none (each scan runs the pre-pass
+// over the ecosystems its SBOM names).
+func WithDBCache(dirs ...string) Option { return func(o *options) { o.dbCache = dirs } }
 
 // WithVEX applies the VEX documents in files, in order. Default: none.
 func WithVEX(files ...string) Option { return func(o *options) { o.vex = append(o.vex, files...) } }
@@ -137,18 +140,12 @@ func Vulnerabilities(sbom []byte, subject, dbDir string, opts ...Option) (*findi
 		}
 		stmts = append(stmts, st...)
 	}
-	dbOpts := []osvdb.Option{osvdb.WithProgress(o.progress)}
-	if o.dbCache != "" {
-		dbOpts = append(dbOpts, osvdb.WithCacheDir(o.dbCache))
-	}
-	ix, err := osvdb.Open(dbDir, dbOpts...)
+	ix, err := osvdb.Open(dbDir, osvdb.WithProgress(o.progress), osvdb.WithCacheDir(o.dbCache...),
+		osvdb.WithPackages(match.Refs(doc.Packages)))
 	if err != nil {
 		return nil, &DatabaseError{Err: err}
 	}
 	res := match.Packages(ix, doc.Packages)
-	if res.Err != nil {
-		return nil, &DatabaseError{Err: fmt.Errorf("compiled index in %s: %w (delete it to rebuild)", o.dbCache, res.Err)}
-	}
 	kept, suppressed := vex.Apply(stmts, res.Vulnerabilities)
 	fmt.Fprintf(o.progress, "scan: %d vulnerabilities (%d suppressed by VEX) in %d packages; %d packages in ecosystems the database does not cover\n",
 		len(kept), len(suppressed), len(doc.Packages), res.Unmatched)

@@ -14,6 +14,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 N="${N:-5}"
 DRIVER="${DRIVER:-vfs}"
 export GOFLAGS="${GOFLAGS:--tags=containers_image_openpgp,exclude_graphdriver_btrfs,exclude_graphdriver_devicemapper}"
@@ -100,7 +101,7 @@ theirs() { # ctx tag
 now() { date +%s%N; }
 ms() { echo $((($2 - $1) / 1000000)); }
 
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); buildah $(buildah --version | awk '{print $3}'); driver $DRIVER; N=$N" >&2
+echo "machine: $(machine); buildah $(buildah --version | awk '{print $3}'); driver $DRIVER; N=$N" >&2
 printf '%-8s %12s %12s %8s\n' context "step ms" "buildah ms" ratio
 tot_o=0 tot_t=0
 for c in scratch run multi; do
@@ -125,3 +126,5 @@ for c in scratch run multi; do
 done
 printf '%-8s %12d %12d %8s\n' total $((tot_o / N)) $((tot_t / N)) "$(awk -v a="$tot_o" -v b="$tot_t" 'BEGIN{printf "%.2f", a/b}')"
 echo "(ms per build+push, mean of $N; ratio = step / buildah CLI, below 1 is faster)" >&2
+ratio "build + push, 3 Containerfiles ($DRIVER), mean per round" "build step" "buildah CLI $(buildah --version | awk '{print $3}')" \
+  "$(awk -v t="$tot_t" -v n="$N" 'BEGIN{printf "%.3f", t/n/1000}')" "$(awk -v o="$tot_o" -v n="$N" 'BEGIN{printf "%.3f", o/n/1000}')" s

@@ -56,6 +56,7 @@ export GOFLAGS=-tags=containers_image_openpgp,exclude_graphdriver_btrfs,exclude_
 export GONOSUMDB=github.com/tektoncd/chains,github.com/tektoncd/cli
 export PATH=$PATH:$(go env GOPATH)/bin
 
+. "$ROOT/scripts/bench/lib.sh"
 die() { echo "bench: $*" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "run as root (buildah and the build step need it)"
 command -v buildah >/dev/null || die "buildah missing: apt-get install -y buildah"
@@ -211,27 +212,27 @@ gitrepo() { # DIR: commit everything in DIR
 			commit -q --allow-empty -m bench)
 }
 
-echo "bench: machine $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB; buildah $(buildah --version | awk '{print $3}'); N=$N; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench: machine $(machine); buildah $(buildah --version | awk '{print $3}'); N=$N" >&2
 
 mkdir -p "$WORK/keys"
 COSIGN_PASSWORD="" "$T" key generate --dir "$WORK/keys" >/dev/null 2>&1
 : >"$WORK/keys/cosign.password"
 
 # The sample app, as scripts/demo.sh makes it.
-SAMPLE=$WORK/sample-app
-cp -r test/sample-app "$SAMPLE"
-(cd "$SAMPLE" && GOFLAGS="" GOWORK=off CGO_ENABLED=0 go build -trimpath -o sample-app .)
-gitrepo "$SAMPLE"
+SAMPLE_SRC=$WORK/sample-app
+cp -r test/sample-app "$SAMPLE_SRC"
+(cd "$SAMPLE_SRC" && GOFLAGS="" GOWORK=off CGO_ENABLED=0 go build -trimpath -o sample-app .)
+gitrepo "$SAMPLE_SRC"
 
 for r in $(seq "$N"); do
 	[ "$SAMPLE" != 0 ] || break
 	echo "bench: sample app, round $r/$N" >&2
 	registry_start
-	pipeline "sample-pipeline-cold-$r" "$SAMPLE" "$REPO/sample-app:cold-$r"
-	pipeline "sample-pipeline-warm-$r" "$SAMPLE" "$REPO/sample-app:warm-$r"
+	pipeline "sample-pipeline-cold-$r" "$SAMPLE_SRC" "$REPO/sample-app:cold-$r"
+	pipeline "sample-pipeline-warm-$r" "$SAMPLE_SRC" "$REPO/sample-app:warm-$r"
 	safe_rm "$WORK/buildah-sample"
-	plain "sample-buildah-cold-$r" sample "$SAMPLE" "$REPO/plain-sample-app:cold-$r"
-	plain "sample-buildah-warm-$r" sample "$SAMPLE" "$REPO/plain-sample-app:warm-$r"
+	plain "sample-buildah-cold-$r" sample "$SAMPLE_SRC" "$REPO/plain-sample-app:cold-$r"
+	plain "sample-buildah-warm-$r" sample "$SAMPLE_SRC" "$REPO/plain-sample-app:warm-$r"
 	buildah --storage-driver vfs --root "$WORK/buildah-sample/root" --runroot "$WORK/buildah-sample/run" rm --all >/dev/null 2>&1 || true
 	safe_rm "$WORK/buildah-sample"
 done
@@ -279,7 +280,7 @@ if [ "$LARGE" != 0 ]; then
 fi
 
 python3 - "$TIMES" <<'PY'
-import re, statistics, sys
+import os, re, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 UNIT = {"h": 3600e3, "m": 60e3, "s": 1e3, "ms": 1, "µs": 1e-3, "us": 1e-3, "ns": 1e-6}
 def dur(s):
@@ -326,6 +327,16 @@ for k, rs in groups.items():
     print("|" + "---|" * (len(cols) + 1))
     print("| " + " | ".join(f"{med([p[0].get(c, 0) for p in parsed]):.0f}" for c in cols) + f" | {med([int(r[1]) for r in rs]):.0f} |")
     print()
+    # The row of `make bench`'s table: what the pipeline adds after its
+    # build against a plain buildah bud + push of the same context.
+    plain = groups.get(re.sub(r"-pipeline(-cached)?-", "-buildah-", k).replace("-buildah-cold", "-buildah-warm"))
+    summary = os.environ.get("BENCH_SUMMARY")
+    if plain and summary:
+        after = med([p[0]["after build"] for p in parsed]) / 1000
+        bud = med([int(r[1]) for r in plain]) / 1000
+        load = max(float(r[2]) for r in rs)
+        with open(summary, "a") as f:
+            f.write(f"pipeline after the build, {k}\tdocker-build (sbom, scans, attest, verify-policy, Chains)\tbuildah bud + push, warm\t{bud:.2f}\t{after:.2f}\ts\t{load}\n")
 PY
 # buildah's vfs storage of the large image holds several GiB.
 safe_rm "$WORK"/buildah-*

@@ -9,12 +9,14 @@
 # versions named by the AlmaLinux advisories (real errata builds).
 #
 # Usage: scripts/bench/scan.sh [RUNS]   (default 5 timed runs each)
+#   OSV_SCANNER=path: use this osv-scanner binary instead of building it
 # Needs: go (and network to the Go proxy the first time: osv-scanner is
 # built with GOTOOLCHAIN=go1.27.3, which it requires).
 set -euo pipefail
 
 RUNS=${1:-5}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/scripts/bench/lib.sh"
 SHARED=$(cd "$ROOT/.." && pwd)/shared
 [ -d "$SHARED/osv" ] || { echo "bench: $SHARED/osv not found" >&2; exit 2; }
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/trustline-bench-scan.XXXXXX)}
@@ -25,7 +27,9 @@ echo "bench: work dir $WORK" >&2
 
 # Tools.
 (cd "$ROOT" && go build -o "$WORK/bin/scan" ./steps/scan)
-if [ ! -x "$WORK/bin/osv-scanner" ]; then
+if [ -n "${OSV_SCANNER:-}" ]; then
+  cp "$OSV_SCANNER" "$WORK/bin/osv-scanner"
+elif [ ! -x "$WORK/bin/osv-scanner" ]; then
   echo "bench: building osv-scanner v2.6.0 (Go 1.27.3)" >&2
   GOTOOLCHAIN=go1.27.3 GOFLAGS= GOBIN="$WORK/bin" go install github.com/google/osv-scanner/v2/cmd/osv-scanner@v2.6.0
 fi
@@ -93,7 +97,7 @@ func records(path string) []record {
 }
 
 func main() {
-	root, shared, goVersion, withRPMs := os.Args[1], os.Args[2], os.Args[3], os.Args[4] == "rpm"
+	root, shared, goVersion, withRPMs, goOnly := os.Args[1], os.Args[2], os.Args[3], os.Args[4] == "rpm", os.Args[4] == "go"
 	var comps []comp
 	add := func(name, version, purl string) {
 		comps = append(comps, comp{BOMRef: fmt.Sprintf("c%d", len(comps)), Type: "library", Name: name, Version: version, PURL: purl})
@@ -140,6 +144,9 @@ func main() {
 	}
 	seen := map[string]bool{}
 	for _, r := range records(shared + "/osv/crates.io/all.zip") {
+		if goOnly {
+			break
+		}
 		pick("crates.io", r, 300, seen, func(n, v string) { add(n, v, "pkg:cargo/"+n+"@"+v) })
 	}
 	seen = map[string]bool{}
@@ -174,21 +181,23 @@ EOF
 (cd "$WORK/gen" && GOFLAGS= go build -o gen .)
 "$WORK/gen/gen" "$ROOT" "$SHARED" "$(go env GOVERSION)" rpm > "$WORK/all.cdx.json" 2>"$WORK/gen.log"
 "$WORK/gen/gen" "$ROOT" "$SHARED" "$(go env GOVERSION)" norpm > "$WORK/lang.cdx.json" 2>>"$WORK/gen.log"
+"$WORK/gen/gen" "$ROOT" "$SHARED" "$(go env GOVERSION)" go > "$WORK/go.cdx.json" 2>>"$WORK/gen.log"
 
-# Timing helper: median of RUNS wall-clock seconds, and mean CPU seconds.
-measure() { # name, command...
+# One timed run: "wall user sys maxrss_kib" appended to $WORK/NAME.times.
+timed() { # name, command...
   local name=$1; shift
-  local walls=() cpus=()
-  for i in $(seq "$RUNS"); do
-    local t
-    t=$( { /usr/bin/env TIMEFORMAT='%R %U %S' bash -c 'time "$@" >/dev/null 2>&1' _ "$@"; } 2>&1 | tail -1)
-    walls+=("$(echo "$t" | cut -d' ' -f1)")
-    cpus+=("$(echo "$t" | awk '{print $2+$3}')")
-  done
-  local med cpu
-  med=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-  cpu=$(printf '%s\n' "${cpus[@]}" | awk '{s+=$1} END{printf "%.3f", s/NR}')
-  echo "$name wall_median=${med}s cpu_mean=${cpu}s runs=$RUNS"
+  /usr/bin/time -f '%e %U %S %M' -o "$WORK/time.out" "$@" >/dev/null 2>"$WORK/$name.log" || [ $? -eq 1 ] ||
+    { cat "$WORK/$name.log" >&2; exit 1; }
+  tail -1 "$WORK/time.out" >>"$WORK/$name.times"
+}
+med() { # NAME FIELD: the median of a field of NAME's runs (1 wall s, 4 peak RSS KiB)
+  cut -d' ' -f"$2" "$WORK/$1.times" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+# summary NAME: median wall, mean CPU, median peak RSS of NAME's runs.
+summary() {
+  local cpu
+  cpu=$(awk '{c+=$2+$3} END {printf "%.3f", c/NR}' "$WORK/$1.times")
+  echo "wall_median=$(med "$1" 1)s cpu_mean=${cpu}s rss_median=$(( $(med "$1" 4) / 1024 ))MiB runs=$(wc -l <"$WORK/$1.times")"
 }
 
 # Findings compared: (advisory id, package, version) pairs.
@@ -299,27 +308,40 @@ EOF
   (cd "$WORK/gen" && GOFLAGS= go run cmp.go "$1" "$2")
 }
 
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(go env GOVERSION), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(machine)"
 
-# Two SBOMs: "all" (Go modules, crates and AlmaLinux 9 RPMs) and "lang"
+# Three SBOMs: "all" (Go modules, crates and AlmaLinux 9 RPMs), "lang"
 # (the same without the RPMs, which osv-scanner 2.6.0 drops from SBOMs as
-# "local/unscannable"), so that one run has both tools doing the same work.
-for s in all lang; do
+# "local/unscannable"), so that one run has both tools doing the same
+# work, and "go" (the Go modules alone: one ecosystem, as a Go image's
+# SBOM). Runs interleaved per round: trustline cold (no name index
+# cached: the first scan after the database changes, or a scan with no
+# cache to keep), trustline warm (the name index written by the cold
+# run), osv-scanner.
+for s in all lang go; do
   SBOM="$WORK/$s.cdx.json"
   NPKG=$(grep -c '"bom-ref": "c' "$SBOM")
   SCAN=("$WORK/bin/scan" --sbom "$SBOM" --db "$SHARED/osv" --db-cache "$WORK/cache" --format json --output "$WORK/trustline-$s.json" --results-dir "")
   OSVS=("$WORK/bin/osv-scanner" scan --offline --local-db-path "$WORK/osvdb" --format json --output "$WORK/osv-scanner-$s.json" -L "$SBOM")
   echo
-  echo "== sbom $s: $NPKG packages"
-  rm -rf "$WORK/cache"
-  COLD=$( { TIMEFORMAT='%R'; time "${SCAN[@]}" >/dev/null 2>&1; } 2>&1 | tail -1)
-  "${OSVS[@]}" >/dev/null 2>&1 || true # warm the page cache for osv-scanner too
-  echo "trustline cold (index compile) wall=${COLD}s"
-  measure "trustline warm" "${SCAN[@]}"
-  measure "osv-scanner v2.6.0" bash -c '"$@" || [ $? -eq 1 ]' _ "${OSVS[@]}"
+  echo "== sbom $s: $NPKG packages (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  rm -f "$WORK"/{cold,warm,osv}-"$s".times
+  "${OSVS[@]}" >/dev/null 2>&1 || true # warm the page cache for both
+  for r in $(seq "$RUNS"); do
+    rm -rf "$WORK/cache"
+    timed "cold-$s" "${SCAN[@]}"
+    timed "warm-$s" "${SCAN[@]}"
+    timed "osv-$s" "${OSVS[@]}"
+  done
+  echo "trustline cold (no name index)  $(summary "cold-$s")"
+  echo "trustline warm (name index)     $(summary "warm-$s")"
+  echo "osv-scanner v2.6.0              $(summary "osv-$s")"
+  ratio "scan, $s SBOM ($NPKG packages), cold: wall" "trustline scan" "osv-scanner v2.6.0" "$(med "osv-$s" 1)" "$(med "cold-$s" 1)" s
+  ratio "scan, $s SBOM ($NPKG packages), cold: peak RSS" "trustline scan" "osv-scanner v2.6.0" "$(( $(med "osv-$s" 4) / 1024 ))" "$(( $(med "cold-$s" 4) / 1024 ))" MiB
+  ratio "scan, $s SBOM ($NPKG packages), warm: wall" "trustline scan" "osv-scanner v2.6.0" "$(med "osv-$s" 1)" "$(med "warm-$s" 1)" s
   compare "$WORK/trustline-$s.json" "$WORK/osv-scanner-$s.json"
 done
 echo
-echo "commands (per SBOM):"
+echo "commands (per SBOM; cold: the cache directory removed first):"
 echo "  $WORK/bin/scan --sbom SBOM --db $SHARED/osv --db-cache $WORK/cache --format json --output OUT --results-dir ''"
 echo "  $WORK/bin/osv-scanner scan --offline --local-db-path $WORK/osvdb --format json --output OUT -L SBOM"

@@ -18,6 +18,7 @@ N=${N:-100}
 WORKERS=${WORKERS:-8}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+. scripts/bench/lib.sh
 export GOFLAGS=-tags=containers_image_openpgp,exclude_graphdriver_btrfs,exclude_graphdriver_devicemapper
 export CGO_ENABLED=1 GONOSUMDB=github.com/tektoncd/chains,github.com/tektoncd/cli
 PATH=$PATH:$(go env GOPATH)/bin
@@ -29,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "machine: $(machine)" >&2
 echo "building verify-policy and the benchmark registry..." >&2
 go build -o "$work/verify-policy" ./steps/verify-policy
 go build -o "$work/benchregistry" ./internal/verify/fixture/benchregistry
@@ -95,3 +96,5 @@ for ref in $refs; do
 done
 end=$(date +%s.%N)
 echo "cosign verify + cosign verify-attestation + opa eval per image: $(python3 -c "print(f'{$end-$start:.2f}')")s for $N images"
+ratio "verify-policy: $N images, default policy pack" "verify-policy" "cosign verify + verify-attestation + opa eval, per image" \
+  "$(python3 -c "print(f'{$end-$start:.2f}')")" "$wall" s

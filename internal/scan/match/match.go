@@ -15,8 +15,6 @@ import (
 
 // Result is the outcome of matching a list of packages.
 type Result struct {
-	// Err is set when a cached index turned out corrupt while matching.
-	Err             error
 	Vulnerabilities []finding.Vulnerability
 	// Unmatched counts packages whose ecosystem the database does not
 	// cover or whose version the ecosystem cannot parse.
@@ -83,8 +81,21 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 		}
 		res.Vulnerabilities = append(res.Vulnerabilities, dedupe(p, hits)...)
 	}
-	res.Err = ix.Err()
 	return res
+}
+
+// Refs names what Packages looks up for pkgs: each package under its
+// name and, when it has one, its source package's name; the index need
+// hold no more (osvdb.WithPackages).
+func Refs(pkgs []finding.Package) []osvdb.PackageRef {
+	out := make([]osvdb.PackageRef, 0, len(pkgs))
+	for _, p := range pkgs {
+		out = append(out, osvdb.PackageRef{Ecosystem: p.Ecosystem, Name: p.Name})
+		if p.Source != "" && p.Source != p.Name {
+			out = append(out, osvdb.PackageRef{Ecosystem: p.Ecosystem, Name: p.Source})
+		}
+	}
+	return out
 }
 
 type hit struct {

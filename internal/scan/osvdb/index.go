@@ -2,8 +2,7 @@ package osvdb
 
 import (
 	"archive/zip"
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,61 +21,28 @@ import (
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
 )
 
-// formatVersion changes whenever the compiled layout or the compile rules
-// change, so an old cache is never read by a newer scanner.
-const formatVersion = 5
-
 // ErrNoDatabase is returned when the directory holds no OSV database.
 var ErrNoDatabase = errors.New("no OSV database")
 
 // Index is the compiled database: advisories reduced to what matching and
 // reporting need, and the affected entries keyed by ecosystem and package.
-// An index read from the cache decodes each package and advisory on first
-// use; it is safe for concurrent use.
+// Opened for a set of packages (WithPackages), it holds only the
+// advisories that name one of them. It is read-only once opened.
 type Index struct {
-	Fingerprint string
-	Ecosystems  []string // directory names found, e.g. "Go", "AlmaLinux"
+	Ecosystems []string // directory names found, e.g. "Go", "AlmaLinux"
 
-	// Compiled in memory:
 	vulns    []Vuln
 	packages map[string][]Entry // key: Key(ecosystem, name)
-	// Or read from the cache:
-	lazy *lazy
 }
 
-// NumVulns is the number of advisories.
-func (ix *Index) NumVulns() int {
-	if ix.lazy != nil {
-		return len(ix.lazy.vulnDir)
-	}
-	return len(ix.vulns)
-}
+// NumVulns is the number of advisories compiled.
+func (ix *Index) NumVulns() int { return len(ix.vulns) }
 
-// NumPackages is the number of distinct (ecosystem, package) keys.
-func (ix *Index) NumPackages() int {
-	if ix.lazy != nil {
-		return len(ix.lazy.pkgs)
-	}
-	return len(ix.packages)
-}
+// NumPackages is the number of distinct (ecosystem, package) keys compiled.
+func (ix *Index) NumPackages() int { return len(ix.packages) }
 
 // Vuln returns advisory i (an Entry's Vuln).
-func (ix *Index) Vuln(i int32) *Vuln {
-	if ix.lazy != nil {
-		return ix.lazy.vuln(i)
-	}
-	return &ix.vulns[i]
-}
-
-// Err reports a corrupt blob met while decoding a cached index lazily.
-func (ix *Index) Err() error {
-	if ix.lazy == nil {
-		return nil
-	}
-	ix.lazy.mu.Lock()
-	defer ix.lazy.mu.Unlock()
-	return ix.lazy.err
-}
+func (ix *Index) Vuln(i int32) *Vuln { return &ix.vulns[i] }
 
 // Vuln is one advisory as reported.
 type Vuln struct {
@@ -108,34 +74,46 @@ func Key(ecosystem, name string) string { return ecosystem + "\x00" + name }
 
 // Lookup returns the affected entries of a package.
 func (ix *Index) Lookup(ecosystem, name string) []Entry {
-	if ix.lazy != nil {
-		return ix.lazy.lookup(Key(ecosystem, name))
-	}
 	return ix.packages[Key(ecosystem, name)]
 }
 
+// PackageRef names a package to open the index for.
+type PackageRef struct {
+	Ecosystem string // with its release, as in "AlmaLinux:9"
+	Name      string
+}
+
 type options struct {
-	cacheDir string
-	progress io.Writer
+	cacheDirs []string
+	packages  []PackageRef
+	all       bool
+	progress  io.Writer
 }
 
 // Option configures Open.
 type Option func(*options)
 
-// WithCacheDir keeps the compiled index in dir and reuses it while the
-// database is unchanged. Default: no cache (compile on every Open).
-func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+// WithPackages compiles only the advisories that name one of pkgs, and
+// reads only the ecosystems among them: what a scan of one SBOM needs.
+// Default: every advisory of every ecosystem.
+func WithPackages(pkgs []PackageRef) Option {
+	return func(o *options) { o.packages, o.all = pkgs, false }
+}
+
+// WithCacheDir keeps, per ecosystem, an index of which records name
+// which packages in the first of dirs that can be written, keyed by the
+// database's content digest, so that a later Open WithPackages reads
+// only the records it needs. Default: no cache.
+func WithCacheDir(dirs ...string) Option {
+	return func(o *options) { o.cacheDirs = dirs }
+}
 
 // WithProgress writes progress lines for people to w. Default: silent.
 func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
 
-// cacheFile is the compiled index inside the cache directory.
-const cacheFile = "osv-index.bin"
-
-// Open loads the database in dir, from the compiled cache when it is
-// current.
+// Open loads the database in dir.
 func Open(dir string, opts ...Option) (*Index, error) {
-	o := options{progress: io.Discard}
+	o := options{progress: io.Discard, all: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -144,31 +122,17 @@ func Open(dir string, opts ...Option) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	fp, err := fingerprint(srcs)
+	var ix *Index
+	if o.all {
+		ix, err = compile(srcs, o.progress)
+	} else {
+		ix, err = compileFor(srcs, o)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if o.cacheDir != "" {
-		ix, err := readCache(filepath.Join(o.cacheDir, cacheFile), fp)
-		if err == nil {
-			fmt.Fprintf(o.progress, "osv: index %s is current (%d advisories, loaded in %s)\n",
-				filepath.Join(o.cacheDir, cacheFile), ix.NumVulns(), time.Since(start).Round(time.Millisecond))
-			return ix, nil
-		}
-		fmt.Fprintf(o.progress, "osv: compiling index (%v)\n", err)
-	}
-	ix, err := compile(srcs, o.progress)
-	if err != nil {
-		return nil, err
-	}
-	ix.Fingerprint = fp
-	fmt.Fprintf(o.progress, "osv: compiled %d advisories, %d packages from %s in %s\n",
+	fmt.Fprintf(o.progress, "osv: %d advisories, %d packages from %s in %s\n",
 		ix.NumVulns(), ix.NumPackages(), dir, time.Since(start).Round(time.Millisecond))
-	if o.cacheDir != "" {
-		if err := writeCache(o.cacheDir, ix); err != nil {
-			return nil, err
-		}
-	}
 	return ix, nil
 }
 
@@ -219,69 +183,6 @@ func sources(dir string) ([]source, error) {
 	return out, nil
 }
 
-// fingerprint identifies the database content by the path, size and
-// modification time of every file (as make does): hashing 10 MB of zips
-// on every scan would cost more than loading the compiled index.
-func fingerprint(srcs []source) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "format %d\n", formatVersion)
-	for _, s := range srcs {
-		fmt.Fprintf(h, "eco %s\n", s.ecosystem)
-		files := s.files
-		if s.zip != "" {
-			files = []string{s.zip}
-		}
-		for _, p := range files {
-			st, err := os.Stat(p)
-			if err != nil {
-				return "", fmt.Errorf("reading OSV database: %w", err)
-			}
-			abs, _ := filepath.Abs(p)
-			fmt.Fprintf(h, "%s %d %d\n", abs, st.Size(), st.ModTime().UnixNano())
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func readCache(path, fp string) (*Index, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errors.New("no cached index yet")
-		}
-		return nil, err
-	}
-	return decodeFile(data, fp)
-}
-
-// writeCache writes to a temporary file and renames it, so a concurrent
-// scan never reads half an index.
-func writeCache(dir string, ix *Index) error {
-	data, err := encodeIndex(ix)
-	if err != nil {
-		return fmt.Errorf("index cache: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("index cache %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".osv-index-*")
-	if err != nil {
-		return fmt.Errorf("index cache %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("index cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("index cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, cacheFile)); err != nil {
-		return fmt.Errorf("index cache: %w", err)
-	}
-	return nil
-}
-
 // rawRecord is a record's bytes and where they came from, for errors.
 type rawRecord struct {
 	where string
@@ -296,12 +197,12 @@ func compile(srcs []source, progress io.Writer) (*Index, error) {
 		if err != nil {
 			return nil, err
 		}
-		recs, err := parseAll(raws)
+		recs, err := compileAll(raws)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range recs {
-			ix.add(r)
+		for _, c := range recs {
+			ix.add(c)
 		}
 		fmt.Fprintf(progress, "osv: %s: %d records\n", s.ecosystem, len(recs))
 	}
@@ -317,17 +218,12 @@ func readSource(s source) ([]rawRecord, error) {
 		}
 		defer zr.Close()
 		for _, f := range zr.File {
-			if f.FileInfo().IsDir() || !strings.HasSuffix(f.Name, ".json") {
+			if !isRecord(f) {
 				continue
 			}
-			rc, err := f.Open()
+			b, err := readEntry(s.zip, f, nil)
 			if err != nil {
-				return nil, fmt.Errorf("OSV database %s: entry %s: %w", s.zip, f.Name, err)
-			}
-			b, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				return nil, fmt.Errorf("OSV database %s is corrupt: entry %s: %w", s.zip, f.Name, err)
+				return nil, err
 			}
 			raws = append(raws, rawRecord{where: s.zip + ":" + f.Name, data: b})
 		}
@@ -346,45 +242,91 @@ func readSource(s source) ([]rawRecord, error) {
 	return raws, nil
 }
 
-// parseAll parses records on every CPU; the first error (in file order)
-// wins.
-func parseAll(raws []rawRecord) ([]*Record, error) {
-	recs := make([]*Record, len(raws))
+// isRecord tells the zip entries that are OSV records.
+func isRecord(f *zip.File) bool {
+	return !f.FileInfo().IsDir() && strings.HasSuffix(f.Name, ".json")
+}
+
+// readEntry decompresses one zip entry, reusing buf's storage.
+func readEntry(zipPath string, f *zip.File, buf []byte) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("OSV database %s: entry %s: %w", zipPath, f.Name, err)
+	}
+	defer rc.Close()
+	if n := f.UncompressedSize64; n < 1<<30 && uint64(cap(buf)) < n+1 {
+		buf = make([]byte, 0, n+1)
+	}
+	b := bytes.NewBuffer(buf[:0])
+	if _, err := b.ReadFrom(rc); err != nil {
+		return nil, fmt.Errorf("OSV database %s is corrupt: entry %s: %w", zipPath, f.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// compileAll parses and compiles records on every CPU; the first error
+// (in file order) wins. Withdrawn records and records with nothing to
+// match compile to nil.
+func compileAll(raws []rawRecord) ([]*compiled, error) {
+	out := make([]*compiled, len(raws))
 	errs := make([]error, len(raws))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				r, err := Parse(raws[i].data)
-				if err != nil {
-					errs[i] = fmt.Errorf("OSV database record %s: %w", raws[i].where, err)
-					continue
-				}
-				recs[i] = r
-			}
-		}()
-	}
-	for i := range raws {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(raws), func(i int) {
+		out[i], errs[i] = compileRaw(raws[i])
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
 	}
-	return recs, nil
+	return out, nil
 }
 
-func (ix *Index) add(r *Record) {
-	if r.Withdrawn != "" {
-		return
+func compileRaw(raw rawRecord) (*compiled, error) {
+	r, err := Parse(raw.data)
+	if err != nil {
+		return nil, fmt.Errorf("OSV database record %s: %w", raw.where, err)
 	}
-	v := Vuln{
+	return compileRecord(r), nil
+}
+
+// parallel calls fn(0..n-1) on every CPU.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int, 64)
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// compiled is one record reduced to what the index keeps.
+type compiled struct {
+	vuln    Vuln
+	entries []keyedEntry
+}
+
+type keyedEntry struct {
+	key   string
+	entry Entry
+}
+
+// compileRecord reduces a record to its advisory and affected entries, or
+// nil when it is withdrawn or has nothing a package version can match.
+func compileRecord(r *Record) *compiled {
+	if r.Withdrawn != "" {
+		return nil
+	}
+	c := &compiled{vuln: Vuln{
 		ID:        r.ID,
 		Aliases:   nilIfEmpty(r.Aliases),
 		Related:   nilIfEmpty(r.Related),
@@ -392,15 +334,13 @@ func (ix *Index) add(r *Record) {
 		Published: r.Published,
 		Modified:  r.Modified,
 		URL:       advisoryURL(r),
-	}
-	v.Rating, v.Score, v.Vector = Rate(r)
-	idx := int32(len(ix.vulns))
-	added := false
+	}}
+	c.vuln.Rating, c.vuln.Score, c.vuln.Vector = Rate(r)
 	for _, a := range r.Affected {
 		if a.Package.Ecosystem == "" || a.Package.Name == "" {
 			continue
 		}
-		e := Entry{Vuln: idx, GOOS: goosOf(a.EcosystemSpecific)}
+		e := Entry{GOOS: goosOf(a.EcosystemSpecific)}
 		if len(a.Versions) > 0 {
 			e.Versions = a.Versions
 		}
@@ -413,13 +353,26 @@ func (ix *Index) add(r *Record) {
 		if len(e.Ranges) == 0 && len(e.Versions) == 0 {
 			continue
 		}
-		k := Key(a.Package.Ecosystem, a.Package.Name)
-		ix.packages[k] = append(ix.packages[k], e)
-		added = true
+		c.entries = append(c.entries, keyedEntry{key: Key(a.Package.Ecosystem, a.Package.Name), entry: e})
 	}
-	if added {
-		ix.vulns = append(ix.vulns, v)
+	if len(c.entries) == 0 {
+		return nil
 	}
+	return c
+}
+
+// add puts a compiled record into the index (nil is skipped).
+func (ix *Index) add(c *compiled) {
+	if c == nil {
+		return
+	}
+	idx := int32(len(ix.vulns))
+	for _, ke := range c.entries {
+		e := ke.entry
+		e.Vuln = idx
+		ix.packages[ke.key] = append(ix.packages[ke.key], e)
+	}
+	ix.vulns = append(ix.vulns, c.vuln)
 }
 
 func nilIfEmpty(s []string) []string {

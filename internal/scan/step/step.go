@@ -23,6 +23,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/scan/attached"
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/scan/osvdb"
 	"github.com/trustline-dev/trustline/internal/scan/report"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
@@ -40,8 +41,12 @@ SPDX JSON SBOM (--sbom FILE, or the SBOM attached to --image REF as an OCI
 referrer or under cosign's sha256-<hex>.sbom tag; with --catalog an image
 without one is cataloged here with syft) and matches every package
 against an OSV database directory (--db DIR: <Ecosystem>/all.zip or unpacked
-JSON, as osv.dev publishes it). The database is compiled into an index in
---db-cache DIR once and reused until it changes. VEX documents (--vex,
+JSON, as osv.dev publishes it). Only the ecosystems the SBOM names are
+read, and in them only the records that name one of its packages are
+parsed. Which records name which packages is kept in a cache keyed by the
+database's digest: --db-cache DIR, or by default DB/.trustline-cache when
+the database directory can be written, else the user's cache directory
+(--db-cache none: no cache). VEX documents (--vex,
 OpenVEX or CycloneDX, repeatable) suppress findings stated not_affected or
 fixed, keeping the justification in the report.
 
@@ -65,7 +70,7 @@ Example:
 			&cli.StringFlag{Name: "image-digest", Usage: "pin --image to `DIGEST` (sha256:..., the build task's IMAGE_DIGEST)"},
 			&cli.StringFlag{Name: "source", Usage: "check configuration files under `DIR` (--type config)"},
 			&cli.StringFlag{Name: "db", Usage: "OSV database `DIR` (<Ecosystem>/all.zip or unpacked JSON)"},
-			&cli.StringFlag{Name: "db-cache", Usage: "keep the compiled database index in `DIR`"},
+			&cli.StringFlag{Name: "db-cache", Usage: "keep the database's name index in `DIR`; none for no cache (default: DB/.trustline-cache if writable, else the user's cache directory)"},
 			&cli.StringFlag{Name: "goos", Value: "linux", Usage: "target `OS` assumed for Go binaries whose SBOM entry does not record GOOS; empty reports OS-specific Go advisories for every OS"},
 			&cli.StringSliceFlag{Name: "vex", Usage: "apply the OpenVEX or CycloneDX VEX document `FILE` (repeatable)"},
 			&cli.StringFlag{Name: "fail-on", Usage: "fail when a finding is of `SEVERITY` or above: critical, high, medium or low (default: never)"},
@@ -158,7 +163,11 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 		return nil, stepcli.Usagef("--db DIR is required: an OSV database (<Ecosystem>/all.zip)")
 	}
 	opts = append(opts, scan.WithGOOS(c.String("goos")))
-	if d := c.String("db-cache"); d != "" {
+	switch d := c.String("db-cache"); d {
+	case "none":
+	case "":
+		opts = append(opts, scan.WithDBCache(osvdb.DefaultCacheDirs(c.String("db"))...))
+	default:
 		opts = append(opts, scan.WithDBCache(d))
 	}
 	// A Tekton param passes "--vex=" when there are none, and

@@ -24,6 +24,9 @@ type outcome struct {
 
 func runScan(t *testing.T, args ...string) outcome {
 	t.Helper()
+	// Without --db-cache the step keeps its name index in the user's
+	// cache directory (the shared database is read-only): a fresh one.
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	res := results.Dir{Path: t.TempDir()}
 	app := App()
 	var stdout, stderr bytes.Buffer
