@@ -37,7 +37,26 @@ type verified struct {
 	missing      bool // the image is not in the registry
 }
 
+// ErrTimeout is the cause of an image check that ran past WithTimeout.
+var ErrTimeout = errors.New("timed out")
+
 func (v *Verifier) check(ctx context.Context, img Image) report.Component {
+	if v.o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, v.o.timeout,
+			fmt.Errorf("%w: checking the image took longer than the %s timeout (--timeout); a policy rule may loop or the registry may be too slow", ErrTimeout, v.o.timeout))
+		defer cancel()
+	}
+	c := v.checkImage(ctx, img)
+	if errors.Is(context.Cause(ctx), ErrTimeout) {
+		// Whatever failed after the deadline (a fetch, the evaluation),
+		// the answer is an error, never a verdict.
+		c.Error, c.Success = context.Cause(ctx).Error(), false
+	}
+	return c
+}
+
+func (v *Verifier) checkImage(ctx context.Context, img Image) report.Component {
 	c := report.Component{Name: img.Name, ContainerImage: img.Ref}
 	if c.Name == "" {
 		c.Name = img.Ref
