@@ -22,7 +22,9 @@ const DefaultMaxMemory uint64 = 2 << 30
 // bytes (default DefaultMaxMemory; 0 turns the check off). The heap is the
 // process's, not the evaluation's: evaluations running at that moment are
 // all stopped, which is what a machine under memory pressure needs.
-func WithMaxMemory(n uint64) Option { return func(o *options) { o.maxMemory = n; o.maxMemorySet = true } }
+func WithMaxMemory(n uint64) Option {
+	return func(o *options) { o.maxMemory = n; o.maxMemorySet = true }
+}
 
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
