@@ -81,6 +81,7 @@ type options struct {
 	now           func() time.Time
 	timeout       time.Duration
 	maxMemory     *uint64
+	maxInput      int64
 }
 
 // Option configures New.
@@ -153,6 +154,15 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // (default evaluator.DefaultMaxMemory; 0 turns the check off).
 func WithMaxMemory(n uint64) Option { return func(o *options) { o.maxMemory = &n } }
 
+// DefaultMaxInput bounds the verified statements of one image that become
+// the policy input.
+const DefaultMaxInput int64 = 256 << 20
+
+// WithMaxInput bounds, in bytes, the verified statements of one image
+// that make up the policy input (default DefaultMaxInput; 0 means no
+// limit). An image over it is an error.
+func WithMaxInput(n int64) Option { return func(o *options) { o.maxInput = n } }
+
 // WithClock replaces time.Now (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -177,7 +187,7 @@ type Verifier struct {
 
 // New resolves and compiles the policy (nil means the default pack) once.
 func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Option) (*Verifier, error) {
-	o := options{workers: 4, progress: io.Discard, effective: EffectiveNow, now: time.Now, timeout: DefaultTimeout}
+	o := options{workers: 4, progress: io.Discard, effective: EffectiveNow, now: time.Now, timeout: DefaultTimeout, maxInput: DefaultMaxInput}
 	for _, opt := range opts {
 		opt(&o)
 	}

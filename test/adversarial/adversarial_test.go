@@ -38,6 +38,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/gitclone"
 	"github.com/trustline-dev/trustline/internal/sbom"
+	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/testregistry"
@@ -449,6 +450,10 @@ deny contains result if {
 		policy: &ecp.Policy{Sources: []ecp.Source{{Name: "runaway", Policy: []string{runaway}}}},
 		opts:   []verify.Option{verify.WithTimeout(2 * time.Second)}, want: "error: took longer than the 2s timeout"})
 
+	// Limits: each ends in an error naming it.
+	cases = append(cases, verifyCase{name: "limit: policy input over --max-input", image: ref(good),
+		opts: []verify.Option{verify.WithMaxInput(1 << 10)}, want: "error: policy input limit"})
+
 	for _, c := range cases {
 		add(e.run(c))
 	}
@@ -540,6 +545,16 @@ func sbomCases(t *testing.T, e *env) []row {
 		d, _ := name.NewDigest(p.Host + "/sbom/victim@" + victim.DigestStr())
 		_, err := sbom.Generate(e.ctx, sbom.Request{Reference: d, Format: sbom.CycloneDX}, sbom.WithCacheDir(t.TempDir()))
 		rows = append(rows, errRow(c.name, "sbom: layer 0 digest mismatch", err, errors.Is(err, sbom.ErrDigestMismatch) && strings.Contains(fmt.Sprint(err), "layer 0 (sha256:")))
+	}
+	for _, c := range []struct {
+		name  string
+		limit layerfs.Option
+	}{
+		{"limit: layer expands beyond --max-layer-size", layerfs.WithMaxTotalSize(64)},
+		{"limit: layer with more entries than allowed", layerfs.WithMaxEntries(2)},
+	} {
+		_, err := sbom.Generate(e.ctx, sbom.Request{Reference: victim, Format: sbom.CycloneDX}, sbom.WithLayerLimits(c.limit))
+		rows = append(rows, errRow(c.name, "sbom: layerfs.ErrLimit naming layer 0", err, errors.Is(err, layerfs.ErrLimit) && strings.Contains(fmt.Sprint(err), "layer 0 (sha256:")))
 	}
 	// Defect 2: a config that claims the victim's diff_id.
 	victimDiff, _ := victimLayer.DiffID()

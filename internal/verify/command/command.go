@@ -62,6 +62,7 @@ Example:
 			&cli.StringSliceFlag{Name: "exclude", Usage: "also exclude `RULE` (package, package.rule or @collection, with an optional :term) in every policy source, on top of the policy's config (repeatable or comma-separated; e.g. @pipeline_provenance for a gate inside the build pipeline)"},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check `N` images concurrently"},
 			&cli.DurationFlag{Name: "timeout", Value: verify.DefaultTimeout, Usage: "give up on an image (exit 2) after `DURATION`: fetching it, its signatures and attestations, and evaluating the policy; 0 for no limit"},
+			&cli.Int64Flag{Name: "max-input", Value: verify.DefaultMaxInput >> 20, Usage: "fail on an image (exit 2) whose verified attestations add up to more than `MIB` mebibytes of policy input; 0 for no limit"},
 			&cli.Uint64Flag{Name: "max-memory", Value: evaluator.DefaultMaxMemory >> 20, Usage: "stop a policy evaluation (exit 2) once the heap exceeds `MIB` mebibytes; 0 for no limit"},
 			&cli.StringFlag{Name: "effective-time", Value: "now", Usage: "`WHEN` rules are evaluated: now, attestation (build time) or a date (RFC 3339 or YYYY-MM-DD)"},
 			&cli.BoolFlag{Name: "show-successes", Usage: "list passed rules in the outputs"},
@@ -119,9 +120,10 @@ func run(c *cli.Context, env Env) error {
 		verify.WithSuccesses(c.Bool("show-successes")),
 		verify.WithTimeout(c.Duration("timeout")),
 		verify.WithMaxMemory(c.Uint64("max-memory") << 20),
+		verify.WithMaxInput(c.Int64("max-input") << 20),
 	}
-	if c.Duration("timeout") < 0 {
-		return stepcli.Usagef("--timeout must not be negative")
+	if c.Duration("timeout") < 0 || c.Int64("max-input") < 0 {
+		return stepcli.Usagef("--timeout and --max-input must not be negative")
 	}
 	if d := c.String("cache-dir"); d != "" {
 		opts = append(opts, verify.WithCacheDir(d))
