@@ -12,8 +12,11 @@ export GONOSUMDB := github.com/tektoncd/chains,github.com/tektoncd/cli
 
 TEST_TIMEOUT ?= 60m
 BENCH ?= .
+# Per fuzz target: a smoke run in `make test`, the long form in `make fuzz`.
+FUZZTIME_SHORT ?= 3s
+FUZZTIME ?= 5m
 
-.PHONY: all build test test-deps test-hidden-host bench demo docs fmt vet clean
+.PHONY: all build test test-deps test-hidden-host fuzz bench demo docs fmt vet clean
 
 all: build
 
@@ -21,9 +24,16 @@ all: build
 build:
 	$(GO) build -trimpath -o bin/ ./cmd/trustline ./steps/...
 
-## test: every test (as root: the build step's tests need it)
+## test: every test (as root: the build step's tests need it), the build and
+## end-to-end tests again with host tooling hidden, then every fuzz target for
+## $(FUZZTIME_SHORT)
 test: build test-deps test-hidden-host
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	./scripts/fuzz.sh $(FUZZTIME_SHORT)
+
+## fuzz: every fuzz target for $(FUZZTIME) (FUZZ_PKG=regexp picks packages)
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME) '$(or $(FUZZ_PKG),.)'
 
 ## test-hidden-host: the build and end-to-end tests again, on a host faked to
 ## have podman, buildah, netavark, CNI plugins and /etc/containers, all hidden

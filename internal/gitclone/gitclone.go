@@ -18,6 +18,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -116,7 +117,7 @@ func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error)
 		cl.NoCheckout = true
 		cl.Tags = git.AllTags
 		cl.RecurseSubmodules = git.NoRecurseSubmodules
-		repo, err = git.PlainCloneContext(ctx, dir, false, &cl)
+		repo, err = plainClone(ctx, dir, &cl)
 		if err != nil {
 			return nil, remoteError(safeURL, err)
 		}
@@ -129,7 +130,7 @@ func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error)
 			return nil, werr
 		}
 		if err := wt.Checkout(&git.CheckoutOptions{Hash: *hash, Force: true}); err != nil {
-			return nil, fmt.Errorf("checking out %s: %w", rev, err)
+			return nil, checkoutError("checking out "+rev, err)
 		}
 		if o.submodules {
 			if err := updateSubmodules(ctx, wt, o.depth); err != nil {
@@ -150,8 +151,10 @@ func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error)
 			cl := base
 			cl.ReferenceName = name
 			cl.SingleBranch = true
+			// Submodules after the clone, so an error names the submodule.
+			cl.RecurseSubmodules = git.NoRecurseSubmodules
 			cl.Depth = o.depth
-			repo, err = git.PlainCloneContext(ctx, dir, false, &cl)
+			repo, err = plainClone(ctx, dir, &cl)
 			if err == nil {
 				ref = name.Short()
 				break
@@ -163,6 +166,15 @@ func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("revision %q not found in %s: no branch or tag of that name", rev, safeURL)
+		}
+		if o.submodules {
+			wt, werr := repo.Worktree()
+			if werr != nil {
+				return nil, werr
+			}
+			if err := updateSubmodules(ctx, wt, o.depth); err != nil {
+				return nil, err
+			}
 		}
 	}
 	head, err := repo.Head()
@@ -188,7 +200,14 @@ func updateSubmodules(ctx context.Context, wt *git.Worktree, depth int) error {
 	if err != nil {
 		return fmt.Errorf("reading submodules: %w", err)
 	}
-	return subs.UpdateContext(ctx, &git.SubmoduleUpdateOptions{Init: true, RecurseSubmodules: git.DefaultSubmoduleRecursionDepth, Depth: depth})
+	// One at a time, so an error names the submodule that caused it.
+	for _, sub := range subs {
+		if err := sub.UpdateContext(ctx, &git.SubmoduleUpdateOptions{Init: true, RecurseSubmodules: git.DefaultSubmoduleRecursionDepth, Depth: depth}); err != nil {
+			c := sub.Config()
+			return fmt.Errorf("submodule %q (path %s, url %s): %w", c.Name, c.Path, RedactURL(c.URL), err)
+		}
+	}
+	return nil
 }
 
 func isRefNotFound(err error) bool {
@@ -205,6 +224,8 @@ func remoteError(url string, err error) error {
 		return fmt.Errorf("repository %s: authentication required or refused", url)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return fmt.Errorf("repository %s is empty", url)
+	case errors.Is(err, object.ErrDirectoryNotFound), strings.Contains(err.Error(), "invalid path"):
+		return checkoutError("cloning "+url, err)
 	}
 	return fmt.Errorf("cloning %s: %w", url, err)
 }

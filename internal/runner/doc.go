@@ -10,9 +10,11 @@
 //   - Params: string, array and object, defaults (a default may refer to
 //     another param), required params and types checked; $(params.x),
 //     $(params.a[i]), $(params.a[*]) (expanding in args and command),
-//     $(params.o.key); propagated params into embedded taskSpecs. Params
-//     are substituted first, then context, workspaces and results, as
-//     Tekton does, so a param value may hold $(workspaces.w.path).
+//     $(params.o.key); propagated params into embedded taskSpecs. All
+//     variables are substituted in one pass, as Tekton's replacer does
+//     (tektoncd/pipeline#2093): a given value is passed literally, never
+//     expanded again; a task's own param default may name context,
+//     workspace and result variables.
 //   - $(context.taskRun.name|namespace|uid), $(context.task.name|retry-count),
 //     $(context.pipelineRun.name|namespace|uid), $(context.pipeline.name),
 //     $(context.pipelineTask.retries); $(tasks.t.status) and $(tasks.status)

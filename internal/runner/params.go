@@ -128,6 +128,13 @@ func (r replacements) addValue(patterns []string, name string, v v1.ParamValue) 
 // allows), then the values given. A required param that is missing, a
 // value of the wrong type or a missing object key is an error.
 func paramReplacements(where string, specs v1.ParamSpecs, given v1.Params) (replacements, v1.Params, error) {
+	return paramReplacementsDefaults(where, specs, given, nil)
+}
+
+// paramReplacementsDefaults is paramReplacements with defaultVars (context,
+// workspace and result variables) substituted into string defaults, and
+// only into defaults: a given value is never expanded.
+func paramReplacementsDefaults(where string, specs v1.ParamSpecs, given v1.Params, defaultVars map[string]string) (replacements, v1.Params, error) {
 	r := newReplacements()
 	byName := map[string]v1.Param{}
 	for _, p := range given {
@@ -135,6 +142,7 @@ func paramReplacements(where string, specs v1.ParamSpecs, given v1.Params) (repl
 	}
 	var effective v1.Params
 	var missing []string
+	fromDefault := map[string]bool{}
 	for _, s := range specs {
 		p, ok := byName[s.Name]
 		if !ok {
@@ -143,6 +151,10 @@ func paramReplacements(where string, specs v1.ParamSpecs, given v1.Params) (repl
 				continue
 			}
 			p = v1.Param{Name: s.Name, Value: *s.Default.DeepCopy()}
+			fromDefault[s.Name] = true
+			if p.Value.Type == v1.ParamTypeString && len(defaultVars) > 0 {
+				p.Value.StringVal = substitution.ApplyReplacements(p.Value.StringVal, defaultVars)
+			}
 		}
 		want := s.Type
 		if want == "" {
@@ -175,10 +187,11 @@ func paramReplacements(where string, specs v1.ParamSpecs, given v1.Params) (repl
 		return r, nil, fmt.Errorf("%s: required param(s) without a value: %s (give them with --param name=value)", where, strings.Join(missing, ", "))
 	}
 	// First the values that do not refer to other params, then the ones
-	// that do (only string defaults may, as in Tekton).
+	// that do (only string defaults may, as in Tekton: a given value is
+	// passed as it is, in one pass).
 	var deferred []v1.Param
 	for _, p := range effective {
-		if p.Value.Type == v1.ParamTypeString && strings.Contains(p.Value.StringVal, "$(params.") {
+		if fromDefault[p.Name] && p.Value.Type == v1.ParamTypeString && strings.Contains(p.Value.StringVal, "$(params.") {
 			deferred = append(deferred, p)
 			continue
 		}

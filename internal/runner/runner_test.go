@@ -104,9 +104,9 @@ func summaryOf(run *Run, task string) TaskSummary {
 func TestTaskParamsWorkspacesResults(t *testing.T) {
 	r, _ := newRunner(t)
 	task := loadTask(t, "task-params.yaml")
-	// A param value may name a workspace path: Tekton substitutes
-	// params before workspaces.
-	params, err := ParseParams(task.Spec.Params, []string{"who=world", "items=p,q,r", "file=$(workspaces.data.path)/f.txt"})
+	// The file param's default names a workspace path (the task
+	// author's text, filled in); given values are not.
+	params, err := ParseParams(task.Spec.Params, []string{"who=world", "items=p,q,r"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +139,34 @@ func TestTaskParamsWorkspacesResults(t *testing.T) {
 	}
 	if tr.Status.StartTime == nil || tr.Status.CompletionTime == nil {
 		t.Error("no start or completion time")
+	}
+}
+
+// Substitution is one pass, as in Tekton (tektoncd/pipeline#2093): a
+// given value that holds variable syntax reaches the step literally, in
+// args and env alike.
+func TestGivenValueNotSubstitutedAgain(t *testing.T) {
+	r, _ := newRunner(t)
+	task := loadTask(t, "task-params.yaml")
+	hostile := "https://example.test/$(params.greeting)/$(workspaces.data.path)/$(context.taskRun.name)"
+	params, err := ParseParams(task.Spec.Params, []string{"who=" + hostile, "items=$(params.who),q"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := r.RunTask(context.Background(), task, params, map[string]string{"data": t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := results(tr)
+	for k, want := range map[string]string{
+		"greeting":   "hello " + hostile,
+		"env-value":  hostile,
+		"first-item": "$(params.who)",
+		"joined":     "$(params.who),q",
+	} {
+		if got[k] != want {
+			t.Errorf("result %s = %q, want %q", k, got[k], want)
+		}
 	}
 }
 

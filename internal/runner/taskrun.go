@@ -367,13 +367,12 @@ type taskDirs struct{ results, home, logs, steps, work, volumes string }
 // TaskRun's directories.
 func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs taskDirs) ([]v1.Step, error) {
 	spec := in.spec
-	// Tekton substitutes params first and then, in later passes, context,
-	// workspaces and results, so a param value may itself hold
-	// $(workspaces.x.path).
-	params, _, err := paramReplacements(in.where, spec.Params, in.params)
-	if err != nil {
-		return nil, err
-	}
+	// Every variable is substituted in one pass, as Tekton's replacer does
+	// (tektoncd/pipeline#2093): text that came from a value (a --param, a
+	// result) is never substituted again, so a value holding
+	// "$(workspaces.x.path)" or "$(params.y)" reaches the step literally.
+	// A param default is the task author's text: it may name context,
+	// workspace and result variables, which are filled in first.
 	repl := newReplacements()
 	taskName := in.taskName
 	if taskName == "" {
@@ -413,8 +412,15 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 		repl.str["steps.step-"+s.Name+".exitCode.path"] = filepath.Join(d, "exitCode")
 		repl.str["steps."+s.Name+".exitCode.path"] = filepath.Join(d, "exitCode")
 	}
+	params, _, err := paramReplacementsDefaults(in.where, spec.Params, in.params, repl.str)
+	if err != nil {
+		return nil, err
+	}
 	// Object params are whole-object substitutable only in pipelines;
 	// their keys were added as strings above.
+	all := newReplacements()
+	all.merge(repl)
+	all.merge(params)
 	volumes := map[string]string{}
 	for _, v := range spec.Volumes {
 		switch {
@@ -457,8 +463,7 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 			pairs = append([]string{strings.TrimSuffix(m.MountPath, "/"), dir}, pairs...)
 		}
 		paths := strings.NewReplacer(pairs...)
-		container.ApplyStepReplacements(&s, params.str, params.arr)
-		container.ApplyStepReplacements(&s, repl.str, repl.arr)
+		container.ApplyStepReplacements(&s, all.str, all.arr)
 		for i := range s.Command {
 			s.Command[i] = paths.Replace(s.Command[i])
 		}

@@ -1,7 +1,6 @@
 package sbom
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -29,7 +27,6 @@ import (
 	"github.com/anchore/syft/syft/source"
 	"github.com/anchore/syft/syft/source/directorysource"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	kgzip "github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
 
 	// syft reads RPM databases (rpmdb.sqlite) through database/sql.
@@ -44,7 +41,7 @@ import (
 const SyftVersion = "v1.57.1"
 
 // cacheFormat changes whenever what the cache holds changes meaning.
-const cacheFormat = "trustline-sbom-cache/2"
+const cacheFormat = "trustline-sbom-cache/3"
 
 // Catalog is what was found in one platform image.
 type Catalog struct {
@@ -89,6 +86,7 @@ var osReleasePaths = []string{"/etc/os-release", "/usr/lib/os-release"}
 type layerWork struct {
 	layer  v1.Layer
 	diffID v1.Hash
+	key    string // layerKey: the cache name of this layer
 	info   *layerInfo
 	dir    string // unpacked root, "" when the layer came from the cache
 	sbom   *syftsbom.SBOM
@@ -113,7 +111,11 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: diff ID: %w", i, err)
 		}
-		work[i] = &layerWork{layer: l, diffID: d}
+		dg, err := l.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: digest: %w", i, err)
+		}
+		work[i] = &layerWork{layer: l, diffID: d, key: layerKey(dg, d)}
 	}
 	tmp, err := os.MkdirTemp(o.tmpDir, "trustline-sbom-")
 	if err != nil {
@@ -126,7 +128,7 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 	g.SetLimit(o.parallelism)
 	for i, w := range work {
 		g.Go(func() error {
-			if info := loadInfo(o.cacheDir, w.diffID); info != nil {
+			if info := loadInfo(o.cacheDir, w.key); info != nil {
 				w.info = info
 				return nil
 			}
@@ -145,7 +147,7 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 	g.SetLimit(o.parallelism)
 	for i, w := range work {
 		g.Go(func() error {
-			key := packagesKey(w.diffID, osRelease)
+			key := packagesKey(w.key, osRelease)
 			if s := loadPackages(o.cacheDir, key); s != nil {
 				w.sbom, w.cached = s, true
 				return nil
@@ -244,12 +246,22 @@ func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) er
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return err
 	}
-	rc, err := uncompressed(w.layer)
+	// Nothing unpacked is trusted, cached or cataloged before the
+	// layer's bytes are proven to be the ones its digests name.
+	vl, err := openVerified(w.layer)
 	if err != nil {
 		return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
 	}
-	listing, err := layerfs.Extract(rc, root, append([]layerfs.Option{layerfs.WithSkipContent(irrelevant)}, o.limits...)...)
-	rc.Close()
+	listing, err := layerfs.Extract(vl, root, append([]layerfs.Option{layerfs.WithSkipContent(irrelevant)}, o.limits...)...)
+	if err != nil && !errors.Is(err, layerfs.ErrLimit) {
+		if m := vl.CompressedMismatch(); m != nil {
+			err = m // a tampered blob, not a broken archive
+		}
+	}
+	if err == nil {
+		err = vl.Verify()
+	}
+	vl.Close()
 	if err != nil {
 		return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
 	}
@@ -278,41 +290,11 @@ func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) er
 	}
 	w.info, w.dir = info, root
 	if raw, err := json.Marshal(info); err == nil {
-		storeFile(o.cacheDir, "layer-"+w.diffID.Hex+".json", raw)
+		storeFile(o.cacheDir, "layer-"+w.key+".json", raw)
 	}
 	fmt.Fprintf(o.progress, "layer %d %s: unpacked %d entries in %s\n", i+1, short(w.diffID), len(listing.Entries), time.Since(start).Round(time.Millisecond))
 	return nil
 }
-
-// uncompressed opens a layer's tar stream, decompressing gzip with
-// klauspost/compress (about twice as fast as compress/gzip, which
-// go-containerregistry uses); other compressions go through the layer's
-// own Uncompressed.
-func uncompressed(l v1.Layer) (io.ReadCloser, error) {
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	br := bufio.NewReaderSize(rc, 1<<20)
-	magic, err := br.Peek(2)
-	if err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
-		rc.Close()
-		return l.Uncompressed()
-	}
-	zr, err := kgzip.NewReader(br)
-	if err != nil {
-		rc.Close()
-		return nil, err
-	}
-	return readCloser{zr, func() error { zr.Close(); return rc.Close() }}, nil
-}
-
-type readCloser struct {
-	io.Reader
-	close func() error
-}
-
-func (r readCloser) Close() error { return r.close() }
 
 // resolveOSRelease finds the os-release the squashed image shows, following
 // links between the two well-known paths.
@@ -426,18 +408,29 @@ func packageRelationships(rels []artifact.Relationship) []artifact.Relationship 
 	return out
 }
 
-func packagesKey(diffID v1.Hash, osRelease []byte) string {
+func packagesKey(layerKey string, osRelease []byte) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", cacheFormat, SyftVersion, diffID)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", cacheFormat, SyftVersion, layerKey)
 	h.Write(osRelease)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func loadInfo(dir string, diffID v1.Hash) *layerInfo {
+// layerKey names a layer in the cache by its compressed digest and its
+// diff_id together. An entry is stored only after unpacking proved that
+// the blob with that digest decompresses to that diff_id, so a config
+// that claims another image's diff_id for its own blob never meets (or
+// writes) the other image's entry. The compressed digest is the one the
+// manifest names, and the blob is checked against it when read.
+func layerKey(digest, diffID v1.Hash) string {
+	h := sha256.Sum256([]byte(digest.String() + "\x00" + diffID.String()))
+	return hex.EncodeToString(h[:])
+}
+
+func loadInfo(dir, key string) *layerInfo {
 	if dir == "" {
 		return nil
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "layer-"+diffID.Hex+".json"))
+	raw, err := os.ReadFile(filepath.Join(dir, "layer-"+key+".json"))
 	if err != nil {
 		return nil
 	}

@@ -14,15 +14,17 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
+
+	"github.com/trustline-dev/trustline/internal/sbom/sbomdoc"
 )
 
 // Format is an SBOM document format.
-type Format string
+type Format = sbomdoc.Format
 
 // The formats the step writes.
 const (
-	CycloneDX Format = "cyclonedx"
-	SPDX      Format = "spdx"
+	CycloneDX = sbomdoc.CycloneDX
+	SPDX      = sbomdoc.SPDX
 )
 
 // ParseFormat accepts "cyclonedx" or "spdx".
@@ -34,25 +36,6 @@ func ParseFormat(s string) (Format, error) {
 		return SPDX, nil
 	}
 	return "", fmt.Errorf("format %q: want cyclonedx or spdx", s)
-}
-
-// MediaType is the IANA media type of the JSON document, used as the
-// referrer's artifactType and its layer's media type.
-func (f Format) MediaType() string {
-	if f == SPDX {
-		return "application/spdx+json"
-	}
-	return "application/vnd.cyclonedx+json"
-}
-
-// CosignMediaType is the layer media type `cosign attach sbom` writes
-// under the sha256-<hex>.sbom tag (cosign's pkg/types): cosign spells SPDX
-// JSON "spdx+json".
-func (f Format) CosignMediaType() string {
-	if f == SPDX {
-		return "spdx+json"
-	}
-	return "application/vnd.cyclonedx+json"
 }
 
 // Encode writes the SBOM of a cataloged platform image in format f.

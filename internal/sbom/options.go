@@ -53,9 +53,10 @@ func makeOptions(opts []Option) options {
 var Version = "0.1.0"
 
 // WithCacheDir keeps each layer's catalog in dir, keyed by the layer's
-// uncompressed digest, the image's distribution and the cataloger version,
-// so a later image sharing layers only catalogs its new ones. Default: no
-// cache.
+// verified content (its compressed digest and its diff_id, stored only
+// after the blob was proven to decompress to that diff_id), the image's
+// distribution and the cataloger version, so a later image sharing layers
+// only catalogs its new ones. Default: no cache.
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithTempDir sets where layers are unpacked (default os.TempDir()).

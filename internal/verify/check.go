@@ -37,7 +37,30 @@ type verified struct {
 	missing      bool // the image is not in the registry
 }
 
+// ErrInputTooLarge is wrapped by the error of an image whose verified
+// statements exceed WithMaxInput.
+var ErrInputTooLarge = errors.New("policy input too large")
+
+// ErrTimeout is the cause of an image check that ran past WithTimeout.
+var ErrTimeout = errors.New("timed out")
+
 func (v *Verifier) check(ctx context.Context, img Image) report.Component {
+	if v.o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, v.o.timeout,
+			fmt.Errorf("%w: checking the image took longer than the %s timeout (--timeout); a policy rule may loop or the registry may be too slow", ErrTimeout, v.o.timeout))
+		defer cancel()
+	}
+	c := v.checkImage(ctx, img)
+	if errors.Is(context.Cause(ctx), ErrTimeout) {
+		// Whatever failed after the deadline (a fetch, the evaluation),
+		// the answer is an error, never a verdict.
+		c.Error, c.Success = context.Cause(ctx).Error(), false
+	}
+	return c
+}
+
+func (v *Verifier) checkImage(ctx context.Context, img Image) report.Component {
 	c := report.Component{Name: img.Name, ContainerImage: img.Ref}
 	if c.Name == "" {
 		c.Name = img.Ref
@@ -222,6 +245,7 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 		return nil, err
 	}
 	var attList []any
+	var inputSize int64
 	for _, a := range atts {
 		st, err := a.Verify(ctx, v.key, vr.digest)
 		if err != nil {
@@ -247,6 +271,11 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 				fmt.Sprintf("Attestation %s of %s: %s", a.Digest, vr.digest, shortErr(err)),
 				"Produce provenance with Tekton Chains (slsa/v2alpha4) or a builder that follows the SLSA schema."))
 			continue
+		}
+		// The policy input grows with every statement; bound it before
+		// the evaluation has to hold it.
+		if inputSize += int64(len(stJSON)); v.o.maxInput > 0 && inputSize > v.o.maxInput {
+			return nil, fmt.Errorf("%w: the attestations of %s add up to more than the %d-byte policy input limit (--max-input)", ErrInputTooLarge, vr.digest, v.o.maxInput)
 		}
 		var stAny map[string]any
 		if err := json.Unmarshal(stJSON, &stAny); err != nil {

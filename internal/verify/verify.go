@@ -79,6 +79,9 @@ type options struct {
 	exclude       []string
 	transport     http.RoundTripper
 	now           func() time.Time
+	timeout       time.Duration
+	maxMemory     *uint64
+	maxInput      int64
 }
 
 // Option configures New.
@@ -139,6 +142,27 @@ func WithExclude(entries ...string) Option {
 // WithSuccesses lists passed rules in the report (default: only counts).
 func WithSuccesses(b bool) Option { return func(o *options) { o.showSuccesses = b } }
 
+// DefaultTimeout bounds the check of one image: reading it, its
+// signatures and attestations, and evaluating the policy.
+const DefaultTimeout = 60 * time.Second
+
+// WithTimeout bounds the check of each image (default DefaultTimeout; 0
+// means no limit). An image that takes longer is an error, not a verdict.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithMaxMemory stops a policy evaluation once the heap exceeds n bytes
+// (default evaluator.DefaultMaxMemory; 0 turns the check off).
+func WithMaxMemory(n uint64) Option { return func(o *options) { o.maxMemory = &n } }
+
+// DefaultMaxInput bounds the verified statements of one image that become
+// the policy input.
+const DefaultMaxInput int64 = 256 << 20
+
+// WithMaxInput bounds, in bytes, the verified statements of one image
+// that make up the policy input (default DefaultMaxInput; 0 means no
+// limit). An image over it is an error.
+func WithMaxInput(n int64) Option { return func(o *options) { o.maxInput = n } }
+
 // WithClock replaces time.Now (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -163,7 +187,7 @@ type Verifier struct {
 
 // New resolves and compiles the policy (nil means the default pack) once.
 func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Option) (*Verifier, error) {
-	o := options{workers: 4, progress: io.Discard, effective: EffectiveNow, now: time.Now}
+	o := options{workers: 4, progress: io.Discard, effective: EffectiveNow, now: time.Now, timeout: DefaultTimeout, maxInput: DefaultMaxInput}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -291,6 +315,9 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 			digests = append(digests, digestOf(r, h))
 		}
 		eopts := []evaluator.Option{evaluator.WithDataPaths(dp...)}
+		if v.o.maxMemory != nil {
+			eopts = append(eopts, evaluator.WithMaxMemory(*v.o.maxMemory))
+		}
 		if s.RuleData != nil {
 			eopts = append(eopts, evaluator.WithRuleData(s.RuleData))
 		}

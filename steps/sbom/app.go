@@ -57,8 +57,14 @@ application/spdx+json) and under cosign's tag sha256-<hex>.sbom. It then
 writes the results SBOM_BLOB_URL (repo@sha256:<blob>) and
 SBOM_ARTIFACT_OUTPUTS ({"uri": repo, "digest": "sha256:<blob>"}).
 
+Every layer is checked as it streams: its compressed bytes against the
+manifest's digest and size, the uncompressed tar against the config's
+diff_id. A layer whose bytes do not match is an error naming it, and the
+cache only holds layers that matched.
+
 Registry credentials come from DOCKER_CONFIG. Exit codes: 0 written, 2 an
-error (bad reference, unreachable registry, a layer over the size limits).`,
+error (bad reference, unreachable registry, a layer over the size limits,
+a layer whose bytes do not match its digests).`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Required: true, Usage: "the image `REF` (repo:tag or repo@sha256:...); with --oci-layout, its repository and which manifest to use"},
 			&cli.StringFlag{Name: "digest", Usage: "pin --image to `DIGEST` (sha256:...), as the build task's IMAGE_DIGEST result gives it"},

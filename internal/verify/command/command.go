@@ -23,6 +23,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/verify"
 	"github.com/trustline-dev/trustline/internal/verify/ecp"
+	"github.com/trustline-dev/trustline/internal/verify/evaluator"
 	"github.com/trustline-dev/trustline/internal/verify/report"
 	"github.com/trustline-dev/trustline/internal/verify/snapshot"
 )
@@ -61,6 +62,9 @@ Example:
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FORMAT[=FILE]`: text, json, junit, markdown or appstudio (repeatable; default text on stderr)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "also exclude `RULE` (package, package.rule or @collection, with an optional :term) in every policy source, on top of the policy's config (repeatable or comma-separated; e.g. @pipeline_provenance for a gate inside the build pipeline)"},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check `N` images concurrently"},
+			&cli.DurationFlag{Name: "timeout", Value: verify.DefaultTimeout, Usage: "give up on an image (exit 2) after `DURATION`: fetching it, its signatures and attestations, and evaluating the policy; 0 for no limit"},
+			&cli.Int64Flag{Name: "max-input", Value: verify.DefaultMaxInput >> 20, Usage: "fail on an image (exit 2) whose verified attestations add up to more than `MIB` mebibytes of policy input; 0 for no limit"},
+			&cli.Uint64Flag{Name: "max-memory", Value: evaluator.DefaultMaxMemory >> 20, Usage: "stop a policy evaluation (exit 2) once the heap exceeds `MIB` mebibytes; 0 for no limit"},
 			&cli.StringFlag{Name: "effective-time", Value: "now", Usage: "`WHEN` rules are evaluated: now, attestation (build time) or a date (RFC 3339 or YYYY-MM-DD)"},
 			&cli.BoolFlag{Name: "show-successes", Usage: "list passed rules in the outputs"},
 			&cli.BoolFlag{Name: "strict", Value: true, Usage: "exit 1 on violations (with --strict=false exit 0 and report FAILURE in TEST_OUTPUT)"},
@@ -115,6 +119,12 @@ func run(c *cli.Context, env Env) error {
 		verify.WithEffectiveTime(c.String("effective-time")),
 		verify.WithInsecure(!c.Bool("tls-verify")),
 		verify.WithSuccesses(c.Bool("show-successes")),
+		verify.WithTimeout(c.Duration("timeout")),
+		verify.WithMaxMemory(c.Uint64("max-memory") << 20),
+		verify.WithMaxInput(c.Int64("max-input") << 20),
+	}
+	if c.Duration("timeout") < 0 || c.Int64("max-input") < 0 {
+		return stepcli.Usagef("--timeout and --max-input must not be negative")
 	}
 	if d := c.String("cache-dir"); d != "" {
 		opts = append(opts, verify.WithCacheDir(d))

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +147,60 @@ func polDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// A policy that would run for minutes and take gigabytes (three nested
+// numbers.range) is stopped by --timeout or by --max-memory, with exit 2
+// and a message naming the limit.
+func TestRunawayPolicyStopped(t *testing.T) {
+	reg := testregistry.Start(t)
+	dir := t.TempDir()
+	signer, pub, err := fixture.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubFile := filepath.Join(dir, "cosign.pub")
+	os.WriteFile(pubFile, pub, 0o644)
+	if _, err := fixture.Push(context.Background(), fixture.Image{Repo: reg + "/app", Signer: signer, Sign: true}); err != nil {
+		t.Fatal(err)
+	}
+	rules := filepath.Join(dir, "rules")
+	os.Mkdir(rules, 0o755)
+	os.WriteFile(filepath.Join(rules, "runaway.rego"), []byte(`package runaway
+
+import rego.v1
+
+deny contains result if {
+	xs := [x | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); some c in numbers.range(1, 3000); x := [a, b, c]]
+	count(xs) > 0
+	result := {"code": "runaway.loop", "msg": "never reached"}
+}
+`), 0o644)
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("sources:\n- name: runaway\n  policy: ["+rules+"]\n"), 0o644)
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"timeout", []string{"--timeout", "2s", "--max-memory", "0"}, "took longer than the 2s timeout"},
+		// 48 MiB above what the test process holds now.
+		{"memory", []string{"--timeout", "0", "--max-memory", fmt.Sprint(heapMiB() + 48)}, "memory limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			code, _, stderr := runApp(t, append([]string{"--public-key", pubFile, "--policy", pol, "--image", reg + "/app:latest", "--results-dir", t.TempDir()}, tc.flags...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want 2 with %q\n%s", code, tc.want, stderr)
+			}
+			t.Logf("stopped after %s", time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+func heapMiB() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() >> 20
 }

@@ -68,6 +68,8 @@ type Engine struct {
 	rules    map[string]Rule // by code
 	packages []pkgRules
 	digest   string
+	// maxMemory bounds the heap while Evaluate runs (0: unbounded).
+	maxMemory uint64
 }
 
 type pkgRules struct {
@@ -77,9 +79,11 @@ type pkgRules struct {
 }
 
 type options struct {
-	data     []string
-	ruleData map[string]any
-	extra    map[string]any
+	data         []string
+	ruleData     map[string]any
+	extra        map[string]any
+	maxMemory    uint64
+	maxMemorySet bool
 }
 
 // Option configures New.
@@ -114,7 +118,15 @@ func New(ctx context.Context, policyPaths []string, opts ...Option) (*Engine, er
 	if err != nil {
 		return nil, err
 	}
-	return compile(ctx, modules, o)
+	e, err := compile(ctx, modules, o)
+	if err != nil {
+		return nil, err
+	}
+	e.maxMemory = DefaultMaxMemory
+	if o.maxMemorySet {
+		e.maxMemory = o.maxMemory
+	}
+	return e, nil
 }
 
 func loadModules(paths []string, tests bool) (map[string]*ast.Module, error) {
@@ -298,10 +310,20 @@ type Filter struct {
 
 // Evaluate runs the compiled policy on input at the effective time when:
 // Rego's time.now_ns() returns when, and a result whose effective_on is
-// after when is reported as a warning instead of a violation.
+// after when is reported as a warning instead of a violation. It stops
+// when ctx ends (returning the context's cause, e.g. a deadline's) or the
+// heap passes the memory limit (ErrLimit).
 func (e *Engine) Evaluate(ctx context.Context, input ast.Value, when time.Time, f Filter) (*Outcome, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if e.maxMemory > 0 {
+		defer guardMemory(ctx, e.maxMemory, cancel)()
+	}
 	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(when))
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, fmt.Errorf("evaluating policy: %w", cause)
+		}
 		return nil, fmt.Errorf("evaluating policy: %w", err)
 	}
 	out := &Outcome{}
