@@ -42,9 +42,11 @@ func TestRunTaskCLI(t *testing.T) {
 	bin := testStepBin(t)
 	out := t.TempDir()
 	ws := t.TempDir()
-	// Values with commas stay whole (a JSON-ish string, an array).
+	// Values with commas stay whole (a JSON-ish string, an array). The
+	// file param keeps its default: a given value would be passed
+	// literally, never expanded again (internal/runner's one-pass tests).
 	code, stderr := runCLI(t, "task", "--bin-dir", bin, "--output", out,
-		"-p", `who={"a":1,"b":2}`, "-p", "items=p,q", "-p", "file=$(workspaces.data.path)/f.txt",
+		"-p", `who={"a":1,"b":2}`, "-p", "items=p,q",
 		"-w", "data="+ws, filepath.Join(runFixtures, "task-params.yaml"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
