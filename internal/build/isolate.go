@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -182,7 +183,7 @@ var stepPattern = regexp.MustCompile(`building at STEP "([^"]*)"`)
 func describeBuildError(err error, killedBy string) string {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return err.Error()
+		return describeCopierError(err.Error())
 	}
 	instruction := "a RUN instruction"
 	if m := stepPattern.FindStringSubmatch(err.Error()); m != nil {
@@ -193,6 +194,31 @@ func describeBuildError(err error, killedBy string) string {
 		how = "the command was killed by signal " + killedBy
 	}
 	return fmt.Sprintf("instruction %s failed: %s (%v)", instruction, how, err)
+}
+
+// copierRequest matches buildah's copier failure, which prints the whole
+// request struct (2.5 KB of Go syntax) before the reason: keep the
+// instruction and the reason.
+var copierRequest = regexp.MustCompile(`(?s)^(.*?): reading "[^"]*": .*copier\.request\{.*\}: (copier: .*?)(: write \|1: broken pipe)?$`)
+
+// symlinkOutside matches the reason when a COPY source is a symbolic link
+// whose target is not in the build context: COPY resolves links inside the
+// context, as Docker does, so an absolute target names a path there.
+var symlinkOutside = regexp.MustCompile(`lstat "([^"]*)"\("([^"]*)"\): lstat [^:]*: no such file or directory`)
+
+// describeCopierError shortens buildah's copier errors to the instruction
+// and the reason, naming a source that is a symbolic link to a path
+// outside the context; other errors are returned as they are.
+func describeCopierError(msg string) string {
+	m := copierRequest.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	reason := m[2]
+	if l := symlinkOutside.FindStringSubmatch(reason); l != nil {
+		reason = fmt.Sprintf("%q in the build context is a symbolic link to %q, which is not in the build context (COPY and ADD resolve links inside the context)", strings.TrimPrefix(l[1], "/"), l[2])
+	}
+	return m[1] + ": " + reason
 }
 
 // describeStatus puts a command's exit status in words: a shell reports a
