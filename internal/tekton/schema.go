@@ -11,56 +11,10 @@ package tekton
 // ("mountpath" is mountPath). "[]" stands for any list index or map key.
 // TestPreservedFieldsMatchTektonCRDs recomputes this from the CRDs.
 var preservedFields = map[string][]string{
-	"tekton.dev/v1beta1/Task": {
-		"spec.params[].default",
-		"spec.results[].value",
-		"spec.steps[].params[].value",
-		"spec.steps[].ref.params[].value",
-		"spec.volumes",
-	},
-	"tekton.dev/v1/Task": {
-		"spec.params[].default",
-		"spec.results[].value",
-		"spec.steps[].params[].value",
-		"spec.steps[].ref.params[].value",
-		"spec.volumes",
-	},
-	"tekton.dev/v1beta1/Pipeline": {
-		"spec.finally[].matrix.include[].params[].value",
-		"spec.finally[].matrix.params[].value",
-		"spec.finally[].params[].value",
-		"spec.finally[].pipelineRef.params[].value",
-		"spec.finally[].pipelineSpec",
-		"spec.finally[].taskRef.params[].value",
-		"spec.finally[].taskSpec",
-		"spec.params[].default",
-		"spec.results[].value",
-		"spec.tasks[].matrix.include[].params[].value",
-		"spec.tasks[].matrix.params[].value",
-		"spec.tasks[].params[].value",
-		"spec.tasks[].pipelineRef.params[].value",
-		"spec.tasks[].pipelineSpec",
-		"spec.tasks[].taskRef.params[].value",
-		"spec.tasks[].taskSpec",
-	},
-	"tekton.dev/v1/Pipeline": {
-		"spec.finally[].matrix.include[].params[].value",
-		"spec.finally[].matrix.params[].value",
-		"spec.finally[].params[].value",
-		"spec.finally[].pipelineRef.params[].value",
-		"spec.finally[].pipelineSpec",
-		"spec.finally[].taskRef.params[].value",
-		"spec.finally[].taskSpec",
-		"spec.params[].default",
-		"spec.results[].value",
-		"spec.tasks[].matrix.include[].params[].value",
-		"spec.tasks[].matrix.params[].value",
-		"spec.tasks[].params[].value",
-		"spec.tasks[].pipelineRef.params[].value",
-		"spec.tasks[].pipelineSpec",
-		"spec.tasks[].taskRef.params[].value",
-		"spec.tasks[].taskSpec",
-	},
+	"tekton.dev/v1beta1/Task":     taskPreservedFields,
+	"tekton.dev/v1/Task":          taskPreservedFields,
+	"tekton.dev/v1beta1/Pipeline": pipelinePreservedFields,
+	"tekton.dev/v1/Pipeline":      pipelinePreservedFields,
 	"tekton.dev/v1beta1/TaskRun": {
 		"spec.params[].value",
 		"spec.podTemplate.affinity",
@@ -141,3 +95,32 @@ var preservedFields = map[string][]string{
 	},
 	"tekton.dev/v1alpha1/VerificationPolicy": {},
 }
+
+// Task and Pipeline have the same preserved fields in v1beta1 and v1.
+var (
+	taskPreservedFields = []string{
+		"spec.params[].default",
+		"spec.results[].value",
+		"spec.steps[].params[].value",
+		"spec.steps[].ref.params[].value",
+		"spec.volumes",
+	}
+	pipelinePreservedFields = []string{
+		"spec.finally[].matrix.include[].params[].value",
+		"spec.finally[].matrix.params[].value",
+		"spec.finally[].params[].value",
+		"spec.finally[].pipelineRef.params[].value",
+		"spec.finally[].pipelineSpec",
+		"spec.finally[].taskRef.params[].value",
+		"spec.finally[].taskSpec",
+		"spec.params[].default",
+		"spec.results[].value",
+		"spec.tasks[].matrix.include[].params[].value",
+		"spec.tasks[].matrix.params[].value",
+		"spec.tasks[].params[].value",
+		"spec.tasks[].pipelineRef.params[].value",
+		"spec.tasks[].pipelineSpec",
+		"spec.tasks[].taskRef.params[].value",
+		"spec.tasks[].taskSpec",
+	}
+)
