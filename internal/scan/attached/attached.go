@@ -52,31 +52,36 @@ func Fetch(ref name.Reference, opts ...remote.Option) (*SBOM, error) {
 	}
 	d := ref.Context().Digest(desc.Digest.String())
 
-	// A registry without the referrers API makes Referrers fail; cosign's
-	// tag is then the only place to look.
-	if idx, err := remote.Referrers(d, opts...); err == nil {
-		im, err := idx.IndexManifest()
+	// go-containerregistry already falls back to the referrers tag schema
+	// when a registry lacks the referrers API (404, 400, 406), so an error
+	// here is a registry that failed (5xx after retries, a dropped
+	// connection, a denied read): an error, never "no referrer", or a
+	// transient fault would hide the SBOM and scan another one, or none.
+	idx, err := remote.Referrers(d, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("referrers of %s: %w", d, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("referrers of %s: %w", d, err)
+	}
+	// The newest SBOM wins when a rebuild attached another.
+	var best *candidate
+	for _, m := range im.Manifests {
+		c, err := inspect(d, m, opts)
 		if err != nil {
-			return nil, fmt.Errorf("referrers of %s: %w", d, err)
+			return nil, err
 		}
-		// The newest SBOM wins when a rebuild attached another.
-		var best *candidate
-		for _, m := range im.Manifests {
-			c, err := inspect(d, m, opts)
-			if err != nil {
-				return nil, err
-			}
-			if c != nil && (best == nil || c.created > best.created) {
-				best = c
-			}
+		if c != nil && (best == nil || c.created > best.created) {
+			best = c
 		}
-		if best != nil {
-			data, err := firstLayer(best.img)
-			if err != nil {
-				return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.digest, d, err)
-			}
-			return &SBOM{Data: data, Where: "referrer " + best.digest.String(), Image: d}, nil
+	}
+	if best != nil {
+		data, err := firstLayer(best.img)
+		if err != nil {
+			return nil, fmt.Errorf("SBOM referrer %s of %s: %w", best.digest, d, err)
 		}
+		return &SBOM{Data: data, Where: "referrer " + best.digest.String(), Image: d}, nil
 	}
 
 	tag := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + ".sbom")
