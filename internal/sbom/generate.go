@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/trustline-dev/trustline/internal/remoteopt"
 )
 
 // Request names what to describe and how.
@@ -235,7 +237,9 @@ func subjectOf(img v1.Image, repo name.Repository, tag string, d v1.Descriptor) 
 	if err != nil {
 		return Subject{}, fmt.Errorf("%s@%s: manifest: %w", repo, d.Digest, err)
 	}
-	cf, err := img.ConfigFile()
+	// Checked here, before any layer is read: a layer's diff_id comes
+	// from the config.
+	cf, err := remoteopt.ConfigFile(img)
 	if err != nil {
 		return Subject{}, fmt.Errorf("%s@%s: config: %w", repo, d.Digest, err)
 	}

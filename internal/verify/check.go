@@ -192,7 +192,7 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 			return nil, fmt.Errorf("reading image %s: %w", vr.digest, err)
 		}
 		annotations = m.Annotations
-		raw, err := im.RawConfigFile()
+		raw, err := remoteopt.RawConfigFile(im)
 		if err != nil {
 			return nil, fmt.Errorf("reading config of %s: %w", vr.digest, err)
 		}

@@ -462,6 +462,10 @@ deny contains result if {
 	for _, r := range sbomCases(t, e) {
 		add(r)
 	}
+	// Limits of docs/security.md not reached above.
+	for _, r := range limitCases(t, e) {
+		add(r)
+	}
 	// Repositories, through git-clone.
 	for _, r := range gitCases(t) {
 		add(r)

@@ -17,6 +17,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/attached"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -41,6 +42,13 @@ func TestRegistryFaults(t *testing.T) {
 	ld, _ := layer.Digest()
 	blob := "/blobs/" + ld.String()
 	good := e.push(e.good("faults/good"))
+	// The scan step reads the SBOM the sbom step attached: a referrer
+	// first, then cosign's .sbom tag.
+	withSBOM, err := sbom.Generate(ctx, sbom.Request{Reference: dig, Format: sbom.CycloneDX, Attach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbomBlob := "/blobs/" + withSBOM.Attachment.Blob.String()
 	kp, pred := attestInputs(t)
 
 	type outcome struct{ ok, pushed bool }
@@ -61,6 +69,12 @@ func TestRegistryFaults(t *testing.T) {
 		{"verify-policy", "503 on every manifest, always", []*faulty.Rule{{Path: "/manifests/", Fault: faulty.Status(http.StatusServiceUnavailable, "")}}, "error"},
 		{"verify-policy", "connection dropped on every manifest", []*faulty.Rule{{Path: "/manifests/", Fault: faulty.Drop()}}, "error"},
 		{"verify-policy", ".att manifest truncated", []*faulty.Rule{{Method: "GET", Path: ".att", Fault: faulty.Truncate(40)}}, "error"},
+		{"scan", "429 with Retry-After, twice, on the referrers call", []*faulty.Rule{{Method: "GET", Path: "/referrers/", Times: 2, Fault: faulty.Status(http.StatusTooManyRequests, "1")}}, "success"},
+		{"scan", "503 on the referrers call, always", []*faulty.Rule{{Method: "GET", Path: "/referrers/", Fault: faulty.Status(http.StatusServiceUnavailable, "")}}, "error"},
+		{"scan", "slow answers (300 ms each)", []*faulty.Rule{{Fault: faulty.Slow(300 * time.Millisecond)}}, "success"},
+		{"scan", "connection dropped mid-SBOM, always", []*faulty.Rule{{Method: "GET", Path: sbomBlob, Fault: faulty.DropAfter(64)}}, "error"},
+		{"scan", "SBOM bytes changed", []*faulty.Rule{{Method: "GET", Path: sbomBlob, Fault: faulty.Rewrite(func(b []byte) []byte { return bytes.Replace(b, []byte("libc6"), []byte("libc7"), 1) })}}, "error"},
+		{"scan", "referrers index truncated", []*faulty.Rule{{Method: "GET", Path: "/referrers/", Fault: faulty.Truncate(40)}}, "error"},
 		{"attest", "slow answers (300 ms each)", []*faulty.Rule{{Fault: faulty.Slow(300 * time.Millisecond)}}, "success"},
 		{"attest", "429 with Retry-After, twice, on the image", []*faulty.Rule{{Path: "/manifests/sha256:", Times: 2, Fault: faulty.Status(http.StatusTooManyRequests, "1")}}, "success"},
 		{"attest", "503 on the image, always", []*faulty.Rule{{Path: "/manifests/sha256:", Fault: faulty.Status(http.StatusServiceUnavailable, "")}}, "error"},
@@ -79,6 +93,12 @@ func TestRegistryFaults(t *testing.T) {
 		case "sbom":
 			d, _ := name.NewDigest(p.Host + "/faults/app@" + dig.DigestStr())
 			_, err = sbom.Generate(cctx, sbom.Request{Reference: d, Format: sbom.CycloneDX}, sbom.WithRemoteOptions(remoteopt.Options(cctx)...))
+		case "scan":
+			d, _ := name.NewDigest(p.Host + "/faults/app@" + dig.DigestStr())
+			var s *attached.SBOM
+			if s, err = attached.Fetch(d, remoteopt.Options(cctx)...); err == nil && !bytes.Equal(s.Data, withSBOM.Document) {
+				err = fmt.Errorf("read an SBOM that is not the one attached (from %s)", s.Where)
+			}
 		case "verify-policy":
 			d, _ := name.NewDigest(p.Host + "/faults/good@" + good.DigestStr())
 			var v *verify.Verifier
@@ -123,7 +143,12 @@ func TestRegistryFaults(t *testing.T) {
 		if err != nil && pushed {
 			t.Errorf("%s, %s: failed but pushed %v", c.step, c.fault, p.Writes())
 		}
-		if strings.Contains(c.fault, "changed") && !errors.Is(err, sbom.ErrDigestMismatch) {
+		if c.step == "sbom" && strings.Contains(c.fault, "changed") && !errors.Is(err, sbom.ErrDigestMismatch) {
+			t.Errorf("%s, %s: err = %v, want a digest mismatch", c.step, c.fault, err)
+		}
+		// go-containerregistry's verifying reader, which the scan step
+		// reads the SBOM through.
+		if c.step == "scan" && strings.Contains(c.fault, "changed") && !strings.Contains(fmt.Sprint(err), "error verifying sha256 checksum") {
 			t.Errorf("%s, %s: err = %v, want a digest mismatch", c.step, c.fault, err)
 		}
 		if took > retried {

@@ -149,12 +149,21 @@ func isSBOMType(t string) bool {
 }
 
 func firstLayer(img v1.Image) ([]byte, error) {
-	layers, err := img.Layers()
+	m, err := img.Manifest()
 	if err != nil {
 		return nil, err
 	}
-	if len(layers) == 0 {
+	if len(m.Layers) == 0 {
 		return nil, errors.New("manifest has no layer holding the SBOM")
+	}
+	// Refused before a byte is read when the manifest declares too much;
+	// the read below is bounded too, should the registry send more.
+	if l := m.Layers[0]; l.Size > MaxSize || l.Size < 0 {
+		return nil, fmt.Errorf("SBOM layer %s is %d bytes, more than the %d allowed", l.Digest, l.Size, MaxSize)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
 	}
 	rc, err := layers[0].Compressed()
 	if err != nil {
