@@ -31,7 +31,7 @@ func checkPush(ctx context.Context, tag name.Tag, insecure bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := remote.CheckPushPermission(tag, authn.DefaultKeychain, registryTransport(insecure)); err != nil {
+	if err := remote.CheckPushPermission(tag, authn.DefaultKeychain, remoteopt.RetryTransport(registryTransport(insecure))); err != nil {
 		return fmt.Errorf("registry %s: cannot push to %s: %w", tag.RegistryStr(), tag.Context().Name(), err)
 	}
 	return nil

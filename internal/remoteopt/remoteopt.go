@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // UserAgent names trustline to registries.
@@ -57,9 +58,24 @@ func Options(ctx context.Context, extra ...remote.Option) []remote.Option {
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithUserAgent(UserAgent),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 4}),
-		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
-			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+		remote.WithRetryBackoff(retryBackoff),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
 	}
 	return append(opts, extra...)
+}
+
+// retryBackoff and retryStatusCodes are the bounded retries of every
+// registry call: four attempts after the first, from 250 ms, doubling.
+var (
+	retryBackoff     = remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 4}
+	retryStatusCodes = []int{http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
+)
+
+// RetryTransport wraps inner with the retries Options gives, for the
+// go-containerregistry calls that take a transport instead of options
+// (remote.CheckPushPermission): without it a registry's 429 before a
+// build failed the build at once.
+func RetryTransport(inner http.RoundTripper) http.RoundTripper {
+	return transport.NewRetry(inner, transport.WithRetryBackoff(retryBackoff), transport.WithRetryStatusCodes(retryStatusCodes...))
 }

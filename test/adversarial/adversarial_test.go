@@ -466,6 +466,10 @@ deny contains result if {
 	for _, r := range limitCases(t, e) {
 		add(r)
 	}
+	// Containerfiles, through the build step.
+	for _, r := range buildCases(t, e) {
+		add(r)
+	}
 	// Repositories, through git-clone.
 	for _, r := range gitCases(t) {
 		add(r)

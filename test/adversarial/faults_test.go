@@ -75,6 +75,11 @@ func TestRegistryFaults(t *testing.T) {
 		{"scan", "connection dropped mid-SBOM, always", []*faulty.Rule{{Method: "GET", Path: sbomBlob, Fault: faulty.DropAfter(64)}}, "error"},
 		{"scan", "SBOM bytes changed", []*faulty.Rule{{Method: "GET", Path: sbomBlob, Fault: faulty.Rewrite(func(b []byte) []byte { return bytes.Replace(b, []byte("libc6"), []byte("libc7"), 1) })}}, "error"},
 		{"scan", "referrers index truncated", []*faulty.Rule{{Method: "GET", Path: "/referrers/", Fault: faulty.Truncate(40)}}, "error"},
+		{"build", "429 with Retry-After, twice, on the blob upload", []*faulty.Rule{{Method: "POST", Path: "/blobs/uploads/", Times: 2, Fault: faulty.Status(http.StatusTooManyRequests, "1")}}, "success"},
+		{"build", "503 on the manifest push, once", []*faulty.Rule{{Method: "PUT", Path: "/manifests/", Times: 1, Fault: faulty.Status(http.StatusServiceUnavailable, "")}}, "success"},
+		{"build", "slow answers (300 ms each)", []*faulty.Rule{{Fault: faulty.Slow(300 * time.Millisecond)}}, "success"},
+		{"build", "500 on the manifest push, always", []*faulty.Rule{{Method: "PUT", Path: "/manifests/", Fault: faulty.Status(http.StatusInternalServerError, "")}}, "error"},
+		{"build", "connection dropped on every blob upload", []*faulty.Rule{{Method: "PUT", Path: "/blobs/uploads/", Fault: faulty.Drop()}}, "error"},
 		{"attest", "slow answers (300 ms each)", []*faulty.Rule{{Fault: faulty.Slow(300 * time.Millisecond)}}, "success"},
 		{"attest", "429 with Retry-After, twice, on the image", []*faulty.Rule{{Path: "/manifests/sha256:", Times: 2, Fault: faulty.Status(http.StatusTooManyRequests, "1")}}, "success"},
 		{"attest", "503 on the image, always", []*faulty.Rule{{Path: "/manifests/sha256:", Fault: faulty.Status(http.StatusServiceUnavailable, "")}}, "error"},
@@ -83,13 +88,22 @@ func TestRegistryFaults(t *testing.T) {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tFAULT\tEXPECTED\tGOT\tTIME")
-	for _, c := range cases {
+	builder := newBuilder(t)
+	for i, c := range cases {
 		p := faulty.Start(t, e.reg, c.rules...)
 		start := time.Now()
 		cctx, cancel := context.WithTimeout(ctx, 2*retried)
 		var err error
 		var writesBefore int
+		// pushed is whether the step wrote to the registry: any write for
+		// the steps that only push signatures, attestations and SBOMs,
+		// which must push nothing when they fail; a manifest under the
+		// tag for the build, whose failed push may leave unreferenced
+		// blobs (as any registry client does) but never an image.
+		var pushed bool
 		switch c.step {
+		case "build":
+			err, pushed = buildPush(cctx, builder, p, e.reg, fmt.Sprintf("faults/built%d", i))
 		case "sbom":
 			d, _ := name.NewDigest(p.Host + "/faults/app@" + dig.DigestStr())
 			_, err = sbom.Generate(cctx, sbom.Request{Reference: d, Format: sbom.CycloneDX}, sbom.WithRemoteOptions(remoteopt.Options(cctx)...))
@@ -125,7 +139,9 @@ func TestRegistryFaults(t *testing.T) {
 		}
 		cancel()
 		took := time.Since(start)
-		pushed := len(p.Writes()) > writesBefore
+		if c.step != "build" {
+			pushed = len(p.Writes()) > writesBefore
+		}
 		got := "success"
 		if err != nil {
 			got = "error: " + err.Error()
