@@ -123,7 +123,10 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 	}
 	defer os.RemoveAll(tmp)
 
-	// Phase 1: what each layer holds (cache, or unpack).
+	// Phase 1: what each layer holds (cache, or unpack). A layer that is
+	// unpacked will be cataloged: the licence scanner (a CPU second to
+	// build) is then built while layers download and unpack, not after.
+	prepareLicenses := sync.OnceFunc(func() { go licenseCtx(context.Background()) })
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.parallelism)
 	for i, w := range work {
@@ -132,6 +135,7 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 				w.info = info
 				return nil
 			}
+			prepareLicenses()
 			return unpack(gctx, &o, i, w, tmp)
 		})
 	}
