@@ -170,6 +170,10 @@ unpack() {
 in_root() {
   unshare --mount --propagation private -- bash -euo pipefail -c '
     r="$1"; shift
+    # The root of a machine or of a pod is a mount point; a directory
+    # made by debootstrap is not, and the build step (which makes its
+    # mounts private from "/") would fail where no user does.
+    mount --bind "$r" "$r"
     mount -t proc proc "$r/proc"
     mount --rbind /sys "$r/sys"
     mount -t tmpfs -o mode=755,nosuid,size=64m dev "$r/dev"

@@ -164,6 +164,11 @@ func buildMain() {
 // mounting proc (an unprivileged pod) leaves the step's /proc in place.
 func privateMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			// The kernel's answer when "/" is not a mount point. Going on
+			// would let the build's mounts reach the host's namespace.
+			return fmt.Errorf("making the build's mounts private: the step's root directory is not a mount point (a chroot into a plain directory?); run the step in a container, or bind-mount the directory onto itself before entering it: %w", err)
+		}
 		return fmt.Errorf("making the build's mounts private: %w", err)
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil && !errors.Is(err, unix.EPERM) {
