@@ -18,6 +18,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/attached"
@@ -148,7 +149,7 @@ func scanAndReport(c *cli.Context, now func() time.Time) error {
 		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "scan: %s: %s\n", verdict.Result, verdict.Note)
-	if verdict.Result == scan.Failure {
+	if verdict.Result == results.Failure {
 		return exitcode.CheckFailedf("%d findings at or above %s", verdict.Failures, failOn)
 	}
 	return nil
