@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 )
 
 // Request names what to describe and how.
@@ -30,9 +32,9 @@ type Request struct {
 type Result struct {
 	Subject    Subject
 	Document   []byte
-	Catalog    *Catalog    // nil for an index
-	Attachment *Attachment // nil unless attached
-	Children   []*Result   // the platform images of an index
+	Catalog    *Catalog                  // nil for an index
+	Attachment *cosignoci.SBOMAttachment // nil unless attached
+	Children   []*Result                 // the platform images of an index
 }
 
 // Generate catalogs the image or index named by req and encodes (and,
@@ -90,7 +92,7 @@ func Generate(ctx context.Context, req Request, opts ...Option) (*Result, error)
 		return nil, err
 	}
 	if req.Attach {
-		if res.Attachment, err = Attach(t.subject, res.Document, req.Format, o.now(), o.remote...); err != nil {
+		if res.Attachment, err = attach(ctx, t.subject, res.Document, req.Format, &o); err != nil {
 			return nil, err
 		}
 	}
@@ -115,7 +117,7 @@ func one(ctx context.Context, req Request, subj Subject, img v1.Image, opts []Op
 	}
 	r := &Result{Subject: subj, Document: doc, Catalog: cat}
 	if req.Attach {
-		if r.Attachment, err = Attach(subj, doc, req.Format, o.now(), o.remote...); err != nil {
+		if r.Attachment, err = attach(ctx, subj, doc, req.Format, o); err != nil {
 			return nil, err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/sbom"
@@ -87,8 +89,8 @@ func TestAttachAndResults(t *testing.T) {
 	if ao["uri"] != reg+"/acme/app" || ao["digest"] != h.String() {
 		t.Errorf("SBOM_ARTIFACT_OUTPUTS = %v", ao)
 	}
-	got, err := sbom.Fetch(dig)
-	if err != nil || !bytes.Equal(got.Document, doc) {
+	got, err := cosignoci.New().SBOM(context.Background(), dig)
+	if err != nil || !bytes.Equal(got.Data, doc) {
 		t.Errorf("attached SBOM differs from --output: %v", err)
 	}
 
