@@ -18,6 +18,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -53,7 +54,7 @@ func TestCacheWarmEqualsCold(t *testing.T) {
 	if !bytes.Equal(warm.Document, cold.Document) {
 		t.Errorf("warm SBOM differs from cold SBOM\nwarm:\n%s\ncold:\n%s", warm.Document, cold.Document)
 	}
-	d, err := Decode(warm.Document)
+	d, err := inventory.Decode(warm.Document)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func TestMultiArch(t *testing.T) {
 		t.Fatalf("children = %d, want 2", len(res.Children))
 	}
 	validate(t, CycloneDX, res.Document)
-	doc, err := Decode(res.Document)
+	doc, err := inventory.Decode(res.Document)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestMultiArch(t *testing.T) {
 		validate(t, CycloneDX, c.Document)
 		d, _ := c.Subject.Digest, 0
 		found := false
-		for _, p := range doc.Packages {
+		for _, p := range doc.Components {
 			found = found || strings.Contains(p.PURL, d.Hex)
 		}
 		if !found {
@@ -224,7 +225,7 @@ func TestMultiArch(t *testing.T) {
 		if !bytes.Equal(got.Data, c.Document) {
 			t.Errorf("child %d: attached SBOM differs", i)
 		}
-		cd, _ := Decode(c.Document)
+		cd, _ := inventory.Decode(c.Document)
 		if !strings.Contains(cd.Subject, "arch="+c.Subject.Platform.Architecture) {
 			t.Errorf("child %d subject %s lacks its arch", i, cd.Subject)
 		}

@@ -20,8 +20,8 @@ import (
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
-	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -62,12 +62,12 @@ func TestAttachAndResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := sbom.Decode(doc)
+	d, err := inventory.Decode(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Format != sbom.SPDX || len(d.Packages) < 2 {
-		t.Errorf("decoded %s with %d packages", d.Format, len(d.Packages))
+	if d.Format != inventory.SPDX || len(d.Components) < 2 {
+		t.Errorf("decoded %s with %d packages", d.Format, len(d.Components))
 	}
 	if !strings.Contains(string(doc), "git+https://github.com/acme/app@3f2c1e0") {
 		t.Error("source from the image annotations is missing")
@@ -137,7 +137,7 @@ func TestOCILayoutToStdout(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	d, err := sbom.Decode([]byte(stdout))
+	d, err := inventory.Decode([]byte(stdout))
 	if err != nil {
 		t.Fatal(err)
 	}
