@@ -8,6 +8,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/taskdoc"
 	"github.com/trustline-dev/trustline/internal/tekton"
 	"github.com/trustline-dev/trustline/internal/validate"
 )
@@ -97,7 +98,7 @@ Example:
 			&cli.StringFlag{Name: "root", Value: ".", Usage: "repository root"},
 		},
 		Action: func(c *cli.Context) error {
-			changed, err := validate.WriteReadmes(c.Context, validate.WithRoot(c.String("root")))
+			changed, err := taskdoc.WriteReadmes(c.Context, c.String("root"))
 			if err != nil {
 				return err
 			}

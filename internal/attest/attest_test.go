@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -165,7 +166,7 @@ func FuzzParsePredicate(f *testing.F) {
 func FuzzParseTestOutput(f *testing.F) {
 	f.Add([]byte(`{"result":"SUCCESS","timestamp":"2026-11-26T10:00:00Z","note":"","namespace":"default","successes":1,"failures":0,"warnings":0}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := ParseTestOutput(b); err != nil {
+		if _, err := results.ParseTestOutput(b); err != nil {
 			return
 		}
 		p, err := TestResultPredicate(b, "t", "")

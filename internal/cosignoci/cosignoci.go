@@ -12,12 +12,19 @@
 //     empty dev.cosignproject.cosign/signature, as `cosign attest` writes;
 //   - optionally, OCI 1.1 referrers of the image holding a sigstore bundle
 //     v0.3 (artifactType application/vnd.dev.sigstore.bundle.v0.3+json), as
-//     `cosign attest --new-bundle-format` writes.
+//     `cosign attest --new-bundle-format` writes;
+//   - SBOMs, twice over one blob: an OCI 1.1 referrer whose artifactType is
+//     the document's media type, as ORAS writes artifacts, and the tag
+//     repo:sha256-<hex>.sbom, as `cosign attach sbom` writes.
 //
-// Writers append to what is there (never replace), and refuse to write
-// anything beside a digest the registry does not have. Readers return the
-// raw payloads with helpers to verify them against a public key
-// (Signature.Verify, Attestation.Verify).
+// Signature and attestation writers append to what is there (never
+// replace), and refuse to write anything beside a digest the registry does
+// not have. Readers return the raw payloads with helpers to verify them
+// against a public key (Signature.Verify, Attestation.Verify); an SBOM
+// read from beside an image is not signed, and is returned as it is.
+//
+// Every tag suffix and referrer type of this layout is named here and
+// nowhere else in trustline: other packages call this one.
 //
 // The package is silent: progress goes to the io.Writer given with
 // WithProgress.
@@ -51,8 +58,13 @@ const (
 	BundleContentAnnotation       = "dev.sigstore.bundle.content"
 	BundlePredicateTypeAnnotation = "dev.sigstore.bundle.predicateType"
 
+	// CreatedAnnotation (OCI pre-defined) dates a referrer: readers take
+	// the newest SBOM.
+	CreatedAnnotation = "org.opencontainers.image.created"
+
 	SignatureTagSuffix   = ".sig"
 	AttestationTagSuffix = ".att"
+	SBOMTagSuffix        = ".sbom"
 )
 
 // Option configures a Client.
@@ -75,7 +87,7 @@ func WithProgress(w io.Writer) Option {
 	return func(o *options) { o.progress = w }
 }
 
-// Client reads and writes signatures and attestations.
+// Client reads and writes signatures, attestations and SBOMs.
 type Client struct {
 	o options
 }
@@ -105,6 +117,9 @@ func SignatureTag(d name.Digest) name.Tag { return suffixTag(d, SignatureTagSuff
 
 // AttestationTag is repo:sha256-<hex>.att for the image d.
 func AttestationTag(d name.Digest) name.Tag { return suffixTag(d, AttestationTagSuffix) }
+
+// SBOMTag is repo:sha256-<hex>.sbom for the image d.
+func SBOMTag(d name.Digest) name.Tag { return suffixTag(d, SBOMTagSuffix) }
 
 func suffixTag(d name.Digest, suffix string) name.Tag {
 	// The digest was validated when d was parsed, so the tag is valid.

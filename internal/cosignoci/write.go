@@ -293,9 +293,9 @@ func (c *Client) WriteBundleReferrers(ctx context.Context, d name.Digest, keyHin
 			return out, err
 		}
 		ref, err := c.putReferrer(ctx, d, subject, content, map[string]string{
-			"org.opencontainers.image.created": time.Now().UTC().Format(time.RFC3339),
-			BundleContentAnnotation:            "dsse-envelope",
-			BundlePredicateTypeAnnotation:      a.PredicateType,
+			CreatedAnnotation:             time.Now().UTC().Format(time.RFC3339),
+			BundleContentAnnotation:       "dsse-envelope",
+			BundlePredicateTypeAnnotation: a.PredicateType,
 		})
 		if err != nil {
 			return out, err
@@ -338,6 +338,17 @@ func (c *Client) putReferrer(ctx context.Context, d name.Digest, subject *v1.Des
 		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
 		Annotations: ann,
 	}
+	ref, err := c.putManifest(ctx, d.Repository, m)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("writing referrer manifest: %w", err)
+	}
+	return ref, nil
+}
+
+// putManifest stores m in repo by its digest, byte for byte as marshalled
+// here (go-containerregistry would otherwise re-encode it), and returns
+// that digest, also when the write fails, for the caller's message.
+func (c *Client) putManifest(ctx context.Context, repo name.Repository, m v1.Manifest) (name.Digest, error) {
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return name.Digest{}, err
@@ -346,11 +357,8 @@ func (c *Client) putReferrer(ctx context.Context, d name.Digest, subject *v1.Des
 	if err != nil {
 		return name.Digest{}, err
 	}
-	ref := d.Repository.Digest(h.String())
-	if err := remote.Put(ref, rawManifest{raw: raw, mt: types.OCIManifestSchema1}, c.ropts(ctx)...); err != nil {
-		return name.Digest{}, fmt.Errorf("writing referrer manifest: %w", err)
-	}
-	return ref, nil
+	ref := repo.Digest(h.String())
+	return ref, remote.Put(ref, rawManifest{raw: raw, mt: m.MediaType}, c.ropts(ctx)...)
 }
 
 type rawManifest struct {

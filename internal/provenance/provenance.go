@@ -81,13 +81,6 @@ func WithBuildType(t string) Option {
 	return func(c *config.Config) { c.BuildDefinition.BuildType = t }
 }
 
-// WithDeepInspection sets artifacts.pipelinerun.enable-deep-inspection: a
-// PipelineRun's subjects then include its TaskRuns' results. The default is
-// off, as in Chains.
-func WithDeepInspection(on bool) Option {
-	return func(c *config.Config) { c.Artifacts.PipelineRuns.DeepInspectionEnabled = on }
-}
-
 func chainsConfig(opts []Option) config.Config {
 	c := config.Config{}
 	c.Builder.ID = "https://tekton.dev/chains/v2"

@@ -65,29 +65,11 @@ type PipelineOption func(*pipelineInput)
 
 type pipelineInput struct {
 	refSource *v1.RefSource
-	timeouts  *v1.TimeoutFields
 }
 
 // PipelineRefSource records where the Pipeline came from (its bundle).
 func PipelineRefSource(src *v1.RefSource) PipelineOption {
 	return func(p *pipelineInput) { p.refSource = src }
-}
-
-// PipelineTimeouts sets timeouts.pipeline, .tasks and .finally (zero
-// durations are "not set"). The default pipeline timeout is the runner's.
-func PipelineTimeouts(pipeline, tasks, finally time.Duration) PipelineOption {
-	return func(p *pipelineInput) {
-		p.timeouts = &v1.TimeoutFields{}
-		if pipeline > 0 {
-			p.timeouts.Pipeline = &metav1.Duration{Duration: pipeline}
-		}
-		if tasks > 0 {
-			p.timeouts.Tasks = &metav1.Duration{Duration: tasks}
-		}
-		if finally > 0 {
-			p.timeouts.Finally = &metav1.Duration{Duration: finally}
-		}
-	}
 }
 
 // RunPipeline runs a Pipeline as a PipelineRun. Everything is checked
@@ -103,7 +85,7 @@ func (r *Runner) RunPipeline(ctx context.Context, p *v1.Pipeline, params v1.Para
 	if err := checkPipelineSpec(where, &p.Spec); err != nil {
 		return nil, err
 	}
-	prRepl, effective, err := paramReplacements(where, p.Spec.Params, params)
+	prRepl, _, err := paramReplacements(where, p.Spec.Params, params)
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +119,7 @@ func (r *Runner) RunPipeline(ctx context.Context, p *v1.Pipeline, params v1.Para
 		},
 	}
 	timeouts := &v1.TimeoutFields{}
-	if in.timeouts != nil {
-		timeouts = in.timeouts
-	}
-	if timeouts.Pipeline == nil && r.o.timeout > 0 {
+	if r.o.timeout > 0 {
 		timeouts.Pipeline = &metav1.Duration{Duration: r.o.timeout}
 	}
 	pr.Spec.Timeouts = timeouts
@@ -168,7 +147,6 @@ func (r *Runner) RunPipeline(ctx context.Context, p *v1.Pipeline, params v1.Para
 	} {
 		prRepl.str[k] = v
 	}
-	_ = effective
 
 	// Resolve and check every task first: nothing runs if any cannot.
 	var order []*ptRun

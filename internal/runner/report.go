@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trustline-dev/trustline/internal/outfile"
+	"github.com/trustline-dev/trustline/internal/results"
 )
 
 func typesUID(s string) types.UID { return types.UID(s) }
@@ -105,11 +106,7 @@ func shortValue(name string, v v1.ResultValue) string {
 		s = v.StringVal
 	}
 	if name == "TEST_OUTPUT" {
-		var t struct {
-			Result   string `json:"result"`
-			Failures int    `json:"failures"`
-			Warnings int    `json:"warnings"`
-		}
+		var t results.TestOutput
 		if json.Unmarshal([]byte(s), &t) == nil && t.Result != "" {
 			return fmt.Sprintf("%s(failures=%d,warnings=%d)", t.Result, t.Failures, t.Warnings)
 		}

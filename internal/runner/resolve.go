@@ -14,6 +14,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/trustline-dev/trustline/internal/bundle"
+	"github.com/trustline-dev/trustline/internal/catalog"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/tekton"
 )
@@ -73,7 +74,7 @@ func (r *Resolver) local(ctx context.Context, taskName string) (*ResolvedTask, e
 	}
 	var found []string
 	for _, v := range versions {
-		p := filepath.Join(r.TasksDir, taskName, v.Name(), taskName+".yaml")
+		p := filepath.Join(r.TasksDir, filepath.FromSlash(catalog.DefinitionPath(taskName, v.Name())))
 		if _, err := os.Stat(p); err == nil && v.IsDir() {
 			found = append(found, v.Name())
 		}
@@ -82,7 +83,7 @@ func (r *Resolver) local(ctx context.Context, taskName string) (*ResolvedTask, e
 		return nil, fmt.Errorf("taskRef.name %q: no %s/%s/<version>/%s.yaml", taskName, r.TasksDir, taskName, taskName)
 	}
 	sort.Slice(found, func(i, j int) bool { return versionLess(found[i], found[j]) })
-	p := filepath.Join(r.TasksDir, taskName, found[len(found)-1], taskName+".yaml")
+	p := filepath.Join(r.TasksDir, filepath.FromSlash(catalog.DefinitionPath(taskName, found[len(found)-1])))
 	t, err := tekton.LoadTask(ctx, p)
 	if err != nil {
 		return nil, err

@@ -59,10 +59,6 @@ func WithTaskResolver(r TaskResolver) Option { return func(o *options) { o.resol
 // The default does not sign.
 func WithChains(c *Chains) Option { return func(o *options) { o.chains = c } }
 
-// WithNamespace is the namespace recorded in the runs ($(context.*.namespace)).
-// The default is "default".
-func WithNamespace(ns string) Option { return func(o *options) { o.namespace = ns } }
-
 // WithTimeout is the TaskRun timeout for a single task, and the pipeline
 // timeout of a PipelineRun. The default is Tekton's 60 minutes; 0 means none.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }

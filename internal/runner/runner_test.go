@@ -70,7 +70,7 @@ func loadPipeline(t *testing.T, file string) *v1.Pipeline {
 	return p
 }
 
-func results(tr *v1.TaskRun) map[string]string {
+func taskResults(tr *v1.TaskRun) map[string]string {
 	out := map[string]string{}
 	for _, r := range tr.Status.Results {
 		out[r.Name] = r.Value.StringVal
@@ -115,7 +115,7 @@ func TestTaskParamsWorkspacesResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := results(tr)
+	got := taskResults(tr)
 	want := map[string]string{
 		"greeting":   "hello world", // default + given
 		"first-item": "p",           // array item
@@ -157,7 +157,7 @@ func TestGivenValueNotSubstitutedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := results(tr)
+	got := taskResults(tr)
 	for k, want := range map[string]string{
 		"greeting":   "hello " + hostile,
 		"env-value":  hostile,
@@ -197,7 +197,7 @@ func TestPipelineResultsWhenFinally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := results(taskRunOf(t, run, "b"))["out"]; got != "hi-a-b" {
+	if got := taskResults(taskRunOf(t, run, "b"))["out"]; got != "hi-a-b" {
 		t.Errorf("b out = %q, want hi-a-b (result passed from a, propagated param)", got)
 	}
 	c := summaryOf(run, "c")
@@ -210,7 +210,7 @@ func TestPipelineResultsWhenFinally(t *testing.T) {
 	if e := summaryOf(run, "e"); e.Status != "Skipped" || e.Reason != string(v1.MissingResultsSkip) {
 		t.Errorf("e (uses c's result) = %+v, want skipped for missing results", e)
 	}
-	if got := results(taskRunOf(t, run, "report"))["summary"]; got != "Completed None hi-a-b" {
+	if got := taskResults(taskRunOf(t, run, "report"))["summary"]; got != "Completed None hi-a-b" {
 		t.Errorf("finally summary = %q", got)
 	}
 	pr := run.PipelineRun
@@ -229,10 +229,10 @@ func TestPipelineResultsWhenFinally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := results(taskRunOf(t, run, "e"))["out"]; got != "c" {
+	if got := taskResults(taskRunOf(t, run, "e"))["out"]; got != "c" {
 		t.Errorf("e out = %q, want c", got)
 	}
-	if got := results(taskRunOf(t, run, "report"))["summary"]; got != "Succeeded Succeeded yo-a-b" {
+	if got := taskResults(taskRunOf(t, run, "report"))["summary"]; got != "Succeeded Succeeded yo-a-b" {
 		t.Errorf("finally summary = %q", got)
 	}
 }
@@ -244,7 +244,7 @@ func TestIndependentTasksRunInParallel(t *testing.T) {
 		t.Fatal(err)
 	}
 	span := func(task string) (int64, int64) {
-		res := results(taskRunOf(t, run, task))
+		res := taskResults(taskRunOf(t, run, task))
 		s, err1 := strconv.ParseInt(res["start"], 10, 64)
 		e, err2 := strconv.ParseInt(res["end"], 10, 64)
 		if err1 != nil || err2 != nil {
@@ -270,14 +270,14 @@ func TestTaskTimeout(t *testing.T) {
 	if c == nil || c.Reason != v1.TaskRunReasonTimedOut.String() {
 		t.Errorf("condition %+v, want TaskRunTimeout", c)
 	}
-	res := results(tr)
+	res := taskResults(tr)
 	if res["before"] != "x" || res["after"] != "" {
 		t.Errorf("results %v: the step was not stopped at the timeout", res)
 	}
 	if s := summaryOf(run, "next"); s.Status != "Skipped" || s.Reason != string(v1.StoppingSkip) {
 		t.Errorf("next: %+v", s)
 	}
-	if got := results(taskRunOf(t, run, "always"))["ran"]; got != "yes" {
+	if got := taskResults(taskRunOf(t, run, "always"))["ran"]; got != "yes" {
 		t.Errorf("finally did not run after the timeout: %q", got)
 	}
 	if !strings.Contains(progress.String(), "slow") {
@@ -295,7 +295,7 @@ func TestFailureExitCodeStopsAndRunsFinally(t *testing.T) {
 	if s := summaryOf(run, "after"); s.Status != "Skipped" {
 		t.Errorf("after: %+v, want skipped", s)
 	}
-	if got := results(taskRunOf(t, run, "cleanup"))["seen"]; got != "Failed" {
+	if got := taskResults(taskRunOf(t, run, "cleanup"))["seen"]; got != "Failed" {
 		t.Errorf("$(tasks.check.status) = %q, want Failed", got)
 	}
 	if c := run.PipelineRun.Status.GetCondition(apis.ConditionSucceeded); c == nil || c.IsTrue() || c.Reason != "Failed" {
@@ -368,8 +368,8 @@ func TestGitCloneInPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := results(taskRunOf(t, run, "read"))
-	fetch := results(taskRunOf(t, run, "fetch"))
+	read := taskResults(taskRunOf(t, run, "read"))
+	fetch := taskResults(taskRunOf(t, run, "fetch"))
 	if read["readme"] != "sample" {
 		t.Errorf("readme = %q: the clone did not reach the next task through the workspace", read["readme"])
 	}
@@ -440,7 +440,7 @@ func TestEmptyDirVolumeSharedBetweenSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := results(tr)["shared"]; got != "through the volume" {
+	if got := taskResults(tr)["shared"]; got != "through the volume" {
 		t.Errorf("shared = %q", got)
 	}
 	if _, err := os.Stat(filepath.Join(r.WorkDir(), tr.Name, "volumes", "cache", "f")); err != nil {
@@ -463,7 +463,7 @@ func TestSecretVolumeFromDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := results(tr)["key"]; got != "PUBLIC" {
+	if got := taskResults(tr)["key"]; got != "PUBLIC" {
 		t.Errorf("key = %q", got)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -52,7 +54,7 @@ func TestCacheWarmEqualsCold(t *testing.T) {
 	if !bytes.Equal(warm.Document, cold.Document) {
 		t.Errorf("warm SBOM differs from cold SBOM\nwarm:\n%s\ncold:\n%s", warm.Document, cold.Document)
 	}
-	d, err := Decode(warm.Document)
+	d, err := inventory.Decode(warm.Document)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +79,15 @@ func TestCacheWarmEqualsCold(t *testing.T) {
 	if !bytes.Equal(again.Document, cold.Document) {
 		t.Error("SBOM after cache damage differs from a cold run")
 	}
+}
+
+// emptyJSONDigest is the digest of "{}", the config of an OCI 1.1
+// artifact manifest.
+const emptyJSONDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+// fetch reads an SBOM back the way the scan step does.
+func fetch(d name.Digest) (*cosignoci.AttachedSBOM, error) {
+	return cosignoci.New().SBOM(context.Background(), d)
 }
 
 func TestAttach(t *testing.T) {
@@ -121,7 +132,7 @@ func TestAttach(t *testing.T) {
 				t.Fatal(err)
 			}
 			rm, _ := rimg.Manifest()
-			if rm.ArtifactType != f.MediaType() || string(rm.Config.MediaType) != f.MediaType() || rm.Config.Digest.Hex != emptyDigest[7:] ||
+			if rm.ArtifactType != f.MediaType() || string(rm.Config.MediaType) != f.MediaType() || rm.Config.Digest.String() != emptyJSONDigest ||
 				len(rm.Layers) != 1 || rm.Layers[0].Digest != a.Blob || string(rm.Layers[0].MediaType) != f.MediaType() ||
 				rm.Subject == nil || rm.Subject.Digest.String() != dig.DigestStr() {
 				t.Errorf("referrer manifest = %+v", rm)
@@ -146,33 +157,24 @@ func TestAttach(t *testing.T) {
 
 			// Read back, preferring the referrer; then through the tag
 			// alone (an image attached by cosign only).
-			got2, err := Fetch(dig)
+			got2, err := fetch(dig)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got2.Via != "referrer" || got2.Format != f || !bytes.Equal(got2.Document, res.Document) {
-				t.Errorf("Fetch = via %s format %s", got2.Via, got2.Format)
+			if !strings.HasPrefix(got2.Where, "referrer ") || !bytes.Equal(got2.Data, res.Document) {
+				t.Errorf("read back from %s, same document: %t", got2.Where, bytes.Equal(got2.Data, res.Document))
 			}
 			if err := remote.Delete(a.Referrer); err != nil {
 				t.Fatal(err)
 			}
-			got3, err := Fetch(dig)
+			got3, err := fetch(dig)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got3.Via != "tag" || got3.Format != f || !bytes.Equal(got3.Document, res.Document) {
-				t.Errorf("Fetch after deleting the referrer = via %s format %s", got3.Via, got3.Format)
+			if !strings.HasPrefix(got3.Where, "tag ") || !bytes.Equal(got3.Data, res.Document) {
+				t.Errorf("read back after deleting the referrer from %s, same document: %t", got3.Where, bytes.Equal(got3.Data, res.Document))
 			}
 		})
-	}
-}
-
-func TestFetchNothingAttached(t *testing.T) {
-	reg := testregistry.Start(t)
-	dig := sbomtest.Push(t, reg+"/x/y:1", imageOf(t, "amd64", nil, baseLayer(t)))
-	_, err := Fetch(dig)
-	if err == nil || !strings.Contains(err.Error(), "no SBOM attached to "+dig.String()) {
-		t.Errorf("Fetch = %v, want a 'no SBOM attached' error naming the image", err)
 	}
 }
 
@@ -197,7 +199,7 @@ func TestMultiArch(t *testing.T) {
 		t.Fatalf("children = %d, want 2", len(res.Children))
 	}
 	validate(t, CycloneDX, res.Document)
-	doc, err := Decode(res.Document)
+	doc, err := inventory.Decode(res.Document)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,21 +211,21 @@ func TestMultiArch(t *testing.T) {
 		validate(t, CycloneDX, c.Document)
 		d, _ := c.Subject.Digest, 0
 		found := false
-		for _, p := range doc.Packages {
+		for _, p := range doc.Components {
 			found = found || strings.Contains(p.PURL, d.Hex)
 		}
 		if !found {
 			t.Errorf("index SBOM does not name child %d (%s)", i, d)
 		}
 		// Each platform SBOM hangs off its own image.
-		got, err := Fetch(c.Subject.Repository.Digest(d.String()))
+		got, err := fetch(c.Subject.Repository.Digest(d.String()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got.Document, c.Document) {
+		if !bytes.Equal(got.Data, c.Document) {
 			t.Errorf("child %d: attached SBOM differs", i)
 		}
-		cd, _ := Decode(c.Document)
+		cd, _ := inventory.Decode(c.Document)
 		if !strings.Contains(cd.Subject, "arch="+c.Subject.Platform.Architecture) {
 			t.Errorf("child %d subject %s lacks its arch", i, cd.Subject)
 		}
@@ -231,8 +233,8 @@ func TestMultiArch(t *testing.T) {
 	if !strings.Contains(string(res.Document), res.Children[0].Attachment.Blob.String()) {
 		t.Error("index SBOM does not point at the platform SBOMs")
 	}
-	got, err := Fetch(ref.Context().Digest(idxDigest.String()))
-	if err != nil || !bytes.Equal(got.Document, res.Document) {
+	got, err := fetch(ref.Context().Digest(idxDigest.String()))
+	if err != nil || !bytes.Equal(got.Data, res.Document) {
 		t.Errorf("index SBOM not attached to the index: %v", err)
 	}
 }

@@ -14,18 +14,35 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
-
-	"github.com/trustline-dev/trustline/internal/sbom/sbomdoc"
 )
 
 // Format is an SBOM document format.
-type Format = sbomdoc.Format
+type Format string
 
 // The formats the step writes.
 const (
-	CycloneDX = sbomdoc.CycloneDX
-	SPDX      = sbomdoc.SPDX
+	CycloneDX Format = "cyclonedx"
+	SPDX      Format = "spdx"
 )
+
+// MediaType is the IANA media type of the JSON document, used as the
+// referrer's artifactType and its layer's media type.
+func (f Format) MediaType() string {
+	if f == SPDX {
+		return "application/spdx+json"
+	}
+	return "application/vnd.cyclonedx+json"
+}
+
+// CosignMediaType is the layer media type `cosign attach sbom` writes
+// under the sha256-<hex>.sbom tag (cosign's pkg/types): cosign spells SPDX
+// JSON "spdx+json".
+func (f Format) CosignMediaType() string {
+	if f == SPDX {
+		return "spdx+json"
+	}
+	return "application/vnd.cyclonedx+json"
+}
 
 // ParseFormat accepts "cyclonedx" or "spdx".
 func ParseFormat(s string) (Format, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 )
 
@@ -32,9 +33,9 @@ type Request struct {
 type Result struct {
 	Subject    Subject
 	Document   []byte
-	Catalog    *Catalog    // nil for an index
-	Attachment *Attachment // nil unless attached
-	Children   []*Result   // the platform images of an index
+	Catalog    *Catalog                  // nil for an index
+	Attachment *cosignoci.SBOMAttachment // nil unless attached
+	Children   []*Result                 // the platform images of an index
 }
 
 // Generate catalogs the image or index named by req and encodes (and,
@@ -92,7 +93,7 @@ func Generate(ctx context.Context, req Request, opts ...Option) (*Result, error)
 		return nil, err
 	}
 	if req.Attach {
-		if res.Attachment, err = Attach(t.subject, res.Document, req.Format, o.now(), o.remote...); err != nil {
+		if res.Attachment, err = attach(ctx, t.subject, res.Document, req.Format, &o); err != nil {
 			return nil, err
 		}
 	}
@@ -117,7 +118,7 @@ func one(ctx context.Context, req Request, subj Subject, img v1.Image, opts []Op
 	}
 	r := &Result{Subject: subj, Document: doc, Catalog: cat}
 	if req.Attach {
-		if r.Attachment, err = Attach(subj, doc, req.Format, o.now(), o.remote...); err != nil {
+		if r.Attachment, err = attach(ctx, subj, doc, req.Format, o); err != nil {
 			return nil, err
 		}
 	}
@@ -261,42 +262,4 @@ func indexSubject(idx v1.ImageIndex, repo name.Repository, tag string, d v1.Desc
 	}
 	return Subject{Repository: repo, Tag: tag, Digest: d.Digest, MediaType: d.MediaType, Size: d.Size,
 		Annotations: im.Annotations}, nil
-}
-
-// CatalogReference catalogs the image ref names (for an index, the
-// platform image matching platform, e.g. linux/amd64) and returns its
-// packages: the entry point for steps that need packages without an SBOM
-// document.
-func CatalogReference(ctx context.Context, ref name.Reference, platform v1.Platform, opts ...Option) (*Catalog, Subject, error) {
-	o := makeOptions(opts)
-	t, err := resolve(ctx, Request{Reference: ref}, &o)
-	if err != nil {
-		return nil, Subject{}, err
-	}
-	if t.index != nil {
-		im, err := t.index.IndexManifest()
-		if err != nil {
-			return nil, Subject{}, err
-		}
-		var found *v1.Descriptor
-		for i, d := range im.Manifests {
-			if d.MediaType.IsImage() && d.Platform != nil && d.Platform.Satisfies(platform) {
-				found = &im.Manifests[i]
-				break
-			}
-		}
-		if found == nil {
-			return nil, Subject{}, fmt.Errorf("%s: no image for platform %s in the index", ref, platform.String())
-		}
-		img, err := t.index.Image(found.Digest)
-		if err != nil {
-			return nil, Subject{}, err
-		}
-		t.image = img
-		if t.subject, err = subjectOf(img, t.subject.Repository, "", *found); err != nil {
-			return nil, Subject{}, err
-		}
-	}
-	cat, err := CatalogImage(ctx, t.image, opts...)
-	return cat, t.subject, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -60,7 +61,7 @@ func TestHostileImage(t *testing.T) {
 	if ents, _ := os.ReadDir(parent); len(ents) != 2 {
 		t.Errorf("files appeared beside the temporary directory: %v", ents)
 	}
-	d, _ := Decode(res.Document)
+	d, _ := inventory.Decode(res.Document)
 	if _, ok := byName(t, d)["libc6"]; !ok {
 		t.Errorf("packages from the image are missing: %v", names(d))
 	}

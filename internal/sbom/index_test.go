@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 )
 
 func TestEncodeIndexBothFormats(t *testing.T) {
@@ -27,14 +29,14 @@ func TestEncodeIndexBothFormats(t *testing.T) {
 			t.Fatal(err)
 		}
 		validate(t, f, doc)
-		d, err := Decode(doc)
+		d, err := inventory.Decode(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(d.Subject, "aaaa") || len(d.Packages) != 2 {
-			t.Errorf("%s: subject %s, %d children", f, d.Subject, len(d.Packages))
+		if !strings.Contains(d.Subject, "aaaa") || len(d.Components) != 2 {
+			t.Errorf("%s: subject %s, %d children", f, d.Subject, len(d.Components))
 		}
-		for i, p := range d.Packages {
+		for i, p := range d.Components {
 			if !strings.Contains(p.PURL, children[i].Subject.Digest.Hex) || !strings.Contains(p.PURL, "arch="+children[i].Subject.Platform.Architecture) {
 				t.Errorf("%s: child %d purl %s", f, i, p.PURL)
 			}

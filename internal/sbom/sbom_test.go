@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -32,10 +33,10 @@ func generate(t *testing.T, ref name.Reference, f Format, opts ...Option) *Resul
 	return res
 }
 
-func byName(t *testing.T, d *Document) map[string]Package {
+func byName(t *testing.T, d *inventory.SBOM) map[string]inventory.Component {
 	t.Helper()
-	m := map[string]Package{}
-	for _, p := range d.Packages {
+	m := map[string]inventory.Component{}
+	for _, p := range d.Components {
 		m[p.Name] = p
 	}
 	return m
@@ -82,7 +83,7 @@ func TestCycloneDX(t *testing.T) {
 		t.Errorf("tools = %v", tools)
 	}
 
-	doc, err := Decode(res.Document)
+	doc, err := inventory.Decode(res.Document)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,9 +186,9 @@ func TestIrrelevant(t *testing.T) {
 	}
 }
 
-func names(d *Document) []string {
+func names(d *inventory.SBOM) []string {
 	var out []string
-	for _, p := range d.Packages {
+	for _, p := range d.Components {
 		out = append(out, p.Name)
 	}
 	return out
@@ -234,7 +235,7 @@ func TestSPDX(t *testing.T) {
 	if !source || !base {
 		t.Errorf("source package %v, base image package %v", source, base)
 	}
-	d, err := Decode(res.Document)
+	d, err := inventory.Decode(res.Document)
 	if err != nil {
 		t.Fatal(err)
 	}

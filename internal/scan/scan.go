@@ -42,6 +42,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
@@ -183,26 +184,6 @@ func Config(dir string, opts ...Option) (*finding.Report, error) {
 	}, nil
 }
 
-// Result values of TEST_OUTPUT.
-const (
-	Success = "SUCCESS"
-	Failure = "FAILURE"
-	Warning = "WARNING"
-	Error   = "ERROR"
-	Skipped = "SKIPPED"
-)
-
-// TestOutput is Konflux's TEST_OUTPUT result.
-type TestOutput struct {
-	Result    string `json:"result"`
-	Timestamp string `json:"timestamp"`
-	Note      string `json:"note"`
-	Namespace string `json:"namespace"`
-	Successes int    `json:"successes"`
-	Failures  int    `json:"failures"`
-	Warnings  int    `json:"warnings"`
-}
-
 // Counts are findings by severity.
 type Counts struct {
 	Critical int `json:"critical"`
@@ -264,8 +245,8 @@ func Summarize(r *finding.Report) ScanOutput {
 // Judge computes TEST_OUTPUT: findings at or above failOn are failures,
 // other findings warnings. failOn "" never fails (findings only warn).
 // successes counts the packages (or configuration rules) with no finding.
-func Judge(r *finding.Report, failOn cvss.Rating) TestOutput {
-	out := TestOutput{Timestamp: r.Timestamp, Namespace: "default"}
+func Judge(r *finding.Report, failOn cvss.Rating) results.TestOutput {
+	out := results.TestOutput{Timestamp: r.Timestamp, Namespace: "default"}
 	gate := func(s cvss.Rating) {
 		if failOn != "" && s.Rank() >= failOn.Rank() {
 			out.Failures++
@@ -297,11 +278,11 @@ func Judge(r *finding.Report, failOn cvss.Rating) TestOutput {
 	}
 	switch {
 	case out.Failures > 0:
-		out.Result = Failure
+		out.Result = results.Failure
 	case out.Warnings > 0:
-		out.Result = Warning
+		out.Result = results.Warning
 	default:
-		out.Result = Success
+		out.Result = results.Success
 	}
 	what := "vulnerabilities"
 	if len(r.Rules) > 0 {
@@ -317,13 +298,13 @@ func Judge(r *finding.Report, failOn cvss.Rating) TestOutput {
 }
 
 // ErrorOutput is TEST_OUTPUT for a scan that could not run.
-func ErrorOutput(err error, now time.Time) TestOutput {
+func ErrorOutput(err error, now time.Time) results.TestOutput {
 	msg := err.Error()
 	if len(msg) > 500 {
 		msg = msg[:500] + "…"
 	}
-	return TestOutput{
-		Result:    Error,
+	return results.TestOutput{
+		Result:    results.Error,
 		Timestamp: now.UTC().Format(time.RFC3339),
 		Note:      "Task scan failed: " + strings.TrimSpace(msg),
 		Namespace: "default",

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 )
@@ -30,10 +31,10 @@ func TestJudge(t *testing.T) {
 		result                   string
 		failures, warnings, succ int
 	}{
-		{"", Warning, 0, 3, 2},
-		{cvss.Critical, Failure, 1, 2, 2},
-		{cvss.Medium, Failure, 2, 1, 2},
-		{cvss.Low, Failure, 2, 1, 2}, // unknown severity never reaches a threshold
+		{"", results.Warning, 0, 3, 2},
+		{cvss.Critical, results.Failure, 1, 2, 2},
+		{cvss.Medium, results.Failure, 2, 1, 2},
+		{cvss.Low, results.Failure, 2, 1, 2}, // unknown severity never reaches a threshold
 	}
 	for _, c := range cases {
 		got := Judge(report(), c.failOn)
@@ -45,7 +46,7 @@ func TestJudge(t *testing.T) {
 		}
 	}
 	clean := &finding.Report{Packages: []finding.Package{{Name: "x"}}}
-	if got := Judge(clean, cvss.Low); got.Result != Success || got.Successes != 1 {
+	if got := Judge(clean, cvss.Low); got.Result != results.Success || got.Successes != 1 {
 		t.Errorf("clean: %+v", got)
 	}
 }
@@ -59,7 +60,7 @@ func TestSummarize(t *testing.T) {
 
 func TestErrorOutput(t *testing.T) {
 	got := ErrorOutput(&DatabaseError{Err: errors.New("no OSV database in /db")}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	if got.Result != Error || got.Timestamp != "2026-01-02T03:04:05Z" || !strings.Contains(got.Note, "no OSV database in /db") {
+	if got.Result != results.Error || got.Timestamp != "2026-01-02T03:04:05Z" || !strings.Contains(got.Note, "no OSV database in /db") {
 		t.Errorf("%+v", got)
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/trustline-dev/trustline/internal/catalog"
 )
 
 // Markers around hand-written text that regeneration keeps.
@@ -104,7 +106,7 @@ func Pipeline(p *v1.Pipeline, existing []byte, opts ...Option) []byte {
 }
 
 func makeOptions(name string, opts []Option) options {
-	o := options{registry: DefaultRegistry, source: name + ".yaml"}
+	o := options{registry: DefaultRegistry, source: catalog.DefinitionFile(name)}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -15,27 +15,6 @@ import (
 	"github.com/trustline-dev/trustline/internal/tekton"
 )
 
-// StepImages lists the images a task's steps and sidecars run, sorted and
-// without duplicates, as catalog.yaml records them.
-func StepImages(t *v1.Task) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range t.Spec.Steps {
-		if s.Image != "" && !seen[s.Image] {
-			seen[s.Image] = true
-			out = append(out, s.Image)
-		}
-	}
-	for _, s := range t.Spec.Sidecars {
-		if s.Image != "" && !seen[s.Image] {
-			seen[s.Image] = true
-			out = append(out, s.Image)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // catalog checks catalog.yaml against the task and pipeline files found.
 func (o *options) catalog(ctx context.Context, files []string) ([]tekton.Problem, error) {
 	path := filepath.Join(o.root, catalog.FileName)
@@ -53,7 +32,7 @@ func (o *options) catalog(ctx context.Context, files []string) ([]tekton.Problem
 	listed := map[string]bool{}
 	for _, f := range files {
 		rel := o.rel(f)
-		l, ok := layoutOf(rel)
+		l, ok := catalog.ParseLocation(rel)
 		if !ok {
 			continue
 		}
@@ -67,21 +46,21 @@ func (o *options) catalog(ctx context.Context, files []string) ([]tekton.Problem
 		version, images := "", []string(nil)
 		switch obj := docs[0].Object.(type) {
 		case *v1.Task:
-			version, images = obj.Labels[VersionLabel], StepImages(obj)
+			version, images = obj.Labels[catalog.VersionLabel], tekton.StepImages(obj)
 		case *v1.Pipeline:
-			version = obj.Labels[VersionLabel]
+			version = obj.Labels[catalog.VersionLabel]
 		default:
 			continue
 		}
-		field := fmt.Sprintf("%ss[%s].versions[%s]", l.kind, l.name, version)
-		v := c.Find(l.kind, l.name, version)
+		field := fmt.Sprintf("%ss[%s].versions[%s]", l.Kind, l.Name, version)
+		v := c.Find(l.Kind, l.Name, version)
 		if v == nil {
-			add("TL014", fmt.Sprintf("%ss[%s]", l.kind, l.name), "version %s (%s) is not in the catalog", version, rel)
+			add("TL014", fmt.Sprintf("%ss[%s]", l.Kind, l.Name), "version %s (%s) is not in the catalog", version, rel)
 			continue
 		}
 		listed[v.Path] = true
 		if v.Path != rel {
-			add("TL014", field+".path", "is %q but the %s is at %q", v.Path, l.kind, rel)
+			add("TL014", field+".path", "is %q but the %s is at %q", v.Path, l.Kind, rel)
 		}
 		if got := sortedCopy(v.StepImages); strings.Join(got, ",") != strings.Join(images, ",") {
 			add("TL014", field+".step_images", "%v differ from the images in %s: %v", got, rel, images)

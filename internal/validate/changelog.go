@@ -21,7 +21,7 @@ func (o *options) versionChanges(c *catalog.Catalog, files []string) []tekton.Pr
 	var ps []tekton.Problem
 	for _, f := range files {
 		rel := o.rel(f)
-		l, ok := layoutOf(rel)
+		l, ok := catalog.ParseLocation(rel)
 		if !ok {
 			continue
 		}
@@ -36,13 +36,13 @@ func (o *options) versionChanges(c *catalog.Catalog, files []string) []tekton.Pr
 		var version string
 		switch obj := docs[0].Object.(type) {
 		case *v1.Task:
-			version = obj.Labels[VersionLabel]
+			version = obj.Labels[catalog.VersionLabel]
 		case *v1.Pipeline:
-			version = obj.Labels[VersionLabel]
+			version = obj.Labels[catalog.VersionLabel]
 		default:
 			continue
 		}
-		v := c.Find(l.kind, l.name, version)
+		v := c.Find(l.Kind, l.Name, version)
 		if v == nil || v.Path != rel {
 			continue // the catalog check reports it
 		}
@@ -54,7 +54,7 @@ func (o *options) versionChanges(c *catalog.Catalog, files []string) []tekton.Pr
 		// publish has pushed it, a version may still change (catalog sync
 		// records the new content).
 		if len(v.Published) > 0 && v.ContentDigest != "" && v.ContentDigest != got {
-			ps = append(ps, tekton.Problem{Rule: "TL015", File: rel, Field: "metadata.labels." + VersionLabel,
+			ps = append(ps, tekton.Problem{Rule: "TL015", File: rel, Field: "metadata.labels." + catalog.VersionLabel,
 				Message: fmt.Sprintf("%s changed but its version is still %s (catalog.yaml recorded %s, the file is now %s): "+
 					"bump the version, add a `## <new version>` entry to CHANGELOG.md, then run `trustline catalog sync`",
 					filepath.Base(rel), version, v.ContentDigest, got)})

@@ -2,7 +2,6 @@ package validate
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -13,9 +12,6 @@ import (
 	"github.com/trustline-dev/trustline/internal/catalog"
 	"github.com/trustline-dev/trustline/internal/tekton"
 )
-
-// VersionLabel holds a task's full semantic version.
-const VersionLabel = "app.kubernetes.io/version"
 
 // RequiredAnnotations are the Tekton catalog's annotations that every task
 // and pipeline carries (the Tekton Hub and Artifact Hub read them).
@@ -33,59 +29,31 @@ var (
 	privilegeWord = regexp.MustCompile(`(?i)\b(root|privilege[sd]?|privileged)\b`)
 )
 
-// layout is where a file sits in the repository's tasks/ or pipelines/
-// tree, if it does.
-type layout struct {
-	kind    string // catalog.KindTask or catalog.KindPipeline
-	name    string // <name> directory
-	version string // <major.minor> directory
-	file    string
-}
-
-// layoutOf recognises tasks/<name>/<major.minor>/<file> and the pipelines/
-// equivalent, relative to the repository root.
-func layoutOf(rel string) (layout, bool) {
-	parts := strings.Split(filepath.ToSlash(rel), "/")
-	if len(parts) != 4 {
-		return layout{}, false
-	}
-	var kind string
-	switch parts[0] {
-	case "tasks":
-		kind = catalog.KindTask
-	case "pipelines":
-		kind = catalog.KindPipeline
-	default:
-		return layout{}, false
-	}
-	return layout{kind: kind, name: parts[1], version: parts[2], file: parts[3]}, true
-}
-
 // checkLayout enforces tasks/<name>/<major.minor>/<name>.yaml and the
 // version label.
-func checkLayout(file string, l layout, meta metadata) []tekton.Problem {
+func checkLayout(file string, l catalog.Location, meta metadata) []tekton.Problem {
 	var ps []tekton.Problem
 	add := func(rule, field, format string, args ...any) {
 		ps = append(ps, tekton.Problem{Rule: rule, File: file, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if want := l.name + ".yaml"; l.file != want {
-		add("TL001", "(file name)", "must be %s: a version directory holds <name>.yaml", want)
+	if !l.IsDefinition() {
+		add("TL001", "(file name)", "must be %s: a version directory holds <name>.yaml", catalog.DefinitionFile(l.Name))
 	}
-	if meta.name != l.name {
-		add("TL002", "metadata.name", "is %q but the directory says %q", meta.name, l.name)
+	if meta.name != l.Name {
+		add("TL002", "metadata.name", "is %q but the directory says %q", meta.name, l.Name)
 	}
-	v, ok := meta.labels[VersionLabel]
+	v, ok := meta.labels[catalog.VersionLabel]
 	if !ok {
-		add("TL002", "metadata.labels."+VersionLabel, "missing: the full semantic version (e.g. %s.0)", l.version)
+		add("TL002", "metadata.labels."+catalog.VersionLabel, "missing: the full semantic version (e.g. %s.0)", l.Version)
 		return ps
 	}
 	mm, ok := catalog.MajorMinor(v)
 	if !ok {
-		add("TL002", "metadata.labels."+VersionLabel, "%q is not a MAJOR.MINOR.PATCH version", v)
+		add("TL002", "metadata.labels."+catalog.VersionLabel, "%q is not a MAJOR.MINOR.PATCH version", v)
 		return ps
 	}
-	if mm != l.version {
-		add("TL002", "metadata.labels."+VersionLabel, "version %s does not belong in directory %s/ (expected %s/)", v, l.version, mm)
+	if mm != l.Version {
+		add("TL002", "metadata.labels."+catalog.VersionLabel, "version %s does not belong in directory %s/ (expected %s/)", v, l.Version, mm)
 	}
 	return ps
 }

@@ -9,13 +9,10 @@ package validate
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 
@@ -57,7 +54,7 @@ func Paths(ctx context.Context, paths []string, opts ...Option) ([]tekton.Proble
 	o := makeOptions(opts)
 	var files []string
 	for _, p := range paths {
-		fs, err := yamlFiles(p)
+		fs, err := tekton.YAMLFiles(p)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +68,7 @@ func Paths(ctx context.Context, paths []string, opts ...Option) ([]tekton.Proble
 // and pipelines/, their READMEs, and catalog.yaml against the tree.
 func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
 	o := makeOptions(opts)
-	files, err := o.treeFiles()
+	files, err := catalog.TreeFiles(o.root)
 	if err != nil {
 		return nil, err
 	}
@@ -87,20 +84,7 @@ func Repository(ctx context.Context, opts ...Option) ([]tekton.Problem, error) {
 		return nil, err
 	}
 	problems = append(problems, ps...)
-	return finish(append(problems, o.indexProblems(ctx)...)), nil
-}
-
-// treeFiles lists the YAML files under the root's tasks/ and pipelines/.
-func (o *options) treeFiles() ([]string, error) {
-	var files []string
-	for _, dir := range []string{"tasks", "pipelines"} {
-		fs, err := yamlFiles(filepath.Join(o.root, dir))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		files = append(files, fs...)
-	}
-	return files, nil
+	return finish(append(problems, o.indexProblems()...)), nil
 }
 
 // files checks files on every core (Tekton's validation compiles
@@ -144,28 +128,6 @@ func makeOptions(opts []Option) *options {
 		opt(o)
 	}
 	return o
-}
-
-func yamlFiles(path string) ([]string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{path}, nil
-	}
-	var out []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
-			out = append(out, p)
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out, err
 }
 
 // rel returns a path relative to the root, for layout and messages.
@@ -213,7 +175,7 @@ func (o *options) conventions(name, path string, d *tekton.Document, ndocs int) 
 	default:
 		ps = append(ps, checkRun(name, obj)...)
 	}
-	l, inTree := layoutOf(name)
+	l, inTree := catalog.ParseLocation(name)
 	if !inTree {
 		return ps
 	}
@@ -223,26 +185,13 @@ func (o *options) conventions(name, path string, d *tekton.Document, ndocs int) 
 	if d.APIVersion != "tekton.dev/v1" {
 		ps = append(ps, tekton.Problem{Rule: "TL001", File: name, Field: "apiVersion", Message: d.APIVersion + ": the library's tasks and pipelines are tekton.dev/v1"})
 	}
-	if (l.kind == catalog.KindTask) != (d.Kind == "Task") {
-		ps = append(ps, tekton.Problem{Rule: "TL001", File: name, Field: "kind", Message: fmt.Sprintf("a %s under %ss/", d.Kind, l.kind)})
+	if (l.Kind == catalog.KindTask) != (d.Kind == "Task") {
+		ps = append(ps, tekton.Problem{Rule: "TL001", File: name, Field: "kind", Message: fmt.Sprintf("a %s under %ss/", d.Kind, l.Kind)})
 	}
 	ps = append(ps, checkLayout(name, l, meta)...)
 	ps = append(ps, o.readme(name, path, d)...)
 	ps = append(ps, o.changelog(name, path, meta)...)
 	return ps
-}
-
-// Readme renders what the README beside a task or pipeline file should
-// hold, given the current README (for its kept text).
-func Readme(d *tekton.Document, existing []byte) []byte {
-	src := taskdoc.WithSourceName(filepath.Base(d.File))
-	switch obj := d.Object.(type) {
-	case *v1.Task:
-		return taskdoc.Task(obj, existing, src)
-	case *v1.Pipeline:
-		return taskdoc.Pipeline(obj, existing, src)
-	}
-	return nil
 }
 
 func (o *options) readme(name, path string, d *tekton.Document) []tekton.Problem {
@@ -252,7 +201,7 @@ func (o *options) readme(name, path string, d *tekton.Document) []tekton.Problem
 	if err != nil {
 		return []tekton.Problem{{Rule: "TL012", File: relReadme, Field: "(file)", Message: "missing: run `make docs` to generate it from " + filepath.Base(name)}}
 	}
-	if want := Readme(d, existing); !bytes.Equal(want, existing) {
+	if want := taskdoc.Readme(d, existing); !bytes.Equal(want, existing) {
 		return []tekton.Problem{{Rule: "TL012", File: relReadme, Field: "(content)", Message: "out of date with " + filepath.Base(name) + ": run `make docs`"}}
 	}
 	return nil
@@ -264,107 +213,15 @@ func (o *options) changelog(name, path string, meta metadata) []tekton.Problem {
 	if err != nil {
 		return []tekton.Problem{{Rule: "TL013", File: rel, Field: "(file)", Message: "missing: every version keeps a CHANGELOG.md"}}
 	}
-	v := meta.labels[VersionLabel]
+	v := meta.labels[catalog.VersionLabel]
 	if v != "" && !bytes.Contains(b, []byte("## "+v)) {
 		return []tekton.Problem{{Rule: "TL013", File: rel, Field: "## " + v, Message: "no entry for version " + v + " (add a `## " + v + "` section saying what changed)"}}
 	}
 	return nil
 }
 
-// WriteReadmes regenerates the README of every task and pipeline under the
-// root, returning the files it changed.
-func WriteReadmes(ctx context.Context, opts ...Option) ([]string, error) {
-	o := makeOptions(opts)
-	files, err := o.treeFiles()
-	if err != nil {
-		return nil, err
-	}
-	var changed []string
-	for _, f := range files {
-		if _, ok := layoutOf(o.rel(f)); !ok {
-			continue
-		}
-		docs, _, err := tekton.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if len(docs) != 1 || docs[0].Object == nil {
-			continue // validate reports it
-		}
-		docs[0].Validate(ctx) // applies defaults, as the README shows them
-		readme := filepath.Join(filepath.Dir(f), "README.md")
-		existing, _ := os.ReadFile(readme)
-		want := Readme(docs[0], existing)
-		if bytes.Equal(want, existing) {
-			continue
-		}
-		if err := os.WriteFile(readme, want, 0o644); err != nil {
-			return nil, err
-		}
-		changed = append(changed, o.rel(readme))
-	}
-	readme, want, err := o.index(ctx)
-	if err != nil || want == nil {
-		return changed, err
-	}
-	if old, _ := os.ReadFile(readme); !bytes.Equal(old, want) {
-		if err := os.WriteFile(readme, want, 0o644); err != nil {
-			return nil, err
-		}
-		changed = append(changed, o.rel(readme))
-	}
-	return changed, nil
-}
-
-// index returns the repository README with its table of tasks and
-// pipelines regenerated, or nil when it has no table markers.
-func (o *options) index(ctx context.Context) (path string, content []byte, err error) {
-	path = filepath.Join(o.root, "README.md")
-	readme, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return path, nil, nil
-	}
-	if err != nil {
-		return path, nil, err
-	}
-	files, err := o.treeFiles()
-	if err != nil {
-		return path, nil, err
-	}
-	var rows []taskdoc.IndexRow
-	for _, f := range files {
-		l, ok := layoutOf(o.rel(f))
-		if !ok {
-			continue
-		}
-		docs, _, err := tekton.ReadFile(f)
-		if err != nil {
-			return path, nil, err
-		}
-		if len(docs) != 1 {
-			continue
-		}
-		row := taskdoc.IndexRow{Kind: l.kind, Name: l.name, ReadmePath: filepath.ToSlash(filepath.Join(filepath.Dir(o.rel(f)), "README.md"))}
-		switch obj := docs[0].Object.(type) {
-		case *v1.Task:
-			row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
-		case *v1.Pipeline:
-			row.Version, row.Description = obj.Labels[VersionLabel], obj.Spec.Description
-		default:
-			continue
-		}
-		rows = append(rows, row)
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Kind > rows[j].Kind }) // tasks, then pipelines
-	out, ok := taskdoc.ReplaceIndex(readme, taskdoc.Index(rows))
-	if !ok {
-		return path, nil, nil
-	}
-	return path, out, nil
-}
-
-func (o *options) indexProblems(ctx context.Context) []tekton.Problem {
-	path, want, err := o.index(ctx)
+func (o *options) indexProblems() []tekton.Problem {
+	path, want, err := taskdoc.RepositoryReadme(o.root)
 	if err != nil {
 		return []tekton.Problem{{Rule: "TL012", File: "README.md", Field: "(tasks table)", Message: err.Error()}}
 	}

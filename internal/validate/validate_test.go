@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustline-dev/trustline/internal/taskdoc"
 	"github.com/trustline-dev/trustline/internal/tekton"
 )
 
@@ -138,9 +139,9 @@ func TestReadmeDrift(t *testing.T) {
 	old, _ := os.ReadFile(readme)
 	kept := strings.Replace(string(old), "<!-- trustline:keep -->\n", "<!-- trustline:keep -->\n## Notes\n\nHand-written.\n", 1)
 	os.WriteFile(readme, []byte(kept), 0o644)
-	changed, err := WriteReadmes(context.Background(), WithRoot(root))
+	changed, err := taskdoc.WriteReadmes(context.Background(), root)
 	if err != nil || len(changed) != 1 {
-		t.Fatalf("WriteReadmes = %v, %v", changed, err)
+		t.Fatalf("taskdoc.WriteReadmes = %v, %v", changed, err)
 	}
 	if ps := problemsIn(t, root); len(ps) > 0 {
 		t.Errorf("after docs: %v", ps)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -16,10 +17,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
-	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -60,12 +62,12 @@ func TestAttachAndResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := sbom.Decode(doc)
+	d, err := inventory.Decode(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Format != sbom.SPDX || len(d.Packages) < 2 {
-		t.Errorf("decoded %s with %d packages", d.Format, len(d.Packages))
+	if d.Format != inventory.SPDX || len(d.Components) < 2 {
+		t.Errorf("decoded %s with %d packages", d.Format, len(d.Components))
 	}
 	if !strings.Contains(string(doc), "git+https://github.com/acme/app@3f2c1e0") {
 		t.Error("source from the image annotations is missing")
@@ -87,8 +89,8 @@ func TestAttachAndResults(t *testing.T) {
 	if ao["uri"] != reg+"/acme/app" || ao["digest"] != h.String() {
 		t.Errorf("SBOM_ARTIFACT_OUTPUTS = %v", ao)
 	}
-	got, err := sbom.Fetch(dig)
-	if err != nil || !bytes.Equal(got.Document, doc) {
+	got, err := cosignoci.New().SBOM(context.Background(), dig)
+	if err != nil || !bytes.Equal(got.Data, doc) {
 		t.Errorf("attached SBOM differs from --output: %v", err)
 	}
 
@@ -135,7 +137,7 @@ func TestOCILayoutToStdout(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	d, err := sbom.Decode([]byte(stdout))
+	d, err := inventory.Decode([]byte(stdout))
 	if err != nil {
 		t.Fatal(err)
 	}

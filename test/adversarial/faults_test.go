@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/trustline-dev/trustline/internal/attest"
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
-	"github.com/trustline-dev/trustline/internal/scan/attached"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -109,8 +109,8 @@ func TestRegistryFaults(t *testing.T) {
 			_, err = sbom.Generate(cctx, sbom.Request{Reference: d, Format: sbom.CycloneDX}, sbom.WithRemoteOptions(remoteopt.Options(cctx)...))
 		case "scan":
 			d, _ := name.NewDigest(p.Host + "/faults/app@" + dig.DigestStr())
-			var s *attached.SBOM
-			if s, err = attached.Fetch(d, remoteopt.Options(cctx)...); err == nil && !bytes.Equal(s.Data, withSBOM.Document) {
+			var s *cosignoci.AttachedSBOM
+			if s, err = cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(cctx)...)).SBOM(cctx, d); err == nil && !bytes.Equal(s.Data, withSBOM.Document) {
 				err = fmt.Errorf("read an SBOM that is not the one attached (from %s)", s.Where)
 			}
 		case "verify-policy":

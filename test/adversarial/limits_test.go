@@ -16,7 +16,6 @@ import (
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
-	"github.com/trustline-dev/trustline/internal/scan/attached"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 )
 
@@ -61,10 +60,10 @@ func limitCases(t *testing.T, e *env) []row {
 
 	// An SBOM whose layer declares one byte over the limit, under
 	// cosign's .sbom tag.
-	sbomManifest := artifactManifest(types.MediaType("spdx+json"), attached.MaxSize+1)
+	sbomManifest := artifactManifest(types.MediaType("spdx+json"), cosignoci.MaxSBOMSize+1)
 	e.putManifest(e.reg+"/limits/app:"+strings.Replace(dig.DigestStr(), ":", "-", 1)+".sbom", sbomManifest)
-	_, err = attached.Fetch(dig)
-	want = fmt.Sprintf("more than the %d allowed", attached.MaxSize)
+	_, err = cosignoci.New().SBOM(e.ctx, dig)
+	want = fmt.Sprintf("more than the %d allowed", cosignoci.MaxSBOMSize)
 	rows = append(rows, errRow("limit: SBOM over 256 MiB (scan)", "error: SBOM layer "+want, err, strings.Contains(fmt.Sprint(err), want)))
 
 	// A signature layer one byte over the limit, under the .sig tag.

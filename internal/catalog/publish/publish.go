@@ -27,7 +27,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/signing"
-	"github.com/trustline-dev/trustline/internal/validate"
+	"github.com/trustline-dev/trustline/internal/taskdoc"
 )
 
 type options struct {
@@ -284,7 +284,7 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 	if err := c.Save(filepath.Join(root, catalog.FileName)); err != nil {
 		return nil, err
 	}
-	if _, err := validate.WriteReadmes(ctx, validate.WithRoot(root)); err != nil {
+	if _, err := taskdoc.WriteReadmes(ctx, root); err != nil {
 		return nil, err
 	}
 	return rep, nil

@@ -18,7 +18,6 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/catalog"
 	"github.com/trustline-dev/trustline/internal/tekton"
-	"github.com/trustline-dev/trustline/internal/validate"
 )
 
 // DefaultRegistry is where a new catalog publishes to.
@@ -40,7 +39,7 @@ type Item struct {
 func Tree(root string) ([]Item, error) {
 	var out []Item
 	for _, kind := range []string{catalog.KindTask, catalog.KindPipeline} {
-		matches, err := filepath.Glob(filepath.Join(root, kind+"s", "*", "*", "*.yaml"))
+		matches, err := filepath.Glob(filepath.Join(root, catalog.KindDir(kind), "*", "*", "*.yaml"))
 		if err != nil {
 			return nil, err
 		}
@@ -48,11 +47,11 @@ func Tree(root string) ([]Item, error) {
 		for _, f := range matches {
 			rel, _ := filepath.Rel(root, f)
 			rel = filepath.ToSlash(rel)
-			parts := strings.Split(rel, "/")
-			if parts[3] != parts[1]+".yaml" {
+			l, ok := catalog.ParseLocation(rel)
+			if !ok || !l.IsDefinition() {
 				continue // not <name>/<version>/<name>.yaml; validate reports it
 			}
-			it, err := readItem(root, rel, kind, parts[1])
+			it, err := readItem(root, rel, kind, l.Name)
 			if err != nil {
 				return nil, err
 			}
@@ -80,17 +79,17 @@ func readItem(root, rel, kind, name string) (Item, error) {
 		if kind != catalog.KindTask {
 			return Item{}, fmt.Errorf("%s: a Task under pipelines/", rel)
 		}
-		it.Version, it.StepImages = obj.Labels[validate.VersionLabel], validate.StepImages(obj)
+		it.Version, it.StepImages = obj.Labels[catalog.VersionLabel], tekton.StepImages(obj)
 	case *v1.Pipeline:
 		if kind != catalog.KindPipeline {
 			return Item{}, fmt.Errorf("%s: a Pipeline under tasks/", rel)
 		}
-		it.Version = obj.Labels[validate.VersionLabel]
+		it.Version = obj.Labels[catalog.VersionLabel]
 	default:
 		return Item{}, fmt.Errorf("%s: not a Task or Pipeline", rel)
 	}
 	if _, _, _, ok := catalog.ParseSemver(it.Version); !ok {
-		return Item{}, fmt.Errorf("%s: metadata.labels.%s: %q is not a MAJOR.MINOR.PATCH version", rel, validate.VersionLabel, it.Version)
+		return Item{}, fmt.Errorf("%s: metadata.labels.%s: %q is not a MAJOR.MINOR.PATCH version", rel, catalog.VersionLabel, it.Version)
 	}
 	if it.Content, err = catalog.ContentDigest(b); err != nil {
 		return Item{}, fmt.Errorf("%s: %w", rel, err)
@@ -136,7 +135,7 @@ func SyncCatalog(c *catalog.Catalog, items []Item) ([]Change, error) {
 			if v.ContentDigest != "" && v.ContentDigest != it.Content && len(v.Published) > 0 {
 				errs = append(errs, fmt.Errorf("%s: %w: version %s was published with content %s, the file is now %s; "+
 					"bump %s and add a `## <new version>` entry to CHANGELOG.md",
-					it.Path, ErrChangedWithoutVersion, it.Version, v.ContentDigest, it.Content, validate.VersionLabel))
+					it.Path, ErrChangedWithoutVersion, it.Version, v.ContentDigest, it.Content, catalog.VersionLabel))
 				continue
 			}
 			var what []string

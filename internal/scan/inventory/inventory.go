@@ -1,6 +1,8 @@
-// Package inventory reads the packages of an SBOM (CycloneDX or SPDX JSON,
-// bare or wrapped in an in-toto statement or DSSE envelope) and names each
-// by its OSV ecosystem, reading versions the way SBOM writers spell them:
+// Package inventory is trustline's one reader of SBOM documents (CycloneDX
+// or SPDX JSON, bare or wrapped in an in-toto statement or DSSE envelope).
+// It returns what the document lists as it lists it (Components, Subject),
+// and the packages named by their OSV ecosystem that the scan matches,
+// reading versions the way SBOM writers spell them:
 // syft gives Go's standard library the component version "go1.26.8" and
 // the PURL version "1.26.8"; RPM epochs sit in the version or in an
 // "epoch" qualifier; the distribution release sits in a "distro"
@@ -34,11 +36,30 @@ var ErrUnknownFormat = errors.New("not a CycloneDX or SPDX JSON document")
 
 // SBOM is what Decode read.
 type SBOM struct {
-	Format   Format
+	Format Format
+	// Subject is the PURL of what the SBOM describes (CycloneDX's
+	// metadata.component, the package SPDX's document DESCRIBES): for an
+	// image, pkg:oci/<name>@sha256:…
+	Subject string
+	// Components are the packages the document lists, in its order and
+	// as it names them, whether or not an ecosystem is known for them;
+	// files and the described subject itself are not components.
+	Components []Component
+	// Packages are the components named by their OSV ecosystem, for
+	// matching against advisories.
 	Packages []finding.Package
 	// Skipped counts packages without a PURL or version that no
 	// ecosystem could be given to.
 	Skipped int
+}
+
+// Component is one package as the SBOM lists it.
+type Component struct {
+	Name     string
+	Version  string
+	PURL     string
+	Type     string // CycloneDX component type, or SPDX primaryPackagePurpose
+	Licenses []string
 }
 
 // Decode reads a CycloneDX or SPDX JSON SBOM.
@@ -103,6 +124,45 @@ type cdxComponent struct {
 	PURL       string         `json:"purl"`
 	Properties []cdxProperty  `json:"properties"`
 	Components []cdxComponent `json:"components"`
+	// Licenses only describe the component, so a malformed list is
+	// ignored rather than failing the scan (see lenient).
+	Licenses json.RawMessage `json:"licenses"`
+}
+
+type cdxLicense struct {
+	License *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"license"`
+	Expression string `json:"expression"`
+}
+
+// licenses reads a CycloneDX licence list: an expression, else the SPDX
+// id, else the name, of each entry.
+func (c cdxComponent) licenses() []string {
+	var ls []cdxLicense
+	lenient(c.Licenses, &ls)
+	var out []string
+	for _, l := range ls {
+		switch {
+		case l.Expression != "":
+			out = append(out, l.Expression)
+		case l.License != nil && l.License.ID != "":
+			out = append(out, l.License.ID)
+		case l.License != nil && l.License.Name != "":
+			out = append(out, l.License.Name)
+		}
+	}
+	return out
+}
+
+// lenient decodes the fields only Components and Subject need. A
+// document whose licences or relationships are malformed still names its
+// packages, and the scan of those packages must not fail over them.
+func lenient(raw json.RawMessage, v any) {
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, v)
+	}
 }
 
 type cdxProperty struct {
@@ -129,8 +189,15 @@ func decodeCycloneDX(data []byte) (*SBOM, error) {
 		}
 	}
 	walk(doc.Components)
+	s := &SBOM{Format: CycloneDX}
 	if doc.Metadata.Component != nil {
+		s.Subject = doc.Metadata.Component.PURL
 		walk(doc.Metadata.Component.Components)
+	}
+	for _, c := range all {
+		if c.Type != "file" && c.Name != "" {
+			s.Components = append(s.Components, Component{Name: c.Name, Version: c.Version, PURL: c.PURL, Type: c.Type, Licenses: c.licenses()})
+		}
 	}
 	// The operating-system component gives the release of OS packages
 	// whose PURL lacks a distro qualifier.
@@ -141,7 +208,6 @@ func decodeCycloneDX(data []byte) (*SBOM, error) {
 			break
 		}
 	}
-	s := &SBOM{Format: CycloneDX}
 	for _, c := range all {
 		if c.Type == "operating-system" || c.Type == "file" || c.PURL == "" {
 			if c.Type != "operating-system" && c.Type != "file" {
@@ -192,10 +258,33 @@ func decodeSPDX(data []byte) (*SBOM, error) {
 				Type     string `json:"referenceType"`
 				Locator  string `json:"referenceLocator"`
 			} `json:"externalRefs"`
+			LicenseDeclared  json.RawMessage `json:"licenseDeclared"`
+			LicenseConcluded json.RawMessage `json:"licenseConcluded"`
 		} `json:"packages"`
+		DocumentDescribes json.RawMessage `json:"documentDescribes"`
+		Relationships     json.RawMessage `json:"relationships"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("SPDX SBOM: %w", err)
+	}
+	// The packages the document describes (the image) are its subject,
+	// not components.
+	roots := map[string]bool{}
+	var describes []string
+	lenient(doc.DocumentDescribes, &describes)
+	for _, id := range describes {
+		roots[id] = true
+	}
+	var rels []struct {
+		A    string `json:"spdxElementId"`
+		B    string `json:"relatedSpdxElement"`
+		Type string `json:"relationshipType"`
+	}
+	lenient(doc.Relationships, &rels)
+	for _, r := range rels {
+		if r.A == "SPDXRef-DOCUMENT" && r.Type == "DESCRIBES" {
+			roots[r.B] = true
+		}
 	}
 	var os distro
 	for _, p := range doc.Packages {
@@ -205,15 +294,32 @@ func decodeSPDX(data []byte) (*SBOM, error) {
 	}
 	s := &SBOM{Format: SPDX}
 	for _, p := range doc.Packages {
-		if p.PrimaryPurp == "OPERATING-SYSTEM" {
-			continue
-		}
 		purl := ""
 		for _, r := range p.ExternalRefs {
 			if r.Type == "purl" {
 				purl = r.Locator
 				break
 			}
+		}
+		switch {
+		case roots[p.SPDXID]:
+			if s.Subject == "" {
+				s.Subject = purl
+			}
+		case p.Name != "":
+			c := Component{Name: p.Name, Version: p.VersionInfo, PURL: purl, Type: p.PrimaryPurp}
+			for _, raw := range []json.RawMessage{p.LicenseDeclared, p.LicenseConcluded} {
+				var l string
+				lenient(raw, &l)
+				if l != "" && l != "NOASSERTION" && l != "NONE" {
+					c.Licenses = append(c.Licenses, l)
+					break
+				}
+			}
+			s.Components = append(s.Components, c)
+		}
+		if p.PrimaryPurp == "OPERATING-SYSTEM" {
+			continue
 		}
 		if purl == "" {
 			s.Skipped++

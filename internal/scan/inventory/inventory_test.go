@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
@@ -95,6 +96,53 @@ func TestWrapped(t *testing.T) {
 	}
 }
 
+// Components and Subject are the document as it lists itself: every
+// named package (an ecosystem or not), with its licences, but not files
+// and not the described image.
+func TestComponentsAndSubject(t *testing.T) {
+	for name, c := range map[string]struct {
+		doc           string
+		subject       string
+		components    string
+		packages, skp int
+	}{
+		"cyclonedx": {
+			doc: `{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"component":{"type":"container","name":"app","purl":"pkg:oci/app@sha256%3Aab"}},
+				"components":[{"type":"library","name":"a","version":"1","purl":"pkg:npm/a@1","licenses":[{"license":{"id":"MIT"}},{"expression":"MIT OR X"},{"license":{"name":"Custom"}}],
+					"components":[{"type":"library","name":"b","version":"2"}]},
+				{"type":"file","name":"/etc/passwd"},{"type":"library","name":"c","purl":"pkg:npm/c@3","licenses":"not a list"}]}`,
+			subject:    "pkg:oci/app@sha256%3Aab",
+			components: "a@1 pkg:npm/a@1 library [MIT MIT OR X Custom]; b@2  library []; c@ pkg:npm/c@3 library []",
+			packages:   2, skp: 1,
+		},
+		"spdx": {
+			doc: `{"spdxVersion":"SPDX-2.3","documentDescribes":["SPDXRef-r"],"packages":[
+				{"SPDXID":"SPDXRef-r","name":"img","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:oci/img@sha256%3Aab"}]},
+				{"SPDXID":"SPDXRef-p","name":"p","versionInfo":"1","primaryPackagePurpose":"LIBRARY","licenseDeclared":"NOASSERTION","licenseConcluded":"MIT","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:npm/p@1"}]},
+				{"SPDXID":"SPDXRef-q","name":"q","licenseDeclared":7}],
+				"relationships":[{"spdxElementId":"SPDXRef-DOCUMENT","relatedSpdxElement":"SPDXRef-r","relationshipType":"DESCRIBES"}]}`,
+			subject:    "pkg:oci/img@sha256%3Aab",
+			components: "p@1 pkg:npm/p@1 LIBRARY [MIT]; q@   []",
+			packages:   1, skp: 2,
+		},
+	} {
+		s, err := Decode([]byte(c.doc))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got []string
+		for _, p := range s.Components {
+			got = append(got, fmt.Sprintf("%s@%s %s %s %v", p.Name, p.Version, p.PURL, p.Type, p.Licenses))
+		}
+		if s.Subject != c.subject || strings.Join(got, "; ") != c.components {
+			t.Errorf("%s: subject %q, components\n  %s\nwant\n  %s", name, s.Subject, strings.Join(got, "; "), c.components)
+		}
+		if len(s.Packages) != c.packages || s.Skipped != c.skp {
+			t.Errorf("%s: %d packages, %d skipped, want %d and %d", name, len(s.Packages), s.Skipped, c.packages, c.skp)
+		}
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	for _, doc := range []string{``, `[]`, `{"hello":1}`, `{"bomFormat":"CycloneDX","components":{}}`, `{"spdxVersion":"SPDX-2.3","packages":"x"}`} {
 		if _, err := Decode([]byte(doc)); err == nil {
@@ -120,6 +168,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicate":{"bomFormat":"CycloneDX","components":[{"purl":"pkg:rpm/x@1?upstream=-"}]}}`))
+	f.Add([]byte(`{"bomFormat":"CycloneDX","components":[{"components":[{"components":[]}]}]}`))
+	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","documentDescribes":["SPDXRef-r"],"packages":[{"SPDXID":"SPDXRef-r","name":"img"},{"SPDXID":"SPDXRef-p","name":"p","versionInfo":"1","licenseDeclared":"MIT","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:npm/p@1"}]}],"relationships":[{"spdxElementId":"SPDXRef-DOCUMENT","relatedSpdxElement":"SPDXRef-r","relationshipType":"DESCRIBES"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Decode(data)
 		if err != nil {
@@ -128,6 +178,11 @@ func FuzzDecode(f *testing.F) {
 		for _, p := range s.Packages {
 			if p.Name == "" || p.Version == "" || p.Ecosystem == "" {
 				t.Fatalf("incomplete package %+v", p)
+			}
+		}
+		for _, c := range s.Components {
+			if c.Name == "" {
+				t.Fatalf("component without a name: %+v", c)
 			}
 		}
 	})

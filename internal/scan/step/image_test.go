@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
-	"github.com/trustline-dev/trustline/internal/scan"
+	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -129,14 +129,14 @@ func TestImageAttachments(t *testing.T) {
 	if o.code != exitcode.OK || !strings.Contains(o.stderr, ".sbom") {
 		t.Fatalf("exit %d; stderr:\n%s", o.code, o.stderr)
 	}
-	if to := o.testOutput(t); to.Result != scan.Warning || to.Warnings == 0 {
+	if to := o.testOutput(t); to.Result != results.Warning || to.Warnings == 0 {
 		t.Errorf("TEST_OUTPUT %+v: Go advisories carry no severity, so they warn", to)
 	}
 
 	// No SBOM at all: ERROR, exit 2.
 	bare, _ := pushImage(t, reg+"/app:bare")
 	o = runScan(t, "--image", bare.String(), "--db", db)
-	if o.code != exitcode.Error || o.testOutput(t).Result != scan.Error || !strings.Contains(o.testOutput(t).Note, "no SBOM") {
+	if o.code != exitcode.Error || o.testOutput(t).Result != results.Error || !strings.Contains(o.testOutput(t).Note, "no SBOM") {
 		t.Fatalf("exit %d, %+v", o.code, o.testOutput(t))
 	}
 }

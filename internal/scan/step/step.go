@@ -15,12 +15,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
+	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/scan"
-	"github.com/trustline-dev/trustline/internal/scan/attached"
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
@@ -148,7 +149,7 @@ func scanAndReport(c *cli.Context, now func() time.Time) error {
 		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "scan: %s: %s\n", verdict.Result, verdict.Note)
-	if verdict.Result == scan.Failure {
+	if verdict.Result == results.Failure {
 		return exitcode.CheckFailedf("%d findings at or above %s", verdict.Failures, failOn)
 	}
 	return nil
@@ -201,9 +202,9 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		s, err := attached.Fetch(ref, remoteopt.Options(ctx)...)
+		s, err := cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(ctx)...)).SBOM(ctx, ref)
 		switch {
-		case errors.Is(err, attached.ErrNoSBOM) && c.Bool("catalog"):
+		case errors.Is(err, cosignoci.ErrNoSBOM) && c.Bool("catalog"):
 			fmt.Fprintf(c.App.ErrWriter, "scan: %v; cataloging the image (--catalog)\n", err)
 			if data, subject, err = catalog(ctx, c, ref); err != nil {
 				return nil, err

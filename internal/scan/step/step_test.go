@@ -35,13 +35,13 @@ func runScan(t *testing.T, args ...string) outcome {
 	return outcome{code: code, stdout: stdout.String(), stderr: stderr.String(), results: res}
 }
 
-func (o outcome) testOutput(t *testing.T) scan.TestOutput {
+func (o outcome) testOutput(t *testing.T) results.TestOutput {
 	t.Helper()
 	s, err := o.results.Read("TEST_OUTPUT")
 	if err != nil {
 		t.Fatalf("TEST_OUTPUT not written: %v\nstderr:\n%s", err, o.stderr)
 	}
-	var to scan.TestOutput
+	var to results.TestOutput
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&to); err != nil {
@@ -87,7 +87,7 @@ func TestGatingAndVEX(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (critical RUSTSEC-2019-0009 at --fail-on high)\n%s", o.code, o.stderr)
 	}
 	to := o.testOutput(t)
-	if to.Result != scan.Failure || to.Failures == 0 || to.Warnings == 0 {
+	if to.Result != results.Failure || to.Failures == 0 || to.Warnings == 0 {
 		t.Errorf("TEST_OUTPUT %+v", to)
 	}
 	rep := readReport(t, out)
@@ -137,7 +137,7 @@ func TestGatingAndVEX(t *testing.T) {
 	if o.code != exitcode.OK {
 		t.Fatalf("exit %d with VEX, want 0\n%s", o.code, o.stderr)
 	}
-	if to := o.testOutput(t); to.Result != scan.Warning || to.Failures != 0 {
+	if to := o.testOutput(t); to.Result != results.Warning || to.Failures != 0 {
 		t.Errorf("TEST_OUTPUT with VEX %+v", to)
 	}
 	rep = readReport(t, out)
@@ -157,7 +157,7 @@ func TestGatingAndVEX(t *testing.T) {
 
 	// --report-only: the verdict is reported, the exit code is 0.
 	o = runScan(t, "--sbom", "testdata/mixed.cdx.json", "--db", db, "--db-cache", cache, "--fail-on", "low", "--report-only")
-	if o.code != exitcode.OK || o.testOutput(t).Result != scan.Failure {
+	if o.code != exitcode.OK || o.testOutput(t).Result != results.Failure {
 		t.Errorf("--report-only: exit %d, TEST_OUTPUT %+v", o.code, o.testOutput(t))
 	}
 	if !strings.Contains(o.stdout, "RUSTSEC-2019-0009") {
@@ -177,14 +177,14 @@ func TestMissingOrCorruptDatabaseIsError(t *testing.T) {
 				t.Fatalf("exit %d, want 2", o.code)
 			}
 			to := o.testOutput(t)
-			if to.Result != scan.Error || !strings.Contains(to.Note, "vulnerability database") {
+			if to.Result != results.Error || !strings.Contains(to.Note, "vulnerability database") {
 				t.Errorf("TEST_OUTPUT %+v, want ERROR naming the database", to)
 			}
 			if _, err := os.Stat(out); err == nil {
 				t.Error("a report was written for a scan that did not run")
 			}
 			o = runScan(t, "--sbom", "testdata/mixed.cdx.json", "--db", db, "--report-only")
-			if o.code != exitcode.OK || o.testOutput(t).Result != scan.Error {
+			if o.code != exitcode.OK || o.testOutput(t).Result != results.Error {
 				t.Errorf("--report-only: exit %d, %+v", o.code, o.testOutput(t))
 			}
 		})
@@ -209,7 +209,7 @@ func TestUsageErrors(t *testing.T) {
 			if o.code != exitcode.Error {
 				t.Fatalf("exit %d, want 2\n%s", o.code, o.stderr)
 			}
-			if to := o.testOutput(t); to.Result != scan.Error {
+			if to := o.testOutput(t); to.Result != results.Error {
 				t.Errorf("TEST_OUTPUT %+v", to)
 			}
 		})

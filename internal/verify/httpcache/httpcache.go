@@ -37,16 +37,6 @@ type Option func(*options)
 // the number of images grows).
 func WithMaxBytes(n int64) Option { return func(o *options) { o.maxBytes = n } }
 
-// WithMaxEntry is the largest response cached (default 4 MiB); bigger
-// bodies (image layers) stream through.
-func WithMaxEntry(n int64) Option { return func(o *options) { o.maxEntry = n } }
-
-// WithRetries sets how many times a 429/503 with Retry-After is retried
-// (default 3), waiting at most maxWait each time (default 30s).
-func WithRetries(n int, maxWait time.Duration) Option {
-	return func(o *options) { o.retries, o.maxWait = n, maxWait }
-}
-
 // WithTransport sets the transport underneath (default
 // http.DefaultTransport).
 func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.underlying = rt } }

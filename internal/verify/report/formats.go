@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/trustline-dev/trustline/internal/results"
 )
 
 func (r *Report) writeJSON(w io.Writer) error {
@@ -208,33 +210,22 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	return err
 }
 
-// TestOutput is Konflux's TEST_OUTPUT result.
-type TestOutput struct {
-	Result    string `json:"result"`
-	Timestamp string `json:"timestamp"`
-	Note      string `json:"note"`
-	Namespace string `json:"namespace"`
-	Successes int    `json:"successes"`
-	Failures  int    `json:"failures"`
-	Warnings  int    `json:"warnings"`
-}
-
 // TestOutput summarises r as Konflux's TEST_OUTPUT.
-func (r *Report) TestOutput(now time.Time) TestOutput {
+func (r *Report) TestOutput(now time.Time) results.TestOutput {
 	s, f, wn := r.Counts()
-	t := TestOutput{Timestamp: now.UTC().Format(time.RFC3339), Namespace: "default", Successes: s, Failures: f, Warnings: wn}
+	t := results.TestOutput{Timestamp: now.UTC().Format(time.RFC3339), Namespace: "default", Successes: s, Failures: f, Warnings: wn}
 	switch {
 	case r.Errors > 0:
-		t.Result = "ERROR"
+		t.Result = results.Error
 		t.Note = fmt.Sprintf("Task verify-policy could not verify %d of %d image(s); see the step log.", r.Errors, len(r.Components))
 	case f > 0:
-		t.Result = "FAILURE"
+		t.Result = results.Failure
 		t.Note = fmt.Sprintf("Task verify-policy failed: %d violation(s) in %d image(s). Refer to the step log for how to fix them.", f, len(r.Components))
 	case wn > 0:
-		t.Result = "WARNING"
+		t.Result = results.Warning
 		t.Note = fmt.Sprintf("Task verify-policy passed with %d warning(s).", wn)
 	default:
-		t.Result = "SUCCESS"
+		t.Result = results.Success
 		t.Note = fmt.Sprintf("Task verify-policy passed: %d image(s) comply with the policy.", len(r.Components))
 	}
 	return t
