@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/trustline-dev/trustline/internal/attest"
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/provenance"
 	"github.com/trustline-dev/trustline/internal/signing"
@@ -25,7 +26,7 @@ import (
 // chains.tekton.dev/signed=true.
 type Chains struct {
 	Signer *signing.Signer
-	// Client writes .sig and .att; the default is cosignoci.New().
+	// Client writes .sig and .att; the default is internal/attest's.
 	Client *cosignoci.Client
 	// Format is the provenance format; the default is SLSA v1.0.
 	Format provenance.Format
@@ -170,46 +171,25 @@ func (c *Chains) format() provenance.Format {
 	return c.Format
 }
 
-// sign writes the statement into dir, then for each subject appends the
-// signed statement to its .att and a signature to its .sig.
+// sign writes the statement into dir, then has internal/attest sign it
+// and attach it, with a signature, to each subject.
 func (r *Runner) sign(ctx context.Context, run, dir string, stmt []byte, subjects []name.Digest) error {
 	c := r.o.chains
 	path := filepath.Join(dir, run+".provenance.intoto.json")
 	if err := os.WriteFile(path, stmt, 0o644); err != nil {
 		return err
 	}
-	env, err := c.Signer.SignDSSE(ctx, cosignoci.InTotoPayloadType, stmt)
-	if err != nil {
-		return err
+	var opts []attest.Option
+	if c.Client != nil {
+		opts = append(opts, attest.WithClient(c.Client))
 	}
-	verifier, err := c.Signer.Verifier()
-	if err != nil {
-		return err
+	done, err := attest.Provenance(ctx, c.Signer, stmt, c.format().PredicateType(), subjects, opts...)
+	// attest writes under cosign's tags for the image, which Signed
+	// carries as references.
+	for _, d := range subjects[:len(done)] {
+		r.recordSigned(Signed{TaskRun: run, Image: d, Signature: cosignoci.SignatureTag(d), Attestation: cosignoci.AttestationTag(d), Provenance: path})
 	}
-	client := c.Client
-	if client == nil {
-		client = cosignoci.New()
-	}
-	for _, d := range subjects {
-		attTag, err := client.AppendAttestations(ctx, d, cosignoci.Attestation{Envelope: env, PredicateType: c.format().PredicateType()})
-		if err != nil {
-			return fmt.Errorf("provenance for %s: %w", d, err)
-		}
-		payload, err := cosignoci.SimpleSigningPayload(d)
-		if err != nil {
-			return err
-		}
-		sig, err := c.Signer.Sign(ctx, payload)
-		if err != nil {
-			return err
-		}
-		sigTag, err := client.AppendSignatures(ctx, d, verifier, cosignoci.Signature{Payload: payload, Base64Signature: cosignoci.EncodeSignature(sig)})
-		if err != nil {
-			return fmt.Errorf("signature for %s: %w", d, err)
-		}
-		r.recordSigned(Signed{TaskRun: run, Image: d, Signature: sigTag, Attestation: attTag, Provenance: path})
-	}
-	return nil
+	return err
 }
 
 func (r *Runner) recordSigned(s Signed) {
