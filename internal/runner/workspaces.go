@@ -1,0 +1,72 @@
+package runner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+)
+
+// checkTaskWorkspaces refuses a pipeline task that leaves a required
+// workspace of its Task unbound, before anything runs.
+func checkTaskWorkspaces(where string, spec *v1.TaskSpec, pt *v1.PipelineTask) error {
+	bound := map[string]bool{}
+	for _, w := range pt.Workspaces {
+		bound[w.Name] = true
+	}
+	for _, d := range spec.Workspaces {
+		if !bound[d.Name] && !d.Optional {
+			return fmt.Errorf("%s: the task's workspace %q is not bound (workspaces[].name)", where, d.Name)
+		}
+	}
+	return nil
+}
+
+// WorkspaceDirs parses command-line `name=DIR` workspace bindings.
+func WorkspaceDirs(kvs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("--workspace %q: want name=DIR", kv)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("--workspace %s: given twice", k)
+		}
+		abs, err := filepath.Abs(v)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("--workspace %s: %w", k, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("--workspace %s: %s is not a directory", k, abs)
+		}
+		out[k] = abs
+	}
+	return out, nil
+}
+
+func checkWorkspaces(where string, decls []v1.WorkspaceDeclaration, dirs map[string]string) error {
+	known := map[string]bool{}
+	var missing []string
+	for _, d := range decls {
+		known[d.Name] = true
+		if _, ok := dirs[d.Name]; !ok && !d.Optional {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: workspace(s) not bound: %s (bind with --workspace name=DIR)", where, strings.Join(missing, ", "))
+	}
+	for n := range dirs {
+		if !known[n] {
+			return fmt.Errorf("%s: --workspace %s: the task declares no such workspace", where, n)
+		}
+	}
+	return nil
+}
