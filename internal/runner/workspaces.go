@@ -70,3 +70,23 @@ func checkWorkspaces(where string, decls []v1.WorkspaceDeclaration, dirs map[str
 	}
 	return nil
 }
+
+// checkPipelineWorkspaces refuses a PipelineRun that leaves a required
+// workspace of the Pipeline unbound or binds one it does not declare.
+func checkPipelineWorkspaces(where string, decls []v1.PipelineWorkspaceDeclaration, dirs map[string]string) error {
+	for _, w := range decls {
+		if _, ok := dirs[w.Name]; !ok && !w.Optional {
+			return fmt.Errorf("%s: workspace %q not bound (bind with --workspace %s=DIR)", where, w.Name, w.Name)
+		}
+	}
+	for n := range dirs {
+		found := false
+		for _, w := range decls {
+			found = found || w.Name == n
+		}
+		if !found {
+			return fmt.Errorf("%s: --workspace %s: the pipeline declares no such workspace", where, n)
+		}
+	}
+	return nil
+}
