@@ -67,61 +67,14 @@ func (r *Runner) runStep(ctx context.Context, in *taskInput, s *v1.Step, dirs ta
 	if err := os.MkdirAll(s.WorkingDir, 0o755); err != nil {
 		return -1, "", fmt.Errorf("workingDir: %w", err)
 	}
-	var args []string
-	if len(s.Command) > 1 {
-		args = append(args, s.Command[1:]...)
-	}
-	args = append(args, s.Args...)
-	logPath := filepath.Join(dirs.logs, s.Name+".log")
-	logf, err := os.Create(logPath)
+	out, err := r.openStepOutput(in, s, dirs)
 	if err != nil {
 		return -1, "", err
 	}
-	defer logf.Close()
-	var stdout, stderr io.Writer = logf, logf
-	if r.o.stepOutput != nil {
-		pw := &prefixWriter{r: r, prefix: fmt.Sprintf("[%s/%s] ", labelOr(in), s.Name)}
-		stdout, stderr = io.MultiWriter(logf, pw), io.MultiWriter(logf, pw)
-	}
-	var closers []io.Closer
-	for i, cfg := range []*v1.StepOutputConfig{s.StdoutConfig, s.StderrConfig} {
-		if cfg == nil || cfg.Path == "" {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
-			return -1, "", err
-		}
-		f, err := os.Create(cfg.Path)
-		if err != nil {
-			return -1, "", err
-		}
-		closers = append(closers, f)
-		if i == 0 {
-			stdout = io.MultiWriter(stdout, f)
-		} else {
-			stderr = io.MultiWriter(stderr, f)
-		}
-	}
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = s.WorkingDir
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.Env = append(append([]string{}, r.o.env...), "HOME="+dirs.home)
-	for _, e := range s.Env {
-		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
-	}
-	// The step and anything it starts are one process group, killed
-	// together on timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
+	defer out.Close()
+	err = r.stepCommand(ctx, bin, s, dirs, out).Run()
 	if ctx.Err() != nil {
-		fmt.Fprintf(logf, "\ntrustline run: step %s stopped: %v\n", s.Name, ctx.Err())
+		fmt.Fprintf(out.log, "\ntrustline run: step %s stopped: %v\n", s.Name, ctx.Err())
 		return 137, "TimeoutExceeded", nil
 	}
 	var exitErr *exec.ExitError
@@ -135,6 +88,82 @@ func (r *Runner) runStep(ctx context.Context, in *taskInput, s *v1.Step, dirs ta
 	}
 }
 
+// stepCommand is the step's binary with its arguments (the image's
+// command after the binary, then args), working directory and
+// environment (WithEnv, HOME, the step's env).
+func (r *Runner) stepCommand(ctx context.Context, bin string, s *v1.Step, dirs taskDirs, out *stepOutput) *exec.Cmd {
+	var args []string
+	if len(s.Command) > 1 {
+		args = append(args, s.Command[1:]...)
+	}
+	args = append(args, s.Args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = s.WorkingDir
+	cmd.Stdout, cmd.Stderr = out.stdout, out.stderr
+	cmd.Env = append(append([]string{}, r.o.env...), "HOME="+dirs.home)
+	for _, e := range s.Env {
+		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+	}
+	// The step and anything it starts are one process group, killed
+	// together on timeout.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// stepOutput is where a step's stdout and stderr go: always its log file,
+// also the runner's step output (WithStepOutput) and the step's
+// stdoutConfig and stderrConfig paths.
+type stepOutput struct {
+	log            *os.File
+	stdout, stderr io.Writer
+	files          []io.Closer // the stdoutConfig and stderrConfig files
+}
+
+func (r *Runner) openStepOutput(in *taskInput, s *v1.Step, dirs taskDirs) (*stepOutput, error) {
+	logf, err := os.Create(filepath.Join(dirs.logs, s.Name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	out := &stepOutput{log: logf, stdout: logf, stderr: logf}
+	if r.o.stepOutput != nil {
+		pw := &prefixWriter{r: r, prefix: fmt.Sprintf("[%s/%s] ", labelOr(in), s.Name)}
+		out.stdout, out.stderr = io.MultiWriter(logf, pw), io.MultiWriter(logf, pw)
+	}
+	for i, cfg := range []*v1.StepOutputConfig{s.StdoutConfig, s.StderrConfig} {
+		if cfg == nil || cfg.Path == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+			out.Close()
+			return nil, err
+		}
+		f, err := os.Create(cfg.Path)
+		if err != nil {
+			out.Close()
+			return nil, err
+		}
+		out.files = append(out.files, f)
+		if i == 0 {
+			out.stdout = io.MultiWriter(out.stdout, f)
+		} else {
+			out.stderr = io.MultiWriter(out.stderr, f)
+		}
+	}
+	return out, nil
+}
+
+// Close closes the stdoutConfig and stderrConfig files, then the log.
+func (o *stepOutput) Close() {
+	for _, c := range o.files {
+		c.Close()
+	}
+	o.log.Close()
+}
+
+// prefixWriter copies a step's output to WithStepOutput's writer, line
+// by line, each line prefixed with the task and step names.
 type prefixWriter struct {
 	r      *Runner
 	prefix string

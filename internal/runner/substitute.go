@@ -25,6 +25,39 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 	// "$(workspaces.x.path)" or "$(params.y)" reaches the step literally.
 	// A param default is the task author's text: it may name context,
 	// workspace and result variables, which are filled in first.
+	repl, err := taskVariables(in, tr, attempt, dirs)
+	if err != nil {
+		return nil, err
+	}
+	params, _, err := paramReplacementsDefaults(in.where, spec.Params, in.params, repl.str)
+	if err != nil {
+		return nil, err
+	}
+	// Object params are whole-object substitutable only in pipelines;
+	// their keys were added as strings above.
+	all := newReplacements()
+	all.merge(repl)
+	all.merge(params)
+	volumes, err := r.volumeDirs(in.where, spec.Volumes, params, dirs)
+	if err != nil {
+		return nil, err
+	}
+	var out []v1.Step
+	for _, orig := range spec.Steps {
+		s, err := localStep(in.where, orig, spec.StepTemplate, all, volumes, dirs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// taskVariables are the variables of a TaskRun other than its params:
+// context, workspaces, result paths, credentials and step exit code
+// paths (whose directories it makes).
+func taskVariables(in *taskInput, tr *v1.TaskRun, attempt int, dirs taskDirs) (replacements, error) {
+	spec := in.spec
 	repl := newReplacements()
 	taskName := in.taskName
 	if taskName == "" {
@@ -42,7 +75,7 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 	for _, w := range spec.Workspaces {
 		dir, bound := in.workspaces[w.Name]
 		if !bound && !w.Optional {
-			return nil, fmt.Errorf("%s: workspace %q is not bound", in.where, w.Name)
+			return repl, fmt.Errorf("%s: workspace %q is not bound", in.where, w.Name)
 		}
 		repl.str["workspaces."+w.Name+".path"] = dir
 		repl.str["workspaces."+w.Name+".bound"] = strconv.FormatBool(bound)
@@ -59,22 +92,20 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 	for _, s := range spec.Steps {
 		d := filepath.Join(dirs.steps, "step-"+s.Name)
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
+			return repl, err
 		}
 		repl.str["steps.step-"+s.Name+".exitCode.path"] = filepath.Join(d, "exitCode")
 		repl.str["steps."+s.Name+".exitCode.path"] = filepath.Join(d, "exitCode")
 	}
-	params, _, err := paramReplacementsDefaults(in.where, spec.Params, in.params, repl.str)
-	if err != nil {
-		return nil, err
-	}
-	// Object params are whole-object substitutable only in pipelines;
-	// their keys were added as strings above.
-	all := newReplacements()
-	all.merge(repl)
-	all.merge(params)
+	return repl, nil
+}
+
+// volumeDirs gives each volume its directory: a new one for an emptyDir
+// (or an optional secret not given), the one given with WithSecrets for a
+// secret.
+func (r *Runner) volumeDirs(where string, vols []corev1.Volume, params replacements, dirs taskDirs) (map[string]string, error) {
 	volumes := map[string]string{}
-	for _, v := range spec.Volumes {
+	for _, v := range vols {
 		switch {
 		case v.EmptyDir != nil:
 			volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
@@ -85,62 +116,73 @@ func (r *Runner) substitute(in *taskInput, tr *v1.TaskRun, attempt int, dirs tas
 				continue
 			}
 			if v.Secret.Optional == nil || !*v.Secret.Optional {
-				return nil, fmt.Errorf("%s: volume %q: secret %q not given (give it with --secret %s=DIR)", in.where, v.Name, secret, secret)
+				return nil, fmt.Errorf("%s: volume %q: secret %q not given (give it with --secret %s=DIR)", where, v.Name, secret, secret)
 			}
 			// An optional secret that does not exist mounts empty.
 			volumes[v.Name] = filepath.Join(dirs.volumes, v.Name)
 		default:
-			return nil, fmt.Errorf("%s: volume %q: only emptyDir and secret volumes are supported locally", in.where, v.Name)
+			return nil, fmt.Errorf("%s: volume %q: only emptyDir and secret volumes are supported locally", where, v.Name)
 		}
 		if err := os.MkdirAll(volumes[v.Name], 0o755); err != nil {
 			return nil, err
 		}
 	}
-	var out []v1.Step
-	for _, orig := range spec.Steps {
-		s := *orig.DeepCopy()
-		if spec.StepTemplate != nil {
-			mergeTemplate(&s, spec.StepTemplate)
-		}
-		// A mount path becomes the volume's directory wherever the step
-		// names it; the longest mount path wins.
-		pairs := []string{"/tekton/results", dirs.results, "/tekton/home", dirs.home, "/tekton/creds", dirs.home}
-		mounts := append([]corev1.VolumeMount(nil), s.VolumeMounts...)
-		sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].MountPath) > len(mounts[j].MountPath) })
-		for _, m := range mounts {
-			dir, ok := volumes[m.Name]
-			if !ok {
-				return nil, fmt.Errorf("%s: step %q: volumeMounts %q: no such volume", in.where, s.Name, m.Name)
-			}
-			pairs = append([]string{strings.TrimSuffix(m.MountPath, "/"), dir}, pairs...)
-		}
-		paths := strings.NewReplacer(pairs...)
-		container.ApplyStepReplacements(&s, all.str, all.arr)
-		for i := range s.Command {
-			s.Command[i] = paths.Replace(s.Command[i])
-		}
-		for i := range s.Args {
-			s.Args[i] = paths.Replace(s.Args[i])
-		}
-		for i := range s.Env {
-			s.Env[i].Value = paths.Replace(s.Env[i].Value)
-		}
-		switch {
-		case s.WorkingDir == "" || s.WorkingDir == "/workspace":
-			s.WorkingDir = dirs.work
-		case strings.HasPrefix(s.WorkingDir, "/workspace/"):
-			s.WorkingDir = filepath.Join(dirs.work, strings.TrimPrefix(s.WorkingDir, "/workspace/"))
-		default:
-			s.WorkingDir = paths.Replace(s.WorkingDir)
-		}
-		for _, cfg := range []*v1.StepOutputConfig{s.StdoutConfig, s.StderrConfig} {
-			if cfg != nil {
-				cfg.Path = paths.Replace(cfg.Path)
-			}
-		}
-		out = append(out, s)
+	return volumes, nil
+}
+
+// localStep is a step with its stepTemplate applied, its variables
+// substituted and every pod path (mounts, /tekton/results, /tekton/home,
+// /workspace) mapped to the TaskRun's directories.
+func localStep(where string, orig v1.Step, template *v1.StepTemplate, all replacements, volumes map[string]string, dirs taskDirs) (v1.Step, error) {
+	s := *orig.DeepCopy()
+	if template != nil {
+		mergeTemplate(&s, template)
 	}
-	return out, nil
+	paths, err := podPaths(where, &s, volumes, dirs)
+	if err != nil {
+		return s, err
+	}
+	container.ApplyStepReplacements(&s, all.str, all.arr)
+	for i := range s.Command {
+		s.Command[i] = paths.Replace(s.Command[i])
+	}
+	for i := range s.Args {
+		s.Args[i] = paths.Replace(s.Args[i])
+	}
+	for i := range s.Env {
+		s.Env[i].Value = paths.Replace(s.Env[i].Value)
+	}
+	switch {
+	case s.WorkingDir == "" || s.WorkingDir == "/workspace":
+		s.WorkingDir = dirs.work
+	case strings.HasPrefix(s.WorkingDir, "/workspace/"):
+		s.WorkingDir = filepath.Join(dirs.work, strings.TrimPrefix(s.WorkingDir, "/workspace/"))
+	default:
+		s.WorkingDir = paths.Replace(s.WorkingDir)
+	}
+	for _, cfg := range []*v1.StepOutputConfig{s.StdoutConfig, s.StderrConfig} {
+		if cfg != nil {
+			cfg.Path = paths.Replace(cfg.Path)
+		}
+	}
+	return s, nil
+}
+
+// podPaths maps the paths a step sees in a pod to the TaskRun's
+// directories: a mount path becomes the volume's directory wherever the
+// step names it, the longest mount path first.
+func podPaths(where string, s *v1.Step, volumes map[string]string, dirs taskDirs) (*strings.Replacer, error) {
+	pairs := []string{"/tekton/results", dirs.results, "/tekton/home", dirs.home, "/tekton/creds", dirs.home}
+	mounts := append([]corev1.VolumeMount(nil), s.VolumeMounts...)
+	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i].MountPath) > len(mounts[j].MountPath) })
+	for _, m := range mounts {
+		dir, ok := volumes[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("%s: step %q: volumeMounts %q: no such volume", where, s.Name, m.Name)
+		}
+		pairs = append([]string{strings.TrimSuffix(m.MountPath, "/"), dir}, pairs...)
+	}
+	return strings.NewReplacer(pairs...), nil
 }
 
 // mergeTemplate applies a stepTemplate as Tekton does: the step's own
