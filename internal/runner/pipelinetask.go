@@ -24,35 +24,17 @@ func (r *Runner) resolvePipelineTask(p *ptRun, byName map[string]*ptRun, prRepl 
 	}
 	repl.str["context.pipelineTask.retries"] = fmt.Sprint(p.pt.Retries)
 	for _, ref := range v1.PipelineTaskResultRefs(&p.pt) {
-		src := byName[ref.PipelineTask]
-		if src == nil || src.state != ptSucceeded {
+		res, ran := resultOf(byName, ref)
+		if !ran {
 			return nil, nil, v1.MissingResultsSkip, nil
 		}
-		var val *v1.TaskRunResult
-		for i := range src.tr.Status.Results {
-			if src.tr.Status.Results[i].Name == ref.Result {
-				val = &src.tr.Status.Results[i]
-			}
-		}
-		if val == nil {
+		if res == nil {
 			if p.finally {
 				return nil, nil, v1.MissingResultsSkip, nil
 			}
 			return nil, nil, "", fmt.Errorf("task %s: invalid result reference: task %s did not write result %q", p.pt.Name, ref.PipelineTask, ref.Result)
 		}
-		patterns := []string{
-			"tasks." + ref.PipelineTask + ".results.%s",
-			"tasks." + ref.PipelineTask + ".results[%q]",
-			"tasks." + ref.PipelineTask + ".results['%s']",
-		}
-		repl.addValue(patterns, ref.Result, val.Value)
-		// $(tasks.t.results.r[*]) names the whole array or object.
-		switch val.Value.Type {
-		case v1.ParamTypeArray:
-			repl.arr["tasks."+ref.PipelineTask+".results."+ref.Result+"[*]"] = val.Value.ArrayVal
-		case v1.ParamTypeObject:
-			repl.obj["tasks."+ref.PipelineTask+".results."+ref.Result+"[*]"] = val.Value.ObjectVal
-		}
+		repl.addResult(ref.PipelineTask, resultPatterns, *res)
 	}
 	params := p.pt.Params.ReplaceVariables(repl.str, repl.arr, repl.obj)
 	// Whole-object params ($(params.obj[*]) or an object result) end up

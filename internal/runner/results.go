@@ -32,6 +32,43 @@ func resultValue(typ v1.ResultsType, raw string) (v1.ResultValue, error) {
 	}
 }
 
+// resultOf finds the result ref names among the results of the task it
+// names. ran is false when that task did not succeed; res is nil when it
+// did and did not write the result.
+func resultOf(byName map[string]*ptRun, ref *v1.ResultRef) (res *v1.TaskRunResult, ran bool) {
+	src := byName[ref.PipelineTask]
+	if src == nil || src.state != ptSucceeded {
+		return nil, false
+	}
+	for i := range src.tr.Status.Results {
+		if src.tr.Status.Results[i].Name == ref.Result {
+			res = &src.tr.Status.Results[i]
+		}
+	}
+	return res, true
+}
+
+// The spellings Tekton accepts for a result reference, after
+// "tasks.<task>.".
+var resultPatterns = []string{"results.%s", "results[%q]", "results['%s']"}
+
+// addResult records a task's result under patterns, and
+// $(tasks.<task>.results.<name>[*]) for a whole array or object.
+func (r replacements) addResult(task string, patterns []string, res v1.TaskRunResult) {
+	prefixed := make([]string, len(patterns))
+	for i, p := range patterns {
+		prefixed[i] = "tasks." + task + "." + p
+	}
+	r.addValue(prefixed, res.Name, res.Value)
+	whole := "tasks." + task + ".results." + res.Name + "[*]"
+	switch res.Value.Type {
+	case v1.ParamTypeArray:
+		r.arr[whole] = res.Value.ArrayVal
+	case v1.ParamTypeObject:
+		r.obj[whole] = res.Value.ObjectVal
+	}
+}
+
 // pipelineResults computes the pipeline's results from its tasks'
 // results; a result that refers to a task result that is missing is left
 // out, as Tekton does.
@@ -42,65 +79,52 @@ func pipelineResults(decls []v1.PipelineResult, byName map[string]*ptRun) []v1.P
 		repl := newReplacements()
 		ok := true
 		for _, ref := range v1.NewResultRefs(exprs) {
-			src := byName[ref.PipelineTask]
-			if src == nil || src.state != ptSucceeded {
+			res, _ := resultOf(byName, ref)
+			if res == nil {
 				ok = false
 				break
 			}
-			found := false
-			for _, res := range src.tr.Status.Results {
-				if res.Name == ref.Result {
-					found = true
-					repl.addValue([]string{"tasks." + ref.PipelineTask + ".results.%s"}, res.Name, res.Value)
-					switch res.Value.Type {
-					case v1.ParamTypeArray:
-						repl.arr["tasks."+ref.PipelineTask+".results."+res.Name+"[*]"] = res.Value.ArrayVal
-					case v1.ParamTypeObject:
-						repl.obj["tasks."+ref.PipelineTask+".results."+res.Name+"[*]"] = res.Value.ObjectVal
-					}
-				}
-			}
-			if !found {
-				ok = false
-				break
-			}
+			// Pipeline results are substituted with the dotted spelling
+			// only.
+			repl.addResult(ref.PipelineTask, resultPatterns[:1], *res)
 		}
 		if !ok {
 			continue
 		}
-		v := d.Value
-		var val v1.ResultValue
-		switch v.Type {
-		case v1.ParamTypeArray:
-			var items []string
-			for _, item := range v.ArrayVal {
-				items = append(items, substitution.ApplyArrayReplacements(item, repl.str, stripStar(repl.arr))...)
-			}
-			val = v1.ResultValue{Type: v1.ParamTypeArray, ArrayVal: items}
-		case v1.ParamTypeObject:
-			obj := map[string]string{}
-			for k, item := range v.ObjectVal {
-				obj[k] = substitution.ApplyReplacements(item, repl.str)
-			}
-			val = v1.ResultValue{Type: v1.ParamTypeObject, ObjectVal: obj}
-		default:
-			s := strings.TrimSpace(v.StringVal)
-			if strings.HasSuffix(s, "[*])") && strings.HasPrefix(s, "$(") {
-				key := strings.TrimSuffix(strings.TrimPrefix(s, "$("), ")")
-				if a, ok := repl.arr[key]; ok {
-					val = v1.ResultValue{Type: v1.ParamTypeArray, ArrayVal: a}
-					break
-				}
-				if o, ok := repl.obj[key]; ok {
-					val = v1.ResultValue{Type: v1.ParamTypeObject, ObjectVal: o}
-					break
-				}
-			}
-			val = v1.ResultValue{Type: v1.ParamTypeString, StringVal: substitution.ApplyReplacements(v.StringVal, repl.str)}
-		}
-		out = append(out, v1.PipelineRunResult{Name: d.Name, Value: val})
+		out = append(out, v1.PipelineRunResult{Name: d.Name, Value: pipelineResultValue(d.Value, repl)})
 	}
 	return out
+}
+
+// pipelineResultValue substitutes the tasks' results into a pipeline
+// result's value; a string that is only $(tasks.t.results.r[*]) takes the
+// whole array or object.
+func pipelineResultValue(v v1.ParamValue, repl replacements) v1.ResultValue {
+	switch v.Type {
+	case v1.ParamTypeArray:
+		var items []string
+		for _, item := range v.ArrayVal {
+			items = append(items, substitution.ApplyArrayReplacements(item, repl.str, stripStar(repl.arr))...)
+		}
+		return v1.ResultValue{Type: v1.ParamTypeArray, ArrayVal: items}
+	case v1.ParamTypeObject:
+		obj := map[string]string{}
+		for k, item := range v.ObjectVal {
+			obj[k] = substitution.ApplyReplacements(item, repl.str)
+		}
+		return v1.ResultValue{Type: v1.ParamTypeObject, ObjectVal: obj}
+	}
+	s := strings.TrimSpace(v.StringVal)
+	if strings.HasSuffix(s, "[*])") && strings.HasPrefix(s, "$(") {
+		key := strings.TrimSuffix(strings.TrimPrefix(s, "$("), ")")
+		if a, ok := repl.arr[key]; ok {
+			return v1.ResultValue{Type: v1.ParamTypeArray, ArrayVal: a}
+		}
+		if o, ok := repl.obj[key]; ok {
+			return v1.ResultValue{Type: v1.ParamTypeObject, ObjectVal: o}
+		}
+	}
+	return v1.ResultValue{Type: v1.ParamTypeString, StringVal: substitution.ApplyReplacements(v.StringVal, repl.str)}
 }
 
 func stripStar(m map[string][]string) map[string][]string {
