@@ -3,7 +3,6 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"sort"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -49,15 +48,7 @@ func (r *Runner) newPipelineRun(p *v1.Pipeline, params v1.Params, workspaces map
 		timeouts.Pipeline = &metav1.Duration{Duration: r.o.timeout}
 	}
 	pr.Spec.Timeouts = timeouts
-	wsNames := make([]string, 0, len(workspaces))
-	for n := range workspaces {
-		wsNames = append(wsNames, n)
-	}
-	sort.Strings(wsNames)
-	for _, n := range wsNames {
-		pr.Spec.Workspaces = append(pr.Spec.Workspaces, v1.WorkspaceBinding{Name: n, EmptyDir: &corev1.EmptyDirVolumeSource{}})
-		pr.Annotations["trustline.dev/workspace."+n] = workspaces[n]
-	}
+	pr.Spec.Workspaces = workspaceBindings(workspaces, pr.Annotations)
 	pr.Status.PipelineSpec = p.Spec.DeepCopy()
 	if refSource != nil {
 		pr.Status.Provenance = &v1.Provenance{RefSource: refSource}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Option configures a Runner.
@@ -119,6 +121,9 @@ func New(opts ...Option) (*Runner, error) {
 
 // WorkDir is where the runs keep their results and logs.
 func (r *Runner) WorkDir() string { return r.o.workDir }
+
+// now is the runner's clock, as Kubernetes records times.
+func (r *Runner) now() metav1.Time { return metav1.NewTime(r.o.now().UTC()) }
 
 func (r *Runner) progressf(format string, args ...any) {
 	r.mu.Lock()

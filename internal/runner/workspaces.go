@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // checkTaskWorkspaces refuses a pipeline task that leaves a required
@@ -89,4 +91,22 @@ func checkPipelineWorkspaces(where string, decls []v1.PipelineWorkspaceDeclarati
 		}
 	}
 	return nil
+}
+
+// workspaceBindings binds each workspace, by name, to its host directory:
+// a host directory has no Kubernetes volume type, so the binding is an
+// emptyDir, the closest, and an annotation trustline.dev/workspace.<name>
+// says which directory it was.
+func workspaceBindings(dirs map[string]string, annotations map[string]string) []v1.WorkspaceBinding {
+	names := make([]string, 0, len(dirs))
+	for n := range dirs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []v1.WorkspaceBinding
+	for _, n := range names {
+		out = append(out, v1.WorkspaceBinding{Name: n, EmptyDir: &corev1.EmptyDirVolumeSource{}})
+		annotations["trustline.dev/workspace."+n] = dirs[n]
+	}
+	return out
 }
