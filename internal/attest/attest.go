@@ -3,7 +3,9 @@
 // signing signature under repo:sha256-<hex>.sig and DSSE-wrapped in-toto v1
 // statements under repo:sha256-<hex>.att (and, optionally, OCI 1.1 bundle
 // referrers). One Run signs and attaches any number of attestations with
-// one key, decrypted once by the caller (signing.Load).
+// one key, decrypted once by the caller (signing.Load); Provenance does
+// the same for a run's provenance, as Tekton Chains (and trustline run)
+// attach it to every image the run built.
 //
 // Everything is checked before the first write: the reference must name a
 // digest the registry has, and each predicate must be JSON that matches
@@ -15,36 +17,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/signing"
 )
-
-// Option configures Run.
-type Option func(*options)
-
-type options struct {
-	progress  io.Writer
-	remote    []remote.Option
-	referrers bool
-}
-
-// WithProgress receives human progress lines. The default discards them.
-func WithProgress(w io.Writer) Option { return func(o *options) { o.progress = w } }
-
-// WithRemoteOptions are passed to every registry call (the default is
-// remoteopt's: default keychain, retries).
-func WithRemoteOptions(opts ...remote.Option) Option {
-	return func(o *options) { o.remote = append(o.remote, opts...) }
-}
-
-// WithReferrers also stores each attestation as an OCI 1.1 referrer in the
-// sigstore bundle layout. The default writes only the .att tag.
-func WithReferrers(on bool) Option { return func(o *options) { o.referrers = on } }
 
 // Request says what to do for one image.
 type Request struct {
@@ -67,86 +45,59 @@ type Result struct {
 	KeyID          string   `json:"keyId"`
 }
 
-// Run signs and attests req.Image with signer.
+// Run signs and attests req.Image with signer. After a failed write the
+// Result says what was written.
 func Run(ctx context.Context, signer *signing.Signer, req Request, opts ...Option) (*Result, error) {
-	o := options{progress: io.Discard}
-	for _, opt := range opts {
-		opt(&o)
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if !req.Sign && len(req.Predicates) == 0 {
 		return nil, errors.New("nothing to do: neither a signature nor a predicate was asked for")
 	}
-	copts := []cosignoci.Option{cosignoci.WithProgress(o.progress)}
-	if len(o.remote) > 0 {
-		copts = append(copts, cosignoci.WithRemoteOptions(o.remote...))
-	}
-	c := cosignoci.New(copts...)
 	d := req.Image
 	res := &Result{Image: d.String(), KeyID: signer.KeyID()}
 
 	// Sign everything first: a signing failure pushes nothing.
 	var sig *cosignoci.Signature
 	if req.Sign {
-		payload, err := cosignoci.SimpleSigningPayload(d)
-		if err != nil {
-			return nil, fmt.Errorf("simple-signing payload: %w", err)
-		}
-		raw, err := signer.Sign(ctx, payload)
-		if err != nil {
+		if sig, err = signature(ctx, signer, d); err != nil {
 			return nil, err
 		}
-		sig = &cosignoci.Signature{Payload: payload, Base64Signature: cosignoci.EncodeSignature(raw)}
 	}
 	var atts []cosignoci.Attestation
 	for _, p := range req.Predicates {
-		b := p.Statement
-		if b == nil {
-			var err error
-			b, err = json.Marshal(cosignoci.NewStatement(d, p.Type, p.Body))
-			if err != nil {
-				return nil, fmt.Errorf("statement for %s: %w", p.Source, err)
-			}
-		} else if st, err := cosignoci.ParseStatement(b); err != nil || !st.HasSubject(d) || st.PredicateType != p.Type {
-			return nil, fmt.Errorf("statement from %s is not a %s statement about %s", p.Source, p.Type, d)
-		}
-		env, err := signer.SignDSSE(ctx, cosignoci.InTotoPayloadType, b)
+		b, err := statement(d, p)
 		if err != nil {
 			return nil, err
 		}
-		atts = append(atts, cosignoci.Attestation{Envelope: env, PredicateType: p.Type})
+		att, err := envelope(ctx, signer, b, p.Type)
+		if err != nil {
+			return nil, err
+		}
+		atts = append(atts, att)
 		res.PredicateTypes = append(res.PredicateTypes, p.Type)
 	}
 
 	// The image must be there before anything is written beside it.
-	if _, err := c.ImageDescriptor(ctx, d); err != nil {
+	if _, err := o.client.ImageDescriptor(ctx, d); err != nil {
 		return nil, err
 	}
-	if sig != nil {
-		v, err := signer.Verifier()
+	return res, attach(ctx, o, signer, d, sig, atts, res)
+}
+
+// statement is the in-toto statement to sign for p about d: the one p
+// carries, checked, or one made from its type and body.
+func statement(d name.Digest, p Predicate) ([]byte, error) {
+	if p.Statement == nil {
+		b, err := json.Marshal(cosignoci.NewStatement(d, p.Type, p.Body))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("statement for %s: %w", p.Source, err)
 		}
-		tag, err := c.AppendSignatures(ctx, d, v, *sig)
-		if err != nil {
-			return nil, err
-		}
-		res.SignatureTag = tag.String()
+		return b, nil
 	}
-	if len(atts) > 0 {
-		tag, err := c.AppendAttestations(ctx, d, atts...)
-		if err != nil {
-			return res, err
-		}
-		res.AttestationTag = tag.String()
-		if o.referrers {
-			refs, err := c.WriteBundleReferrers(ctx, d, signer.KeyID(), atts...)
-			for _, r := range refs {
-				res.Referrers = append(res.Referrers, r.String())
-			}
-			if err != nil {
-				return res, err
-			}
-		}
+	if st, err := cosignoci.ParseStatement(p.Statement); err != nil || !st.HasSubject(d) || st.PredicateType != p.Type {
+		return nil, fmt.Errorf("statement from %s is not a %s statement about %s", p.Source, p.Type, d)
 	}
-	return res, nil
+	return p.Statement, nil
 }

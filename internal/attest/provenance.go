@@ -9,6 +9,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/provenance"
+	"github.com/trustline-dev/trustline/internal/signing"
 )
 
 // ProvenancePredicate makes SLSA provenance for a finished TaskRun or
@@ -58,4 +59,34 @@ func ProvenancePredicate(ctx context.Context, runFile string, children []string,
 		return Predicate{}, fmt.Errorf("%s: the provenance's subjects %v do not include %s", runFile, names, image)
 	}
 	return Predicate{Type: f.PredicateType(), Body: parsed.Predicate, Statement: st, Source: runFile}, nil
+}
+
+// Provenance signs a run's provenance statement (Chains' statement, as
+// internal/provenance makes it) and attaches it to each of subjects with a
+// simple-signing signature, as Tekton Chains does when a TaskRun or
+// PipelineRun ends. The statement is signed once and the same envelope
+// goes to every subject, since it names them all. It returns a Result per
+// subject done, in order, also when it stops at a failure.
+func Provenance(ctx context.Context, signer *signing.Signer, statement []byte, predicateType string, subjects []name.Digest, opts ...Option) ([]Result, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	att, err := envelope(ctx, signer, statement, predicateType)
+	if err != nil {
+		return nil, err
+	}
+	var out []Result
+	for _, d := range subjects {
+		res := Result{Image: d.String(), KeyID: signer.KeyID(), PredicateTypes: []string{predicateType}}
+		sig, err := signature(ctx, signer, d)
+		if err == nil {
+			err = attach(ctx, o, signer, d, sig, []cosignoci.Attestation{att}, &res)
+		}
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", d, err)
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }

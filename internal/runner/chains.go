@@ -2,15 +2,13 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/trustline-dev/trustline/internal/attest"
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/provenance"
 	"github.com/trustline-dev/trustline/internal/signing"
@@ -25,7 +23,7 @@ import (
 // chains.tekton.dev/signed=true.
 type Chains struct {
 	Signer *signing.Signer
-	// Client writes .sig and .att; the default is cosignoci.New().
+	// Client writes .sig and .att; the default is internal/attest's.
 	Client *cosignoci.Client
 	// Format is the provenance format; the default is SLSA v1.0.
 	Format provenance.Format
@@ -44,71 +42,6 @@ type Signed struct {
 	Attestation name.Tag
 	// Provenance is the file holding the in-toto statement.
 	Provenance string
-}
-
-// Subjects returns the images a TaskRun's results name, as Chains reads
-// its type hints.
-func Subjects(results []v1.TaskRunResult, insecure bool) ([]name.Digest, error) {
-	vals := map[string]string{}
-	for _, r := range results {
-		if r.Value.Type == v1.ParamTypeString || r.Value.Type == "" {
-			vals[r.Name] = strings.TrimSpace(r.Value.StringVal)
-		}
-	}
-	var opts []name.Option
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	seen := map[string]bool{}
-	var out []name.Digest
-	add := func(ref string) error {
-		d, err := name.NewDigest(ref, opts...)
-		if err != nil {
-			return fmt.Errorf("image %q: %w", ref, err)
-		}
-		if !seen[d.String()] {
-			seen[d.String()] = true
-			out = append(out, d)
-		}
-		return nil
-	}
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "IMAGE_URL") {
-			continue
-		}
-		prefix := strings.TrimSuffix(k, "IMAGE_URL")
-		dig, ok := vals[prefix+"IMAGE_DIGEST"]
-		if !ok || vals[k] == "" || dig == "" {
-			continue
-		}
-		url := vals[k]
-		// IMAGE_URL may carry a tag or a digest of its own; the subject is
-		// the repository at IMAGE_DIGEST.
-		if i := strings.Index(url, "@"); i >= 0 {
-			url = url[:i]
-		}
-		if ref, err := name.ParseReference(url, opts...); err == nil {
-			url = ref.Context().Name()
-		}
-		if err := add(url + "@" + dig); err != nil {
-			return nil, err
-		}
-	}
-	if imgs := vals["IMAGES"]; imgs != "" {
-		for _, f := range strings.FieldsFunc(imgs, func(r rune) bool { return r == ',' || r == '\n' }) {
-			if f = strings.TrimSpace(f); f != "" {
-				if err := add(f); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	return out, nil
 }
 
 // afterTaskRun runs Chains for a finished, successful TaskRun.
@@ -170,46 +103,25 @@ func (c *Chains) format() provenance.Format {
 	return c.Format
 }
 
-// sign writes the statement into dir, then for each subject appends the
-// signed statement to its .att and a signature to its .sig.
+// sign writes the statement into dir, then has internal/attest sign it
+// and attach it, with a signature, to each subject.
 func (r *Runner) sign(ctx context.Context, run, dir string, stmt []byte, subjects []name.Digest) error {
 	c := r.o.chains
 	path := filepath.Join(dir, run+".provenance.intoto.json")
 	if err := os.WriteFile(path, stmt, 0o644); err != nil {
 		return err
 	}
-	env, err := c.Signer.SignDSSE(ctx, cosignoci.InTotoPayloadType, stmt)
-	if err != nil {
-		return err
+	var opts []attest.Option
+	if c.Client != nil {
+		opts = append(opts, attest.WithClient(c.Client))
 	}
-	verifier, err := c.Signer.Verifier()
-	if err != nil {
-		return err
+	done, err := attest.Provenance(ctx, c.Signer, stmt, c.format().PredicateType(), subjects, opts...)
+	// attest writes under cosign's tags for the image, which Signed
+	// carries as references.
+	for _, d := range subjects[:len(done)] {
+		r.recordSigned(Signed{TaskRun: run, Image: d, Signature: cosignoci.SignatureTag(d), Attestation: cosignoci.AttestationTag(d), Provenance: path})
 	}
-	client := c.Client
-	if client == nil {
-		client = cosignoci.New()
-	}
-	for _, d := range subjects {
-		attTag, err := client.AppendAttestations(ctx, d, cosignoci.Attestation{Envelope: env, PredicateType: c.format().PredicateType()})
-		if err != nil {
-			return fmt.Errorf("provenance for %s: %w", d, err)
-		}
-		payload, err := cosignoci.SimpleSigningPayload(d)
-		if err != nil {
-			return err
-		}
-		sig, err := c.Signer.Sign(ctx, payload)
-		if err != nil {
-			return err
-		}
-		sigTag, err := client.AppendSignatures(ctx, d, verifier, cosignoci.Signature{Payload: payload, Base64Signature: cosignoci.EncodeSignature(sig)})
-		if err != nil {
-			return fmt.Errorf("signature for %s: %w", d, err)
-		}
-		r.recordSigned(Signed{TaskRun: run, Image: d, Signature: sigTag, Attestation: attTag, Provenance: path})
-	}
-	return nil
+	return err
 }
 
 func (r *Runner) recordSigned(s Signed) {

@@ -80,6 +80,22 @@
 // PipelineRun whose results name an image gets its provenance once it has
 // finished, as Chains' pipelinerun artifacts.
 //
+// # Reading the code
+//
+// One file per phase of a run. RunTask (task.go) and RunPipeline
+// (pipeline.go) show the whole flow. Before anything runs: check.go
+// refuses what is not implemented, resolve.go finds taskRefs, plan.go
+// resolves and checks a Pipeline's tasks, workspaces.go checks bindings.
+// Running: schedule.go orders a Pipeline's tasks (the DAG, finally,
+// timeouts); pipelinetask.go turns a pipeline task into a TaskRun's
+// input; taskrun.go makes a TaskRun and retries it; attempt.go runs one
+// attempt's steps; step.go runs one step binary. Substitution:
+// replacements.go (params and Tekton's variable kinds), substitute.go (a
+// TaskRun's steps), results.go (task and pipeline results). Records:
+// taskrun.go and pipelinerun.go make the TaskRun and PipelineRun objects
+// and their status, record.go writes them, summary.go prints them.
+// Chains: chains.go and subjects.go, signing through internal/attest.
+//
 // The package is silent: progress lines go to the io.Writer given with
 // WithProgress, step output to per-step log files.
 package runner

@@ -1,16 +1,14 @@
 package runner
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Option configures a Runner.
@@ -124,54 +122,11 @@ func New(opts ...Option) (*Runner, error) {
 // WorkDir is where the runs keep their results and logs.
 func (r *Runner) WorkDir() string { return r.o.workDir }
 
+// now is the runner's clock, as Kubernetes records times.
+func (r *Runner) now() metav1.Time { return metav1.NewTime(r.o.now().UTC()) }
+
 func (r *Runner) progressf(format string, args ...any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fmt.Fprintf(r.o.progress, format+"\n", args...)
 }
-
-// randomSuffix is the 5-character suffix Tekton's generateName gives.
-func randomSuffix() string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)[:5]
-}
-
-func randomUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	h := hex.EncodeToString(b)
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// WorkspaceDirs parses command-line `name=DIR` workspace bindings.
-func WorkspaceDirs(kvs []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("--workspace %q: want name=DIR", kv)
-		}
-		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("--workspace %s: given twice", k)
-		}
-		abs, err := filepath.Abs(v)
-		if err != nil {
-			return nil, err
-		}
-		st, err := os.Stat(abs)
-		if err != nil {
-			return nil, fmt.Errorf("--workspace %s: %w", k, err)
-		}
-		if !st.IsDir() {
-			return nil, fmt.Errorf("--workspace %s: %s is not a directory", k, abs)
-		}
-		out[k] = abs
-	}
-	return out, nil
-}
-
-// ErrTaskFailed is returned (wrapped) when a task of the run failed.
-var ErrTaskFailed = errors.New("task failed")

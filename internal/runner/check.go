@@ -190,3 +190,17 @@ func isEmpty(v any) bool {
 	}
 	return false
 }
+
+// prepare checks a TaskSpec before anything runs: fields the runner does
+// not implement and images it cannot run.
+func (r *Runner) prepare(where, prefix string, spec *v1.TaskSpec) error {
+	if err := checkTaskSpec(where, prefix, spec); err != nil {
+		return err
+	}
+	for i := range spec.Steps {
+		if _, err := r.stepBinary(where, &spec.Steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

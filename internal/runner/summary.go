@@ -12,20 +12,10 @@ import (
 	"time"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"knative.dev/pkg/apis"
-	"sigs.k8s.io/yaml"
 
-	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/results"
 )
-
-func typesUID(s string) types.UID { return types.UID(s) }
-
-func runtimeTypeMeta() runtime.TypeMeta {
-	return runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"}
-}
 
 // endLine is the progress line for a finished TaskRun, with a line for
 // each image Chains signed for it.
@@ -161,57 +151,6 @@ func WriteSummary(w io.Writer, run *Run) error {
 	return nil
 }
 
-// Record writes the PipelineRun (when not nil) and TaskRuns as YAML into
-// dir: pipelinerun.yaml and taskruns/<name>.yaml, and returns the files
-// (PipelineRun first). It also writes results.json, the PipelineRun's (or
-// the single TaskRun's) results by name.
-func Record(dir string, pr *v1.PipelineRun, trs []*v1.TaskRun) ([]string, error) {
-	var files []string
-	if err := os.MkdirAll(filepath.Join(dir, "taskruns"), 0o755); err != nil {
-		return nil, err
-	}
-	write := func(path string, obj any) error {
-		b, err := yaml.Marshal(obj)
-		if err != nil {
-			return err
-		}
-		if err := outfile.Write(path, b); err != nil {
-			return err
-		}
-		files = append(files, path)
-		return nil
-	}
-	if pr != nil {
-		if err := write(filepath.Join(dir, "pipelinerun.yaml"), pr); err != nil {
-			return files, err
-		}
-	}
-	// results.json: the run's results by name, for scripts.
-	res := map[string]any{}
-	if pr != nil {
-		for _, r := range pr.Status.Results {
-			res[r.Name] = resultJSON(r.Value)
-		}
-	} else if len(trs) == 1 {
-		for _, r := range trs[0].Status.Results {
-			res[r.Name] = resultJSON(r.Value)
-		}
-	}
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return files, err
-	}
-	if err := outfile.Write(filepath.Join(dir, "results.json"), append(b, '\n')); err != nil {
-		return files, err
-	}
-	for _, tr := range trs {
-		if err := write(filepath.Join(dir, "taskruns", tr.Name+".yaml"), tr); err != nil {
-			return files, err
-		}
-	}
-	return files, nil
-}
-
 // Verdict describes the outcome of the run's verify-policy task (a task
 // named verify-policy, or running the verify-policy Task): PASS or FAIL
 // with TEST_OUTPUT's counts, and for a failure the end of its log, which
@@ -251,20 +190,4 @@ func Verdict(run *Run) string {
 		return out.String()
 	}
 	return ""
-}
-
-// workDirOf is where a TaskRun's results and logs were kept.
-func workDirOf(tr *v1.TaskRun) string { return tr.Annotations[annotationWorkDir] }
-
-// annotationWorkDir records a TaskRun's local directory (results, logs).
-const annotationWorkDir = "trustline.dev/work-dir"
-
-func resultJSON(v v1.ResultValue) any {
-	switch v.Type {
-	case v1.ParamTypeArray:
-		return v.ArrayVal
-	case v1.ParamTypeObject:
-		return v.ObjectVal
-	}
-	return v.StringVal
 }
