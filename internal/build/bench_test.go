@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -55,9 +57,13 @@ func BenchmarkBuildScratch(b *testing.B) {
 			_, _ = st.Shutdown(true)
 		}
 	})
+	tag, err := name.NewTag(reg + "/bench/scratch:v1")
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(int64(len(blob)))
 	for b.Loop() {
-		if _, err := Build(context.Background(), reg+"/bench/scratch:v1", opts...); err != nil {
+		if _, err := Build(context.Background(), tag, opts...); err != nil {
 			b.Fatal(err)
 		}
 	}

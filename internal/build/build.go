@@ -26,8 +26,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/trustline-dev/trustline/internal/remoteopt"
 )
 
 // Storage drivers the step supports.
@@ -261,19 +259,13 @@ type Result struct {
 }
 
 // Build builds the Containerfile in the context and pushes the image to
-// the tag reference image.
-func Build(ctx context.Context, image string, opts ...Option) (_ *Result, err error) {
+// tag. The caller parses the reference (with WithInsecureRegistries' flag,
+// so that the tag's scheme matches it): a digest cannot be a destination,
+// since the digest is what the build produces.
+func Build(ctx context.Context, tag name.Tag, opts ...Option) (_ *Result, err error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
-	}
-	ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(o.insecure))
-	if err != nil {
-		return nil, err
-	}
-	tag, ok := ref.(name.Tag)
-	if !ok {
-		return nil, fmt.Errorf("image %q: give a tag (repo:tag), not a digest: the digest is what the build produces", image)
 	}
 
 	cfPath, err := findContainerfile(o.contextDir, o.containerfile)

@@ -140,7 +140,11 @@ func (f *fixture) build(t *testing.T, image string, opts ...Option) (*Result, st
 	all := append([]Option{WithStorage(f.storage), WithProgress(&progress), WithTempDir(t.TempDir())}, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	res, err := Build(ctx, image, all...)
+	tag, err := name.NewTag(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Build(ctx, tag, all...)
 	return res, progress.String(), err
 }
 

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/build"
+	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -117,7 +119,11 @@ func run(c *cli.Context) error {
 		return stepcli.Usagef("build needs root (chroot isolation, mounts, network namespaces); run it as uid 0")
 	}
 
-	res, err := build.Build(c.Context, c.String("image"), opts...)
+	tag, err := destination(c.String("image"), !c.Bool("tls-verify"))
+	if err != nil {
+		return err
+	}
+	res, err := build.Build(c.Context, tag, opts...)
 	if err != nil {
 		return err
 	}
@@ -145,6 +151,21 @@ func run(c *cli.Context) error {
 		}{res.URL, res.Digest, res.Ref, res.ImageID, res.Base, res.Annotations})
 	}
 	return nil
+}
+
+// destination parses --image: a tag, since the digest is what the build
+// produces. insecure allows plain HTTP to any registry, as
+// build.WithInsecureRegistries does for the push.
+func destination(image string, insecure bool) (name.Tag, error) {
+	ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(insecure))
+	if err != nil {
+		return name.Tag{}, err
+	}
+	tag, ok := ref.(name.Tag)
+	if !ok {
+		return name.Tag{}, fmt.Errorf("image %q: give a tag (repo:tag), not a digest: the digest is what the build produces", image)
+	}
+	return tag, nil
 }
 
 // trailingLists reads the arguments after "--": "--build-arg" and

@@ -395,3 +395,21 @@ func FuzzTrailingLists(f *testing.F) {
 		}
 	})
 }
+
+// TestDestination: --image must be a tag (a digest is what the build
+// produces); --tls-verify=false makes any registry plain HTTP, as the push.
+func TestDestination(t *testing.T) {
+	tag, err := destination("registry.example/app:v1", true)
+	if err != nil || tag.Name() != "registry.example/app:v1" || tag.Scheme() != "http" {
+		t.Errorf("destination = %v (scheme %s), %v", tag, tag.Scheme(), err)
+	}
+	if tag, err := destination("registry.example/app:v1", false); err != nil || tag.Scheme() != "https" {
+		t.Errorf("destination with TLS = %v, %v", tag, err)
+	}
+	if _, err := destination("registry.example/app@sha256:"+strings.Repeat("a", 64), false); err == nil || !strings.Contains(err.Error(), "give a tag") {
+		t.Errorf("a digest destination: %v", err)
+	}
+	if _, err := destination("Not A Reference", false); err == nil {
+		t.Error("an invalid reference was accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"go.podman.io/buildah"
 
@@ -57,7 +58,11 @@ func (b *builder) build(ctx context.Context, image string, files map[string]stri
 			b.t.Fatal(err)
 		}
 	}
-	return build.Build(ctx, image, build.WithContextDir(dir), build.WithStorage(b.storage), build.WithTempDir(b.t.TempDir()))
+	tag, err := name.NewTag(image)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return build.Build(ctx, tag, build.WithContextDir(dir), build.WithStorage(b.storage), build.WithTempDir(b.t.TempDir()))
 }
 
 // buildCases is the build step's part of defect 6: COPY of a symbolic
