@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/bundle"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/sourcedate"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -185,11 +185,11 @@ func createdTime(ctime, epoch string) (time.Time, error) {
 		if epoch == "" {
 			return time.Unix(0, 0), nil
 		}
-		n, err := strconv.ParseInt(epoch, 10, 64)
+		t, err := sourcedate.Parse(epoch)
 		if err != nil {
 			return time.Time{}, stepcli.Usagef("SOURCE_DATE_EPOCH %q is not a number of seconds", epoch)
 		}
-		return time.Unix(n, 0), nil
+		return t, nil
 	}
 	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04:05", time.RFC3339} {
 		if t, err := time.Parse(layout, ctime); err == nil {

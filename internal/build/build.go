@@ -26,6 +26,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/trustline-dev/trustline/internal/sourcedate"
 )
 
 // Storage drivers the step supports.
@@ -224,7 +226,7 @@ func makeOptions(opts []Option) (*options, error) {
 	// A SOURCE_DATE_EPOCH build argument means the same as the option:
 	// buildah would clamp the config's times to it but leave the layers'.
 	if v, ok := o.buildArgs["SOURCE_DATE_EPOCH"]; ok && o.sourceDateEpoch == nil {
-		t, err := ParseSourceDateEpoch(v)
+		t, err := sourcedate.Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("build argument SOURCE_DATE_EPOCH: %w", err)
 		}

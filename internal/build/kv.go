@@ -2,9 +2,7 @@ package build
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -76,23 +74,4 @@ func validLabelKey(k string) error {
 		}
 	}
 	return nil
-}
-
-// ParseSourceDateEpoch parses a SOURCE_DATE_EPOCH value: decimal seconds
-// since 1970-01-01 UTC, as https://reproducible-builds.org/specs/source-date-epoch/
-// defines it (no sign, no fraction, no spaces).
-func ParseSourceDateEpoch(s string) (time.Time, error) {
-	if s == "" || len(s) > 18 {
-		return time.Time{}, fmt.Errorf("%q: want seconds since 1970 (a decimal integer)", s)
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return time.Time{}, fmt.Errorf("%q: want seconds since 1970 (a decimal integer)", s)
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q: %w", s, err)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }

@@ -2,7 +2,6 @@ package build
 
 import (
 	"maps"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,18 +43,6 @@ func TestParseLabels(t *testing.T) {
 	}
 }
 
-func TestParseSourceDateEpoch(t *testing.T) {
-	got, err := ParseSourceDateEpoch("1700000000")
-	if err != nil || !got.Equal(time.Unix(1700000000, 0)) {
-		t.Errorf("got %v, %v", got, err)
-	}
-	for _, bad := range []string{"", "-1", "+5", "1.5", " 1", "1e9", "99999999999999999999", "0x10"} {
-		if _, err := ParseSourceDateEpoch(bad); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-	}
-}
-
 func FuzzParseBuildArgs(f *testing.F) {
 	for _, s := range []string{"A=1", "A", "=", "A==", "9=1", "A=\xff", "Ä=1"} {
 		f.Add(s)
@@ -90,24 +77,6 @@ func FuzzParseLabels(f *testing.F) {
 		}
 		if strings.ContainsAny(k, " \t\n\r\x00") {
 			t.Fatalf("%q: accepted key %q", s, k)
-		}
-	})
-}
-
-func FuzzParseSourceDateEpoch(f *testing.F) {
-	for _, s := range []string{"0", "1700000000", "-1", "", "999999999999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := ParseSourceDateEpoch(s)
-		if err != nil {
-			return
-		}
-		if tm.Unix() < 0 {
-			t.Fatalf("%q: %v", s, tm)
-		}
-		if got := strings.TrimLeft(s, "0"); got != "" && got != strconv.FormatInt(tm.Unix(), 10) {
-			t.Fatalf("%q parsed to %d", s, tm.Unix())
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/build"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/sourcedate"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -109,7 +110,7 @@ func run(c *cli.Context) error {
 		build.WithPrefetchDir(c.String("prefetch-dir")),
 	}
 	if s := c.String("source-date-epoch"); s != "" {
-		t, err := build.ParseSourceDateEpoch(s)
+		t, err := sourcedate.Parse(s)
 		if err != nil {
 			return stepcli.Usagef("--source-date-epoch / SOURCE_DATE_EPOCH: %v", err)
 		}
