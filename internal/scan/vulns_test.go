@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/scan/match"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 // realSBOM is a CycloneDX SBOM of packages the real databases name: from

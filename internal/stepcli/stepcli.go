@@ -3,6 +3,19 @@
 // returned error to the project's exit codes (0 done, 1 the check said no,
 // 2 an error prevented an answer). Mains stay thin: they build a cli.App
 // and hand it to Main.
+//
+// Every step has the same shape: steps/<name>/main.go is a few lines that
+// pass newApp() (and os.Getenv, where the step reads the environment) to
+// Main, and steps/<name>/app.go, in package main, holds the cli.App: the
+// flags, their mapping to the options of the step's library under
+// internal/, the results and the output. The App writes only to its
+// Writer and ErrWriter, so that tests run it in process with stepcli.Run.
+// This layout was chosen over an App per internal package because five of
+// the seven steps already had it (two moved: scan's from
+// internal/scan/step, verify-policy's from internal/verify/command), and
+// because a step's command line is wiring, not a library: nothing but the
+// step and its tests calls it, and the work it wires stays in packages
+// any test can call.
 package stepcli
 
 import (

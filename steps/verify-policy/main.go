@@ -1,15 +1,16 @@
 // Command verify-policy is the step binary of the verify-policy task: it
 // verifies images' signatures and attestations and enforces a
-// Conforma-compatible Rego policy. See internal/verify.
+// Conforma-compatible Rego policy. See internal/verify; app.go holds the
+// command line: flags, their mapping to verify options, outputs and exit
+// codes.
 package main
 
 import (
 	"os"
 
 	"github.com/trustline-dev/trustline/internal/stepcli"
-	"github.com/trustline-dev/trustline/internal/verify/command"
 )
 
 func main() {
-	stepcli.Main(command.App(os.Getenv))
+	stepcli.Main(newApp(os.Getenv))
 }

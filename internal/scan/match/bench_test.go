@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 // BenchmarkPackages matches 1,000 packages (every package the database

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 var shared *osvdb.Index

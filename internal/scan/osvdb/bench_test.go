@@ -3,7 +3,7 @@ package osvdb
 import (
 	"testing"
 
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 // goRefs is a Go SBOM's worth of packages: every 20th Go package the

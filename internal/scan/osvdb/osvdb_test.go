@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 // refsOf returns every package the full index holds, and a few it does

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
 	"github.com/trustline-dev/trustline/internal/scan/misconfig"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

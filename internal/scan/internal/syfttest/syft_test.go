@@ -15,7 +15,7 @@ import (
 	_ "modernc.org/sqlite" // syft's RPM database reader needs the driver
 
 	"github.com/trustline-dev/trustline/internal/scan"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 // TestSyftSBOMsAgreeWithGovulncheck builds a binary against old modules,

@@ -1,4 +1,4 @@
-package step
+package main
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 )
 
 func TestGoBinariesAgreeWithGovulncheck(t *testing.T) {

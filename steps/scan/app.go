@@ -1,7 +1,4 @@
-// Package step is the command line of the scan step: flags, reading the
-// SBOM from a file or from beside an image, writing the report and the
-// Tekton results. It holds the wiring only; the work is in internal/scan.
-package step
+package main
 
 import (
 	"context"
@@ -29,8 +26,8 @@ import (
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
-// App returns the scan command.
-func App() *cli.App {
+// newApp returns the scan command.
+func newApp() *cli.App {
 	return &cli.App{
 		Name:  "scan",
 		Usage: "find known vulnerabilities in an SBOM, or misconfigurations in Containerfiles and Kubernetes/Tekton YAML",

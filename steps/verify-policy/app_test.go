@@ -1,4 +1,4 @@
-package command
+package main
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 func runApp(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errw bytes.Buffer
-	app := App(func(string) string { return "" })
+	app := newApp(func(string) string { return "" })
 	app.Writer, app.ErrWriter = &out, &errw
 	code := stepcli.Run(app, append([]string{"verify-policy"}, args...), &errw)
 	return code, out.String(), errw.String()
@@ -142,7 +142,7 @@ func TestExitCodesAndOutputs(t *testing.T) {
 
 // polDir is the repository's policy pack.
 func polDir(t *testing.T) string {
-	p, err := filepath.Abs("../../../policy")
+	p, err := filepath.Abs("../../policy")
 	if err != nil {
 		t.Fatal(err)
 	}

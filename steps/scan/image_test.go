@@ -1,4 +1,4 @@
-package step
+package main
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 

@@ -1,4 +1,4 @@
-package step
+package main
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -28,7 +28,7 @@ func runScan(t *testing.T, args ...string) outcome {
 	// cache directory (the shared database is read-only): a fresh one.
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	res := results.Dir{Path: t.TempDir()}
-	app := App()
+	app := newApp()
 	var stdout, stderr bytes.Buffer
 	app.Writer, app.ErrWriter = &stdout, &stderr
 	code := stepcli.Run(app, append([]string{"scan", "--results-dir", res.Path}, args...), &stderr)
@@ -218,7 +218,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestConfigScan(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "config.sarif")
-	o := runScan(t, "--type", "config", "--source", "../misconfig/testdata/src", "--fail-on", "critical", "--format", "sarif", "--output", out)
+	o := runScan(t, "--type", "config", "--source", "../../internal/scan/misconfig/testdata/src", "--fail-on", "critical", "--format", "sarif", "--output", out)
 	if o.code != exitcode.Failed {
 		t.Fatalf("exit %d, want 1 (two critical secrets)\n%s", o.code, o.stderr)
 	}
@@ -247,7 +247,7 @@ func TestOutputToDeviceAndStdout(t *testing.T) {
 	if err != nil || before.Mode()&os.ModeCharDevice == 0 {
 		t.Fatalf("%s is not a character device before the test: %v", os.DevNull, err)
 	}
-	o := runScan(t, "--type", "config", "--source", "../misconfig/testdata/src", "--format", "sarif", "--output", os.DevNull)
+	o := runScan(t, "--type", "config", "--source", "../../internal/scan/misconfig/testdata/src", "--format", "sarif", "--output", os.DevNull)
 	if o.code != exitcode.OK {
 		t.Fatalf("exit %d\n%s", o.code, o.stderr)
 	}
@@ -255,7 +255,7 @@ func TestOutputToDeviceAndStdout(t *testing.T) {
 	if err != nil || after.Mode() != before.Mode() || !os.SameFile(before, after) {
 		t.Fatalf("%s was replaced: %v before, %v after (%v)", os.DevNull, before.Mode(), after.Mode(), err)
 	}
-	o = runScan(t, "--type", "config", "--source", "../misconfig/testdata/src", "--format", "sarif", "--output", "-")
+	o = runScan(t, "--type", "config", "--source", "../../internal/scan/misconfig/testdata/src", "--format", "sarif", "--output", "-")
 	if o.code != exitcode.OK || !strings.Contains(o.stdout, `"ruleId": "TL-CF-006"`) {
 		t.Fatalf("--output -: exit %d, stdout %.200q", o.code, o.stdout)
 	}

@@ -1,4 +1,4 @@
-package syfttest
+package main
 
 import (
 	"archive/tar"
@@ -20,8 +20,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
-	"github.com/trustline-dev/trustline/internal/scan/internal/testdb"
-	"github.com/trustline-dev/trustline/internal/scan/step"
+	"github.com/trustline-dev/trustline/internal/scan/testdb"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -76,7 +75,7 @@ func TestSBOMStepThenScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "report.json")
-			app := step.App()
+			app := newApp()
 			var stderr bytes.Buffer
 			app.Writer, app.ErrWriter = io.Discard, &stderr
 			code := stepcli.Run(app, append(args, "--format", "json", "--output", out), &stderr)

@@ -1,7 +1,4 @@
-// Package command is the command line of the verify-policy step: flags,
-// their mapping to verify options, outputs and exit codes. The step's
-// main only passes it the environment.
-package command
+package main
 
 import (
 	"bytes"
@@ -28,11 +25,9 @@ import (
 	"github.com/trustline-dev/trustline/internal/verify/snapshot"
 )
 
-// Env is how main hands over environment variables (os.Getenv).
-type Env func(string) string
-
-// App returns the verify-policy command.
-func App(env Env) *cli.App {
+// newApp returns the verify-policy command; getenv is os.Getenv in main
+// (tests pass their own), the only way the environment reaches the code.
+func newApp(getenv func(string) string) *cli.App {
 	return &cli.App{
 		Name:      "verify-policy",
 		Usage:     "verify images' signatures and attestations and enforce a Conforma-compatible Rego policy",
@@ -75,11 +70,11 @@ Example:
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
 			stepcli.ResultsDirFlag(),
 		},
-		Action: func(c *cli.Context) error { return run(c, env) },
+		Action: func(c *cli.Context) error { return run(c, getenv) },
 	}
 }
 
-func run(c *cli.Context, env Env) error {
+func run(c *cli.Context, getenv func(string) string) error {
 	ctx := c.Context
 	if ctx == nil {
 		ctx = context.Background()
@@ -161,7 +156,7 @@ func run(c *cli.Context, env Env) error {
 		opts = append(opts, verify.WithRuleData(rd))
 	}
 	if k := c.String("vsa-signing-key"); k != "" {
-		s, err := signing.Load(k, signing.WithPassword([]byte(env("COSIGN_PASSWORD"))))
+		s, err := signing.Load(k, signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
 		if err != nil {
 			return stepcli.Usagef("--vsa-signing-key: %v", err)
 		}

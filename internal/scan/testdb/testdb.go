@@ -1,6 +1,7 @@
 // Package testdb finds the shared test data (the real OSV databases and
 // the official schemas) that lies in the shared/ folder beside the
-// repository, for tests of the scan packages.
+// repository, for tests of the scan packages and of the scan step
+// (steps/scan, which is why it is not under internal/scan/internal).
 package testdb
 
 import (
