@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/urfave/cli/v2"
 
@@ -115,9 +116,6 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 		return nil, stepcli.Usagef("%w", err)
 	}
 	stderr := c.App.ErrWriter
-	if stderr == nil {
-		stderr = os.Stderr
-	}
 	secrets := map[string]string{}
 	for _, kv := range values(c, "secret") {
 		k, v, ok := strings.Cut(kv, "=")
@@ -175,43 +173,12 @@ func tasksDir(d string) string {
 }
 
 // loadResource reads FILE, or, when the argument is not a file, the
-// bundle it names, and returns the one Task or Pipeline in it.
+// bundle it names, and returns the one Task or Pipeline in it, with where
+// it came from when that is a bundle.
 func loadResource(ctx context.Context, arg, kind, entry string, insecure bool) (*tekton.Document, *v1.RefSource, error) {
-	if _, err := os.Stat(arg); err == nil {
-		docs, problems, err := tekton.ReadFile(arg)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(problems) > 0 {
-			return nil, nil, problems
-		}
-		d, err := pick(arg, docs, kind, entry)
-		if err != nil {
-			return nil, nil, err
-		}
-		if ps := d.Validate(ctx); len(ps) > 0 {
-			return nil, nil, ps
-		}
-		return d, nil, nil
-	}
-	if ext := filepath.Ext(arg); ext == ".yaml" || ext == ".yml" || ext == ".json" {
-		return nil, nil, stepcli.Usagef("%s: no such file", arg)
-	}
-	ref, err := remoteopt.ParseReference(arg, remoteopt.Insecure(insecure))
-	if err != nil || !strings.Contains(arg, "/") {
-		return nil, nil, stepcli.Usagef("%s: neither a file nor a bundle reference", arg)
-	}
-	res, digest, err := bundle.List(ctx, ref, remoteopt.Options(ctx))
+	docs, from, err := readResources(ctx, arg, insecure)
 	if err != nil {
 		return nil, nil, err
-	}
-	var docs []*tekton.Document
-	for _, r := range res {
-		ds, problems := tekton.Parse(arg+"#"+r.Name, r.Raw)
-		if len(problems) > 0 {
-			return nil, nil, problems
-		}
-		docs = append(docs, ds...)
 	}
 	d, err := pick(arg, docs, kind, entry)
 	if err != nil {
@@ -220,8 +187,37 @@ func loadResource(ctx context.Context, arg, kind, entry string, insecure bool) (
 	if ps := d.Validate(ctx); len(ps) > 0 {
 		return nil, nil, ps
 	}
-	algo, hex, _ := strings.Cut(digest.DigestStr(), ":")
-	return d, &v1.RefSource{URI: ref.Context().Name(), Digest: map[string]string{algo: hex}, EntryPoint: d.Name}, nil
+	if from == nil {
+		return d, nil, nil
+	}
+	return d, bundle.RefSource(*from, d.Name), nil
+}
+
+// readResources reads the documents of FILE, or of the bundle arg names
+// (then also returning the digest it was read at).
+func readResources(ctx context.Context, arg string, insecure bool) ([]*tekton.Document, *name.Digest, error) {
+	if _, err := os.Stat(arg); err == nil {
+		docs, problems, err := tekton.ReadFile(arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(problems) > 0 {
+			return nil, nil, problems
+		}
+		return docs, nil, nil
+	}
+	if ext := filepath.Ext(arg); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+		return nil, nil, stepcli.Usagef("%s: no such file", arg)
+	}
+	ref, err := remoteopt.ParseReference(arg, remoteopt.Insecure(insecure))
+	if err != nil || !strings.Contains(arg, "/") {
+		return nil, nil, stepcli.Usagef("%s: neither a file nor a bundle reference", arg)
+	}
+	docs, digest, err := bundle.Documents(ctx, arg, ref, remoteopt.Options(ctx), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return docs, &digest, nil
 }
 
 func pick(where string, docs []*tekton.Document, kind, entry string) (*tekton.Document, error) {

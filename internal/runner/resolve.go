@@ -126,37 +126,20 @@ func (r *Resolver) bundle(ctx context.Context, ref *v1.TaskRef) (*ResolvedTask, 
 	if ropts == nil {
 		ropts = remoteopt.Options(ctx)
 	}
-	res, digest, err := bundle.List(ctx, nref, ropts)
+	docs, digest, err := bundle.Documents(ctx, ref0, nref, ropts, func(rs bundle.Resource) bool {
+		return strings.EqualFold(rs.Kind, "task") && rs.Name == entry
+	})
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := nref.(name.Digest); ok && d.DigestStr() != digest.DigestStr() {
-		return nil, fmt.Errorf("bundle %s: registry served %s", ref0, digest.DigestStr())
-	}
-	for _, rs := range res {
-		if !strings.EqualFold(rs.Kind, "task") || rs.Name != entry {
-			continue
-		}
-		docs, problems := tekton.Parse(ref0+"#"+entry, rs.Raw)
-		if len(problems) > 0 {
-			return nil, problems
-		}
+	if len(docs) > 0 {
 		if len(docs) != 1 || docs[0].Task() == nil {
 			return nil, fmt.Errorf("bundle %s: entry %s is not one Task", ref0, entry)
 		}
 		if ps := docs[0].Validate(ctx); len(ps) > 0 {
 			return nil, ps
 		}
-		algo, hex, _ := strings.Cut(digest.DigestStr(), ":")
-		return &ResolvedTask{
-			Task: docs[0].Task(),
-			RefSource: &v1.RefSource{
-				URI:        nref.Context().Name(),
-				Digest:     map[string]string{algo: hex},
-				EntryPoint: entry,
-			},
-			From: digest.String(),
-		}, nil
+		return &ResolvedTask{Task: docs[0].Task(), RefSource: bundle.RefSource(digest, entry), From: digest.String()}, nil
 	}
 	return nil, fmt.Errorf("bundle %s has no task %q", ref0, entry)
 }
