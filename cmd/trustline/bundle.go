@@ -3,16 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/trustline-dev/trustline/internal/bundle"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
-	"github.com/trustline-dev/trustline/internal/sourcedate"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -71,26 +69,26 @@ Example:
 					if err != nil {
 						return err
 					}
-					created, err := createdTime(c.String("ctime"), c.String("source-date-epoch"))
+					created, err := bundle.Created(c.String("ctime"), c.String("source-date-epoch"))
 					if err != nil {
-						return err
+						return stepcli.Usagef("%v", err)
 					}
 					opts := []bundle.Option{
 						bundle.WithAnnotations(ann), bundle.WithLabels(labels), bundle.WithCreated(created),
 						bundle.WithSource(c.String("source"), c.String("revision")),
 						bundle.WithVersion(c.String("version")), bundle.WithDocumentation(c.String("documentation")),
-						bundle.WithProgress(os.Stderr),
+						bundle.WithProgress(c.App.ErrWriter),
 					}
-					fmt.Fprintln(os.Stderr, "Creating Tekton Bundle:")
+					fmt.Fprintln(c.App.ErrWriter, "Creating Tekton Bundle:")
 					p, err := bundle.Push(c.Context, args[:len(args)-1], ref, remoteopt.Options(c.Context), opts...)
 					if err != nil {
 						return err
 					}
 					if c.String("output") == "json" {
-						return printJSON(map[string]any{"digest": p.Digest.String(), "resources": p.Resources})
+						return printJSON(c.App.Writer, map[string]any{"digest": p.Digest.String(), "resources": p.Resources})
 					}
-					fmt.Fprintf(os.Stderr, "Pushed Tekton Bundle to %s\n", p.Digest)
-					fmt.Println(p.Digest.String())
+					fmt.Fprintf(c.App.ErrWriter, "Pushed Tekton Bundle to %s\n", p.Digest)
+					fmt.Fprintln(c.App.Writer, p.Digest.String())
 					return nil
 				},
 			},
@@ -123,17 +121,12 @@ Example:
 						}
 						items := make([]item, 0, len(res))
 						for _, r := range res {
-							obj := json.RawMessage(r.Raw)
-							if !json.Valid(obj) {
-								b, _ := json.Marshal(string(r.Raw))
-								obj = b
-							}
-							items = append(items, item{r, obj})
+							items = append(items, item{r, r.Object()})
 						}
-						return printJSON(map[string]any{"digest": d.String(), "resources": items})
+						return printJSON(c.App.Writer, map[string]any{"digest": d.String(), "resources": items})
 					}
-					fmt.Fprintln(os.Stderr, d.String())
-					tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(c.App.ErrWriter, d.String())
+					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "KIND\tNAME\tAPIVERSION\tLAYER")
 					for _, r := range res {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Kind, r.Name, r.APIVersion, r.Layer)
@@ -158,7 +151,7 @@ Example:
 					}
 					files, err := bundle.Pull(c.Context, ref, c.Args().Get(1), remoteopt.Options(c.Context))
 					for _, f := range files {
-						fmt.Println(f)
+						fmt.Fprintln(c.App.Writer, f)
 					}
 					return err
 				},
@@ -179,28 +172,8 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 	return out, nil
 }
 
-// createdTime follows tkn: --ctime, else SOURCE_DATE_EPOCH, else the epoch.
-func createdTime(ctime, epoch string) (time.Time, error) {
-	if ctime == "" {
-		if epoch == "" {
-			return time.Unix(0, 0), nil
-		}
-		t, err := sourcedate.Parse(epoch)
-		if err != nil {
-			return time.Time{}, stepcli.Usagef("SOURCE_DATE_EPOCH %q is not a number of seconds", epoch)
-		}
-		return t, nil
-	}
-	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04:05", time.RFC3339} {
-		if t, err := time.Parse(layout, ctime); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, stepcli.Usagef("--ctime %q: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or RFC 3339", ctime)
-}
-
-func printJSON(v any) error {
-	enc := json.NewEncoder(os.Stdout)
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

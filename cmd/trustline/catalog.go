@@ -4,8 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,7 +49,7 @@ Examples:
 					if c.Bool("check") {
 						run = publish.Check
 					}
-					changes, err := run(c.String("root"), os.Stderr)
+					changes, err := run(c.String("root"), c.App.ErrWriter)
 					if err != nil {
 						if errors.Is(err, publish.ErrChangedWithoutVersion) {
 							return exitcode.CheckFailedf("%v", err)
@@ -60,7 +59,7 @@ Examples:
 					if c.Bool("check") && len(changes) > 0 {
 						return exitcode.CheckFailedf("catalog.yaml is not in step with the tree (%d change(s)): run `trustline catalog sync`", len(changes))
 					}
-					fmt.Fprintf(os.Stderr, "trustline catalog sync: %d change(s)\n", len(changes))
+					fmt.Fprintf(c.App.ErrWriter, "trustline catalog sync: %d change(s)\n", len(changes))
 					return nil
 				},
 			},
@@ -94,7 +93,7 @@ Example:
 					opts := []publish.Option{
 						publish.WithRegistry(c.String("registry")),
 						publish.WithBinDir(c.String("bin")),
-						publish.WithProgress(os.Stderr),
+						publish.WithProgress(c.App.ErrWriter),
 						publish.WithRemoteOptions(remoteopt.Options(c.Context)...),
 						publish.WithInsecure(c.Bool("insecure")),
 					}
@@ -111,7 +110,7 @@ Example:
 						}
 						opts = append(opts, publish.WithSigner(s))
 					} else {
-						fmt.Fprintln(os.Stderr, "warning: no --key: step images and bundles are pushed unsigned")
+						fmt.Fprintln(c.App.ErrWriter, "warning: no --key: step images and bundles are pushed unsigned")
 					}
 					rep, err := publish.Publish(c.Context, c.String("root"), opts...)
 					if err != nil {
@@ -121,9 +120,9 @@ Example:
 						return err
 					}
 					if c.String("output") == "json" {
-						return printJSON(rep)
+						return printJSON(c.App.Writer, rep)
 					}
-					tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+					tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "KIND\tNAME\tVERSION\tPUSHED\tBUNDLE")
 					for _, b := range rep.Bundles {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\n", b.Kind, b.Name, b.Version, b.Pushed, b.Bundle)
@@ -172,9 +171,9 @@ Examples:
 						return err
 					}
 					if out := c.String("output"); out != "" {
-						return writeAtomic(out, b)
+						return outfile.Write(out, b)
 					}
-					_, err = os.Stdout.Write(b)
+					_, err = c.App.Writer.Write(b)
 					return err
 				},
 			},
@@ -202,52 +201,32 @@ Examples:
 					if c.NArg() == 0 {
 						return stepcli.Usagef("outdated needs at least one FILE")
 					}
-					cat, err := catalog.Load(c.String("catalog"))
-					if err != nil {
-						return err
-					}
-					opts := []outdated.Option{
-						outdated.WithRoot(filepath.Dir(c.String("catalog"))),
+					all, fixed, err := outdated.CheckFiles(c.String("catalog"), c.Args().Slice(),
 						outdated.WithGrace(c.Duration("grace")),
 						outdated.WithWithin(c.Duration("within")),
-					}
-					var all []outdated.Finding
-					fixed := 0
-					for _, f := range c.Args().Slice() {
-						b, err := os.ReadFile(f)
-						if err != nil {
-							return err
-						}
-						fs := outdated.Check(cat, f, b, opts...)
-						all = append(all, fs...)
-						if c.Bool("fix") && len(fs) > 0 {
-							nb := outdated.Fix(b, fs)
-							if string(nb) != string(b) {
-								if err := writeAtomic(f, nb); err != nil {
-									return err
-								}
-								fixed++
-							}
-						}
+						outdated.WithFix(c.Bool("fix")),
+					)
+					if err != nil {
+						return err
 					}
 					if c.String("output") == "json" {
 						if all == nil {
 							all = []outdated.Finding{}
 						}
-						if err := printJSON(all); err != nil {
+						if err := printJSON(c.App.Writer, all); err != nil {
 							return err
 						}
 					} else {
-						printFindings(all)
+						printFindings(c.App.Writer, all)
 					}
 					if c.Bool("fix") {
-						fmt.Fprintf(os.Stderr, "trustline catalog outdated: rewrote %d file(s)\n", fixed)
+						fmt.Fprintf(c.App.ErrWriter, "trustline catalog outdated: rewrote %d file(s)\n", fixed)
 						return nil
 					}
 					if len(all) > 0 {
 						return exitcode.CheckFailedf("%d outdated bundle reference(s)", len(all))
 					}
-					fmt.Fprintln(os.Stderr, "trustline catalog outdated: every bundle reference is current")
+					fmt.Fprintln(c.App.ErrWriter, "trustline catalog outdated: every bundle reference is current")
 					return nil
 				},
 			},
@@ -255,20 +234,20 @@ Examples:
 	}
 }
 
-func printFindings(fs []outdated.Finding) {
+func printFindings(w io.Writer, fs []outdated.Finding) {
 	for _, f := range fs {
-		fmt.Printf("%s:%d: %s %s %s: %s\n", f.File, f.Line, f.Kind, f.Name, orUnknown(f.Version), f.Message)
+		fmt.Fprintf(w, "%s:%d: %s %s %s: %s\n", f.File, f.Line, f.Kind, f.Name, orUnknown(f.Version), f.Message)
 		if f.Newest != "" && f.Newest != f.Ref {
-			fmt.Printf("    use: %s\n", f.Newest)
+			fmt.Fprintf(w, "    use: %s\n", f.Newest)
 		}
 		for _, ch := range f.Changes {
 			date := ""
 			if ch.Date != "" {
 				date = " (" + ch.Date + ")"
 			}
-			fmt.Printf("    %s%s:\n", ch.Version, date)
+			fmt.Fprintf(w, "    %s%s:\n", ch.Version, date)
 			for _, l := range strings.Split(ch.Notes, "\n") {
-				fmt.Printf("      %s\n", l)
+				fmt.Fprintf(w, "      %s\n", l)
 			}
 		}
 	}
@@ -279,8 +258,4 @@ func orUnknown(v string) string {
 		return "(unknown digest)"
 	}
 	return v
-}
-
-func writeAtomic(path string, b []byte) error {
-	return outfile.Write(path, b)
 }

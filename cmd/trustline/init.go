@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -76,12 +75,12 @@ Example:
 			}
 			written, err := pac.Write(dir, files, c.Bool("force"))
 			for _, f := range written {
-				fmt.Println(filepath.Join(dir, f))
+				fmt.Fprintln(c.App.Writer, filepath.Join(dir, f))
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "trustline init: wrote %d PipelineRun(s); bind the %s Secret and %s claim in the namespace Pipelines-as-Code runs in\n",
+			fmt.Fprintf(c.App.ErrWriter, "trustline init: wrote %d PipelineRun(s); bind the %s Secret and %s claim in the namespace Pipelines-as-Code runs in\n",
 				len(written), c.String("public-key-secret"), c.String("osv-claim"))
 			return nil
 		},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -72,13 +71,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := write(os.Stdout, problems); err != nil {
+			if err := write(c.App.Writer, problems); err != nil {
 				return err
 			}
 			if n := validate.Errors(problems); n > 0 {
 				return exitcode.CheckFailedf("%d problem(s)", n)
 			}
-			fmt.Fprintln(os.Stderr, "trustline validate: no problems")
+			fmt.Fprintln(c.App.ErrWriter, "trustline validate: no problems")
 			return nil
 		},
 	}
@@ -103,9 +102,9 @@ Example:
 				return err
 			}
 			for _, f := range changed {
-				fmt.Fprintln(os.Stderr, "wrote", f)
+				fmt.Fprintln(c.App.ErrWriter, "wrote", f)
 			}
-			fmt.Fprintf(os.Stderr, "trustline docs: %d README(s) updated\n", len(changed))
+			fmt.Fprintf(c.App.ErrWriter, "trustline docs: %d README(s) updated\n", len(changed))
 			return nil
 		},
 	}

@@ -45,6 +45,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/trustline-dev/trustline/internal/sourcedate"
 )
 
 // Layer annotations of the Tekton bundle contract.
@@ -306,6 +308,29 @@ func WithLabels(l map[string]string) Option {
 // tkn's default, so that the same input gives the same digest).
 func WithCreated(t time.Time) Option {
 	return func(o *options) error { o.created = t.UTC(); return nil }
+}
+
+// Created is the created time tkn bundle push gives a bundle: ctime
+// (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or RFC 3339) when given, else
+// sourceDateEpoch (a SOURCE_DATE_EPOCH value) when given, else
+// 1970-01-01. The caller reads the environment.
+func Created(ctime, sourceDateEpoch string) (time.Time, error) {
+	if ctime == "" {
+		if sourceDateEpoch == "" {
+			return time.Unix(0, 0), nil
+		}
+		t, err := sourcedate.Parse(sourceDateEpoch)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds", sourceDateEpoch)
+		}
+		return t, nil
+	}
+	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04:05", time.RFC3339} {
+		if t, err := time.Parse(layout, ctime); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--ctime %q: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or RFC 3339", ctime)
 }
 
 // WithProgress receives one line per resource added (default: discarded).

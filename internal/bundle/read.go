@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,6 +159,17 @@ func (r Resource) FileName() (string, error) {
 // YAML returns the resource as YAML (it is stored as JSON).
 func (r Resource) YAML() ([]byte, error) {
 	return yaml.JSONToYAML(r.Raw)
+}
+
+// Object is the resource as a JSON value: Raw itself when it is JSON (as
+// tkn and trustline store it), else Raw as a JSON string, so that a
+// listing of any bundle is valid JSON.
+func (r Resource) Object() json.RawMessage {
+	if json.Valid(r.Raw) {
+		return json.RawMessage(r.Raw)
+	}
+	b, _ := json.Marshal(string(r.Raw))
+	return b
 }
 
 // WriteDir writes resources into dir as <kind>-<name>.yaml. Every file

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trustline-dev/trustline/internal/catalog"
+	"github.com/trustline-dev/trustline/internal/outfile"
 )
 
 // Finding is one reference that needs attention.
@@ -44,9 +45,10 @@ type options struct {
 	now    time.Time
 	grace  time.Duration
 	within time.Duration
+	fix    bool
 }
 
-// Option configures Check.
+// Option configures Check and CheckFiles.
 type Option func(*options)
 
 // WithRoot is the library checkout CHANGELOG.md files are read from
@@ -64,12 +66,50 @@ func WithGrace(d time.Duration) Option { return func(o *options) { o.grace = d }
 // references with a later expiry are reported only if otherwise outdated.
 func WithWithin(d time.Duration) Option { return func(o *options) { o.within = d } }
 
+// WithFix makes CheckFiles rewrite each reference that has a newer bundle
+// (default: only report). Check ignores it.
+func WithFix(on bool) Option { return func(o *options) { o.fix = on } }
+
 func makeOptions(opts []Option) *options {
 	o := &options{now: time.Now(), grace: catalog.DefaultGrace, within: 30 * 24 * time.Hour}
 	for _, opt := range opts {
 		opt(o)
 	}
 	return o
+}
+
+// CheckFiles loads the catalog file and reports the outdated references
+// in each file; with WithFix it also rewrites, atomically, every file in
+// which a reference has a newer bundle. It returns the findings (as they
+// were before any fix) and how many files it rewrote. A file that cannot
+// be read stops it, after the rewrites already done.
+func CheckFiles(catalogFile string, files []string, opts ...Option) ([]Finding, int, error) {
+	c, err := catalog.Load(catalogFile)
+	if err != nil {
+		return nil, 0, err
+	}
+	opts = append([]Option{WithRoot(filepath.Dir(catalogFile))}, opts...)
+	fix := makeOptions(opts).fix
+	var all []Finding
+	rewritten := 0
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, rewritten, err
+		}
+		fs := Check(c, file, b, opts...)
+		all = append(all, fs...)
+		if !fix || len(fs) == 0 {
+			continue
+		}
+		if nb := Fix(b, fs); !bytes.Equal(nb, b) {
+			if err := outfile.Write(file, nb); err != nil {
+				return nil, rewritten, err
+			}
+			rewritten++
+		}
+	}
+	return all, rewritten, nil
 }
 
 // Check reports the outdated references in one file's content.

@@ -167,3 +167,37 @@ func TestDigestOnlyUpdateExplained(t *testing.T) {
 		t.Errorf("changes %+v", fs[0].Changes)
 	}
 }
+
+// CheckFiles reads CHANGELOGs beside the catalog file, reports every
+// file's findings and, with WithFix, rewrites only the files that change.
+func TestCheckFiles(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "tasks/build/0.2"), 0o755)
+	os.WriteFile(filepath.Join(root, "tasks/build/0.2/CHANGELOG.md"), []byte("# build\n\n## 0.2.0\n\n- Renamed.\n"), 0o644)
+	catFile := filepath.Join(root, catalog.FileName)
+	if err := testCatalog().Save(catFile); err != nil {
+		t.Fatal(err)
+	}
+	run, current := filepath.Join(t.TempDir(), "run.yaml"), filepath.Join(t.TempDir(), "current.yaml")
+	os.WriteFile(run, []byte(pipelineRun), 0o644)
+	os.WriteFile(current, []byte("kind: Pipeline\n"), 0o644)
+	now := WithNow(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC))
+
+	fs, rewritten, err := CheckFiles(catFile, []string{run, current}, now)
+	if err != nil || len(fs) != 3 || rewritten != 0 || fs[0].File != run || len(fs[0].Changes) != 1 {
+		t.Fatalf("CheckFiles = %d findings %+v, %d rewritten, %v", len(fs), fs, rewritten, err)
+	}
+	if b, _ := os.ReadFile(run); string(b) != pipelineRun {
+		t.Error("CheckFiles without WithFix rewrote a file")
+	}
+	fs, rewritten, err = CheckFiles(catFile, []string{run, current}, now, WithFix(true))
+	if err != nil || len(fs) != 3 || rewritten != 1 {
+		t.Fatalf("CheckFiles with WithFix = %d findings, %d rewritten, %v", len(fs), rewritten, err)
+	}
+	if b, _ := os.ReadFile(run); !strings.Contains(string(b), "task-build:0.2@"+dg("c")) {
+		t.Errorf("not fixed:\n%s", b)
+	}
+	if _, _, err := CheckFiles(catFile, []string{filepath.Join(root, "nope.yaml")}, now); err == nil {
+		t.Error("a missing file was not an error")
+	}
+}
