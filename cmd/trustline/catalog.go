@@ -171,7 +171,7 @@ Examples:
 						return err
 					}
 					if out := c.String("output"); out != "" {
-						return outfile.Write(out, b)
+						return outfile.Write(out, b, outfile.WithStdout(c.App.Writer))
 					}
 					_, err = c.App.Writer.Write(b)
 					return err
