@@ -324,12 +324,17 @@ func dedupe(ds []download) []download {
 	return out
 }
 
-// fetchAll runs the downloads n at a time and stops at the first error
-// (by the order of the downloads, so the error reported is stable).
+// fetchAll runs the downloads n at a time and stops at the first error.
+// The error reported is the first, by the order of the downloads, of those
+// that failed before anything was cancelled: the downloads cut short by
+// the cancel fail too, and not always with an error that says so (an HTTP
+// request cancelled mid-way), so when each error came is what tells the
+// cause from its consequences.
 func fetchAll(parent context.Context, f *fetcher, ds []download, n int) (int, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	errs := make([]error, len(ds))
+	afterCancel := make([]bool, len(ds))
 	var cached atomic.Int64
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -348,7 +353,7 @@ func fetchAll(parent context.Context, f *fetcher, ds []download, n int) (int, er
 					err = d.after()
 				}
 				if err != nil {
-					errs[i] = err
+					errs[i], afterCancel[i] = err, ctx.Err() != nil
 					cancel()
 					return
 				}
@@ -362,20 +367,18 @@ func fetchAll(parent context.Context, f *fetcher, ds []download, n int) (int, er
 		}()
 	}
 	wg.Wait()
-	// The first real error, not one caused by cancelling the others.
-	var firstCanceled error
-	for _, err := range errs {
-		if err == nil {
-			continue
+	var consequence error
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case !afterCancel[i] && !errors.Is(err, context.Canceled):
+			return 0, err
+		case consequence == nil:
+			consequence = err
 		}
-		if errors.Is(err, context.Canceled) && firstCanceled == nil {
-			firstCanceled = err
-			continue
-		}
-		return 0, err
 	}
-	if firstCanceled != nil {
-		return 0, firstCanceled
+	if consequence != nil {
+		return 0, consequence
 	}
 	if err := parent.Err(); err != nil {
 		return 0, err
