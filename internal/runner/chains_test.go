@@ -20,6 +20,33 @@ import (
 // 127.0.0.1, runs a Task that reports it in IMAGE_URL/IMAGE_DIGEST, and
 // checks that the .sig and the provenance .att verify with the key and
 // describe that TaskRun.
+// slsaPredicate is the part of Chains' SLSA v1.0 provenance these tests
+// check.
+type slsaPredicate struct {
+	BuildDefinition struct {
+		ExternalParameters struct {
+			Runspec v1.TaskRunSpec `json:"runSpec"`
+		} `json:"externalParameters"`
+		ResolvedDependencies []struct {
+			Name string `json:"name"`
+		} `json:"resolvedDependencies"`
+	} `json:"buildDefinition"`
+	RunDetails struct {
+		Metadata struct {
+			InvocationID string `json:"invocationID"`
+		} `json:"metadata"`
+	} `json:"runDetails"`
+}
+
+func decodeSLSA(t *testing.T, predicate []byte) slsaPredicate {
+	t.Helper()
+	var pred slsaPredicate
+	if err := json.Unmarshal(predicate, &pred); err != nil {
+		t.Fatal(err)
+	}
+	return pred
+}
+
 func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	ctx := context.Background()
 	reg := testregistry.Start(t)
@@ -81,21 +108,7 @@ func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	if st.PredicateType != provenance.PredicateSLSA1 {
 		t.Errorf("predicateType %s", st.PredicateType)
 	}
-	var pred struct {
-		BuildDefinition struct {
-			ExternalParameters struct {
-				Runspec v1.TaskRunSpec `json:"runSpec"`
-			} `json:"externalParameters"`
-		} `json:"buildDefinition"`
-		RunDetails struct {
-			Metadata struct {
-				InvocationID string `json:"invocationID"`
-			} `json:"metadata"`
-		} `json:"runDetails"`
-	}
-	if err := json.Unmarshal(st.Predicate, &pred); err != nil {
-		t.Fatal(err)
-	}
+	pred := decodeSLSA(t, st.Predicate)
 	if pred.RunDetails.Metadata.InvocationID != string(tr.UID) {
 		t.Errorf("invocationID %q, want the TaskRun's uid %s", pred.RunDetails.Metadata.InvocationID, tr.UID)
 	}
@@ -145,21 +158,7 @@ func TestChainsSignsPipelineRun(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pred struct {
-			BuildDefinition struct {
-				ResolvedDependencies []struct {
-					Name string `json:"name"`
-				} `json:"resolvedDependencies"`
-			} `json:"buildDefinition"`
-			RunDetails struct {
-				Metadata struct {
-					InvocationID string `json:"invocationID"`
-				} `json:"metadata"`
-			} `json:"runDetails"`
-		}
-		if err := json.Unmarshal(st.Predicate, &pred); err != nil {
-			t.Fatal(err)
-		}
+		pred := decodeSLSA(t, st.Predicate)
 		if pred.RunDetails.Metadata.InvocationID == string(run.PipelineRun.UID) {
 			for _, dep := range pred.BuildDefinition.ResolvedDependencies {
 				tasks = append(tasks, dep.Name)

@@ -28,10 +28,10 @@ func TestCacheWarmEqualsCold(t *testing.T) {
 	reg := testregistry.Start(t)
 	base, app := baseLayer(t), appLayer(t)
 	v1ref := sbomtest.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, base, app))
-	extra := layerOf(t, []entry{
-		{name: "app/node_modules/is-even/package.json", body: `{"name":"is-even","version":"1.0.0","license":"MIT"}`},
-		{name: "var/lib/dpkg/status", body: statusApp + "\nPackage: jq\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.6-2.1\nMaintainer: ChangZhuo Chen <czchen@debian.org>\nDescription: JSON processor\n"},
-	})
+	extra := sbomtest.Layer(t, []sbomtest.File{
+		{Name: "app/node_modules/is-even/package.json", Body: `{"name":"is-even","version":"1.0.0","license":"MIT"}`},
+		{Name: "var/lib/dpkg/status", Body: statusApp + "\nPackage: jq\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.6-2.1\nMaintainer: ChangZhuo Chen <czchen@debian.org>\nDescription: JSON processor\n"},
+	}...)
 	v2ref := sbomtest.Push(t, reg+"/team/app:v2", imageOf(t, "amd64", baseAnnotations, base, app, extra))
 
 	cache := t.TempDir()

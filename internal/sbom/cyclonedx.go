@@ -242,6 +242,12 @@ func encodeCycloneDX(cat *Catalog, subj Subject, o *options) ([]byte, error) {
 	comps = mergePrefetched(comps, o.prefetched)
 	bom.Components = &comps
 	bom.Dependencies = dependencies(from.Dependencies, comps, rootRef)
+	return marshalCycloneDX(bom)
+}
+
+// marshalCycloneDX writes bom as indented CycloneDX 1.6 JSON, the one
+// form every SBOM of this package takes.
+func marshalCycloneDX(bom *cdx.BOM) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
 	enc.SetPretty(true)

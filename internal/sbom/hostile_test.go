@@ -27,24 +27,24 @@ func TestHostileImage(t *testing.T) {
 	sentinel := filepath.Join(parent, "sentinel")
 	os.WriteFile(sentinel, []byte("keep"), 0o644)
 
-	hostile := layerOf(t, []entry{
-		{name: "../../../sentinel", body: "pwned"},
-		{name: "../../sentinel", body: "pwned"},
-		{name: "up", typ: tar.TypeSymlink, linkname: "../../../../"},
-		{name: "up/sentinel", body: "pwned"},
-		{name: "up/tmp/x", body: "pwned"},
-		{name: "host", typ: tar.TypeSymlink, linkname: parent},
-		{name: "host/sentinel", body: "pwned"},
-		{name: "hard", typ: tar.TypeLink, linkname: "../../../sentinel"},
-		{name: "dev/kmsg", typ: tar.TypeChar},
-		{name: "dev/sda", typ: tar.TypeBlock},
-		{name: "pipe", typ: tar.TypeFifo},
-		{name: "huge.bin", body: strings.Repeat("\x00", 3<<20)},
+	hostile := sbomtest.Layer(t, []sbomtest.File{
+		{Name: "../../../sentinel", Body: "pwned"},
+		{Name: "../../sentinel", Body: "pwned"},
+		{Name: "up", Type: tar.TypeSymlink, Linkname: "../../../../"},
+		{Name: "up/sentinel", Body: "pwned"},
+		{Name: "up/tmp/x", Body: "pwned"},
+		{Name: "host", Type: tar.TypeSymlink, Linkname: parent},
+		{Name: "host/sentinel", Body: "pwned"},
+		{Name: "hard", Type: tar.TypeLink, Linkname: "../../../sentinel"},
+		{Name: "dev/kmsg", Type: tar.TypeChar},
+		{Name: "dev/sda", Type: tar.TypeBlock},
+		{Name: "pipe", Type: tar.TypeFifo},
+		{Name: "huge.bin", Body: strings.Repeat("\x00", 3<<20)},
 		// A dpkg database reached through an absolute link: it must
 		// resolve inside the image, not on the host.
-		{name: "var/lib/dpkg", typ: tar.TypeSymlink, linkname: "/srv/dpkg"},
-		{name: "srv/dpkg/status", body: statusBase},
-	})
+		{Name: "var/lib/dpkg", Type: tar.TypeSymlink, Linkname: "/srv/dpkg"},
+		{Name: "srv/dpkg/status", Body: statusBase},
+	}...)
 	dig := sbomtest.Push(t, reg+"/evil/app:1", imageOf(t, "amd64", nil, baseLayer(t), hostile))
 	res, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
 		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxFileSize(1<<20)))
@@ -72,7 +72,7 @@ func TestHostileImage(t *testing.T) {
 
 func TestBombImage(t *testing.T) {
 	reg := testregistry.Start(t)
-	bomb := layerOf(t, []entry{{name: "a", body: strings.Repeat("\x00", 3<<20)}, {name: "b", body: strings.Repeat("\x00", 3<<20)}})
+	bomb := sbomtest.Layer(t, []sbomtest.File{{Name: "a", Body: strings.Repeat("\x00", 3<<20)}, {Name: "b", Body: strings.Repeat("\x00", 3<<20)}}...)
 	dig := sbomtest.Push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
 	tmp := t.TempDir()
 	_, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},

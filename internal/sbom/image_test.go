@@ -2,94 +2,22 @@ package sbom
 
 import (
 	"archive/tar"
-	"bytes"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 )
 
-// entry is one tar entry of a crafted layer.
-type entry struct {
-	name     string
-	body     string
-	typ      byte // 0 = regular file
-	linkname string
-	mode     int64
-	size     int64 // for headers whose size differs from body (never for real files)
-}
-
-func tarBytes(t testing.TB, entries []entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.linkname, Mode: e.mode, ModTime: time.Unix(0, 0)}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func layerOf(t testing.TB, entries []entry) v1.Layer {
-	t.Helper()
-	b := tarBytes(t, entries)
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
+// imageOf is sbomtest's image with the vendor label the SBOM's supplier
+// falls back to.
 func imageOf(t testing.TB, arch string, annotations map[string]string, layers ...v1.Layer) v1.Image {
 	t.Helper()
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	cf.Config.Labels = map[string]string{AnnotationVendor: "Example Corp"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	if annotations != nil {
-		img = mutate.Annotations(img, annotations).(v1.Image)
-	}
-	return img
+	return sbomtest.LabeledImage(t, arch, map[string]string{AnnotationVendor: "Example Corp"}, annotations, layers...)
 }
 
 const osRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
@@ -142,14 +70,14 @@ func copyright(license string) string {
 
 // baseLayer is a small Debian-like root file system.
 func baseLayer(t testing.TB) v1.Layer {
-	return layerOf(t, []entry{
-		{name: "etc/", typ: tar.TypeDir, mode: 0o755},
-		{name: "usr/lib/os-release", body: osRelease},
-		{name: "etc/os-release", typ: tar.TypeSymlink, linkname: "../usr/lib/os-release"},
-		{name: "var/lib/dpkg/status", body: statusBase},
-		{name: "usr/share/doc/libc6/copyright", body: copyright("LGPL-2.1")},
-		{name: "usr/share/doc/base-files/copyright", body: copyright("GPL-2")},
-	})
+	return sbomtest.Layer(t, []sbomtest.File{
+		{Name: "etc/", Type: tar.TypeDir, Mode: 0o755},
+		{Name: "usr/lib/os-release", Body: osRelease},
+		{Name: "etc/os-release", Type: tar.TypeSymlink, Linkname: "../usr/lib/os-release"},
+		{Name: "var/lib/dpkg/status", Body: statusBase},
+		{Name: "usr/share/doc/libc6/copyright", Body: copyright("LGPL-2.1")},
+		{Name: "usr/share/doc/base-files/copyright", Body: copyright("GPL-2")},
+	}...)
 }
 
 var (
@@ -182,23 +110,23 @@ func goBinary(t testing.TB) []byte {
 // appLayer installs curl (rewriting dpkg's status), a Go binary, npm and
 // Python packages.
 func appLayer(t testing.TB) v1.Layer {
-	return layerOf(t, []entry{
-		{name: "var/lib/dpkg/status", body: statusApp},
-		{name: "usr/share/doc/curl/copyright", body: copyright("curl")},
-		{name: "usr/local/bin/app", body: string(goBinary(t)), mode: 0o755},
-		{name: "app/node_modules/left-pad/package.json", body: `{"name":"left-pad","version":"1.3.0","license":"WTFPL","author":"azer"}`},
-		{name: "app/node_modules/is-odd/package.json", body: `{"name":"is-odd","version":"3.0.1","license":"MIT"}`},
-		{name: "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
-			body: "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\nSummary: HTTP for Humans.\nAuthor: Kenneth Reitz\nLicense: Apache 2.0\n"},
-	})
+	return sbomtest.Layer(t, []sbomtest.File{
+		{Name: "var/lib/dpkg/status", Body: statusApp},
+		{Name: "usr/share/doc/curl/copyright", Body: copyright("curl")},
+		{Name: "usr/local/bin/app", Body: string(goBinary(t)), Mode: 0o755},
+		{Name: "app/node_modules/left-pad/package.json", Body: `{"name":"left-pad","version":"1.3.0","license":"WTFPL","author":"azer"}`},
+		{Name: "app/node_modules/is-odd/package.json", Body: `{"name":"is-odd","version":"3.0.1","license":"MIT"}`},
+		{Name: "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA",
+			Body: "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\nSummary: HTTP for Humans.\nAuthor: Kenneth Reitz\nLicense: Apache 2.0\n"},
+	}...)
 }
 
 // cleanupLayer deletes one npm package, as `npm uninstall` in a later
 // Dockerfile step would.
 func cleanupLayer(t testing.TB) v1.Layer {
-	return layerOf(t, []entry{
-		{name: "app/node_modules/.wh.is-odd"},
-	})
+	return sbomtest.Layer(t, []sbomtest.File{
+		{Name: "app/node_modules/.wh.is-odd"},
+	}...)
 }
 
 var baseAnnotations = map[string]string{

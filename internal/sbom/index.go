@@ -1,8 +1,6 @@
 package sbom
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -55,14 +53,7 @@ func EncodeIndex(subj Subject, children []Child, f Format, opts ...Option) ([]by
 			deps = append(deps, cdx.Dependency{Ref: r, Dependencies: &[]string{}})
 		}
 		bom.Dependencies = &deps
-		var buf bytes.Buffer
-		enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
-		enc.SetPretty(true)
-		enc.SetEscapeHTML(false)
-		if err := enc.EncodeVersion(bom, cdx.SpecVersion1_6); err != nil {
-			return nil, fmt.Errorf("encoding CycloneDX: %w", err)
-		}
-		return buf.Bytes(), nil
+		return marshalCycloneDX(bom)
 	case SPDX:
 		root := &spdx.Package{PackageSPDXIdentifier: "DocumentRoot-Index", PackageCopyrightText: noAssertion,
 			PackageLicenseConcluded: noAssertion, PackageLicenseDeclared: noAssertion}
@@ -101,14 +92,7 @@ func EncodeIndex(subj Subject, children []Child, f Format, opts ...Option) ([]by
 				Relationship: "CONTAINS",
 			})
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", " ")
-		if err := enc.Encode(doc); err != nil {
-			return nil, fmt.Errorf("encoding SPDX: %w", err)
-		}
-		return buf.Bytes(), nil
+		return marshalSPDX(doc)
 	}
 	return nil, fmt.Errorf("format %q: want cyclonedx or spdx", f)
 }

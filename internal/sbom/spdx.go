@@ -136,6 +136,12 @@ func encodeSPDX(cat *Catalog, subj Subject, o *options) ([]byte, error) {
 			Relationship: "GENERATED_FROM",
 		})
 	}
+	return marshalSPDX(doc)
+}
+
+// marshalSPDX writes doc as indented SPDX JSON, the one form every SPDX
+// document of this package takes.
+func marshalSPDX(doc *spdx.Document) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

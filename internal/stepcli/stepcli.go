@@ -19,6 +19,7 @@
 package stepcli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,6 +86,16 @@ var ErrStopped = errors.New("stopped by a signal")
 // Run runs app and returns the exit code instead of exiting, for tests.
 func Run(app *cli.App, args []string, stderr io.Writer) int {
 	return RunContext(context.Background(), app, args, stderr)
+}
+
+// Capture runs app like Run, with its Writer and ErrWriter set to
+// buffers, and returns the exit code and what it wrote to each (the error
+// Run prints included), for tests.
+func Capture(app *cli.App, args ...string) (code int, stdout, stderr string) {
+	var out, errw bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &errw
+	code = Run(app, args, &errw)
+	return code, out.String(), errw.String()
 }
 
 // RunContext is Run with a context that stopping the step cancels. The

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,12 +17,7 @@ import (
 
 func runStep(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	app := newApp()
-	app.Writer = &stdout
-	app.ErrWriter = &stderr
-	code := stepcli.Run(app, append([]string{"prefetch"}, args...), &stderr)
-	return code, stdout.String(), stderr.String()
+	return stepcli.Capture(newApp(), append([]string{"prefetch"}, args...)...)
 }
 
 func TestHelp(t *testing.T) {

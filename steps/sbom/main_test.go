@@ -28,12 +28,7 @@ import (
 
 func runStep(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	app := newApp()
-	app.Writer = &stdout
-	app.ErrWriter = &stderr
-	code := stepcli.Run(app, append([]string{"sbom"}, args...), &stderr)
-	return code, stdout.String(), stderr.String()
+	return stepcli.Capture(newApp(), append([]string{"sbom"}, args...)...)
 }
 
 func debian(t *testing.T) v1.Image {

@@ -28,11 +28,8 @@ func runScan(t *testing.T, args ...string) outcome {
 	// cache directory (the shared database is read-only): a fresh one.
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	res := results.Dir{Path: t.TempDir()}
-	app := newApp()
-	var stdout, stderr bytes.Buffer
-	app.Writer, app.ErrWriter = &stdout, &stderr
-	code := stepcli.Run(app, append([]string{"scan", "--results-dir", res.Path}, args...), &stderr)
-	return outcome{code: code, stdout: stdout.String(), stderr: stderr.String(), results: res}
+	code, stdout, stderr := stepcli.Capture(newApp(), append([]string{"scan", "--results-dir", res.Path}, args...)...)
+	return outcome{code: code, stdout: stdout, stderr: stderr, results: res}
 }
 
 func (o outcome) testOutput(t *testing.T) results.TestOutput {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,11 +19,7 @@ import (
 
 func runApp(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errw bytes.Buffer
-	app := newApp(func(string) string { return "" })
-	app.Writer, app.ErrWriter = &out, &errw
-	code := stepcli.Run(app, append([]string{"verify-policy"}, args...), &errw)
-	return code, out.String(), errw.String()
+	return stepcli.Capture(newApp(func(string) string { return "" }), append([]string{"verify-policy"}, args...)...)
 }
 
 func TestExitCodesAndOutputs(t *testing.T) {

@@ -31,6 +31,18 @@ type File struct {
 // Layer builds a gzip layer from files.
 func Layer(t testing.TB, files ...File) v1.Layer {
 	t.Helper()
+	b := Tar(t, files...)
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Tar is the uncompressed tar archive of files, for tests that build a
+// layer of some other media type.
+func Tar(t testing.TB, files ...File) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -56,16 +68,17 @@ func Layer(t testing.TB, files ...File) v1.Layer {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return buf.Bytes()
 }
 
 // Image makes an OCI linux/arch image of layers with manifest annotations.
 func Image(t testing.TB, arch string, annotations map[string]string, layers ...v1.Layer) v1.Image {
+	t.Helper()
+	return LabeledImage(t, arch, nil, annotations, layers...)
+}
+
+// LabeledImage is Image with config labels (none when labels is nil).
+func LabeledImage(t testing.TB, arch string, labels, annotations map[string]string, layers ...v1.Layer) v1.Image {
 	t.Helper()
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
@@ -79,6 +92,9 @@ func Image(t testing.TB, arch string, annotations map[string]string, layers ...v
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", arch
+	if labels != nil {
+		cf.Config.Labels = labels
+	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,10 @@ func byName(s *SBOM) map[string]finding.Package {
 	return m
 }
 
-func TestCycloneDXAsSyftWritesIt(t *testing.T) {
-	b, err := os.ReadFile("testdata/syft.cdx.json")
+// decodeFile is Decode of the file at path, failing the test on an error.
+func decodeFile(t *testing.T, path string) *SBOM {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +29,11 @@ func TestCycloneDXAsSyftWritesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func TestCycloneDXAsSyftWritesIt(t *testing.T) {
+	s := decodeFile(t, "testdata/syft.cdx.json")
 	got := byName(s)
 	want := map[string]finding.Package{
 		// go1.26.8 (component version) and 1.26.8 (PURL) both mean 1.26.8.
@@ -61,15 +68,7 @@ func TestCycloneDXAsSyftWritesIt(t *testing.T) {
 }
 
 func TestSPDX(t *testing.T) {
-	b, err := os.ReadFile("testdata/syft.spdx.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := byName(s)
+	got := byName(decodeFile(t, "testdata/syft.spdx.json"))
 	if p := got["stdlib"]; p.Version != "1.22.0-rc.1" {
 		t.Errorf("stdlib go1.22rc1 read as %q, want 1.22.0-rc.1", p.Version)
 	}
