@@ -204,6 +204,15 @@ _key_matches(nk, keys) if nk in keys
 
 _key_matches(nk, keys) if _key_repo(nk) in keys
 
+# A record keyed by the repository alone ("oci://repo") trusts its digest
+# under any tag: the digest, not the tag, is what is trusted. Without this
+# a PipelineRun's provenance, whose pipeline tasks name their bundle with a
+# tag, failed where the same task's own TaskRun provenance passed.
+_key_matches(nk, keys) if {
+	some k in keys
+	_key_repo(k) == nk
+}
+
 _any_current(records) if {
 	some rec in records
 	lib.to_ns(object.get(rec, "effective_on", "1970-01-01")) <= lib.now_ns

@@ -137,3 +137,23 @@ test_bundle_tag_must_match if {
 }
 
 _is_build(d) if d.uri == "ghcr.io/trustline-dev/task-build"
+
+# A record keyed by the bare repository applies to every tag of it, as
+# long as the digest is the one listed.
+test_untagged_key_applies_to_tagged_bundle if {
+	tr := json.patch(fixtures.task_run("build-container", "build", []), [{"op": "add", "path": "/spec/taskRef/params/-", "value": {"name": "bundle", "value": sprintf("ghcr.io/trustline-dev/task-build:0.2@sha256:%s", [fixtures.task_digest("build")])}}])
+	dep := object.union(fixtures.task_dep("build-container", "build", []), {"content": base64.encode(json.marshal(tr))})
+	deps := [d | some d in fixtures.good_deps; not _is_build(d)]
+	inp := json.patch(fixtures.good_input, [{"op": "replace", "path": "/attestations/0", "value": fixtures.provenance_with(array.concat(deps, [dep]))}])
+	untagged := object.union(fixtures.trusted_tasks, {"oci://ghcr.io/trustline-dev/task-build": fixtures.trusted_tasks["oci://ghcr.io/trustline-dev/task-build:0.1"]})
+	count(trusted_task.deny) == 0 with input as inp
+		with data.rule_data__configuration__ as {"trusted_tasks": untagged}
+		with time.now_ns as fixtures.now
+
+	# The digest still has to be the listed one.
+	wrong := {"oci://ghcr.io/trustline-dev/task-build": [{"ref": "sha256:ffff", "effective_on": "2020-01-01T00:00:00Z"}]}
+	others := {k: v | some k, v in fixtures.trusted_tasks; not contains(k, "task-build:")}
+	fixtures.codes(trusted_task.deny) == {"trusted_task.trusted"} with input as inp
+		with data.rule_data__configuration__ as {"trusted_tasks": object.union(others, wrong)}
+		with time.now_ns as fixtures.now
+}
