@@ -12,6 +12,11 @@ missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# npm and pip: the prefetch tests prove that `npm ci --offline` and
+# `pip3 install` accept what the step wrote. Any npm or pip3 on PATH will
+# do (a machine may have them from elsewhere); Debian's otherwise.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v pip3 >/dev/null 2>&1 || missing+=(python3-pip)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
