@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -50,14 +49,11 @@ Ecosystems are fetched one after another; the first failure stops the command
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "ecosystem", Usage: "fetch `NAME` as osv.dev spells it (repeatable; default: " + strings.Join(osvfetch.DefaultEcosystems, ", ") + ")"},
 			&cli.StringFlag{Name: "base-url", Value: osvfetch.DefaultBaseURL, Usage: "download `URL`/<Ecosystem>/all.zip"},
-			&cli.StringFlag{Name: "output", Usage: "json: also print what was written as JSON on stdout"},
+			stepcli.JSONOutputFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return stepcli.Usagef("want exactly one argument, the database directory DIR (see --help)")
-			}
-			if o := c.String("output"); o != "" && o != "json" {
-				return stepcli.Usagef("--output %q: want json", o)
 			}
 			dir := c.Args().First()
 			ecos := c.StringSlice("ecosystem")
@@ -79,15 +75,7 @@ Ecosystems are fetched one after another; the first failure stops the command
 			if err != nil {
 				return stepcli.Usagef("db fetch: %w", err)
 			}
-			if c.String("output") == "json" {
-				b, err := json.MarshalIndent(res, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = c.App.Writer.Write(append(b, '\n'))
-				return err
-			}
-			return nil
+			return stepcli.PrintJSON(c, res)
 		},
 	}
 }

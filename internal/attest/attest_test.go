@@ -13,7 +13,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/results"
-	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -108,13 +108,9 @@ func TestRunWritesNothingOnFailure(t *testing.T) {
 	ctx := context.Background()
 	host := testregistry.Start(t)
 	img, _ := random.Image(256, 1)
-	tag, _ := name.NewTag(host + "/app:v1")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	kp, _ := signing.Generate(signing.ECDSAP256, nil)
-	s, _ := signing.Parse(kp.Private)
-	missing := tag.Context().Digest("sha256:" + strings.Repeat("a", 64))
+	d := testregistry.Push(t, host+"/app:v1", img)
+	s := signingtest.NewSigner(t)
+	missing := d.Context().Digest("sha256:" + strings.Repeat("a", 64))
 	p, _ := ParsePredicate([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6"}`), "cyclonedx")
 	if _, err := Run(ctx, s, Request{Image: missing, Sign: true, Predicates: []Predicate{p}}); !errors.Is(err, cosignoci.ErrImageNotFound) {
 		t.Fatalf("err = %v", err)
@@ -122,13 +118,11 @@ func TestRunWritesNothingOnFailure(t *testing.T) {
 	if _, err := Run(ctx, s, Request{Image: missing}); err == nil {
 		t.Fatal("empty request accepted")
 	}
-	tags, _ := remote.List(tag.Context())
+	tags, _ := remote.List(d.Context())
 	if len(tags) != 1 {
 		t.Fatalf("tags %v", tags)
 	}
 	// The happy path, read back.
-	h, _ := img.Digest()
-	d := tag.Context().Digest(h.String())
 	res, err := Run(ctx, s, Request{Image: d, Sign: true, Predicates: []Predicate{p}}, WithReferrers(true))
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +179,7 @@ func FuzzParseTestOutput(f *testing.F) {
 func BenchmarkRun(b *testing.B) {
 	ctx := context.Background()
 	host := testregistry.Start(b)
-	kp, _ := signing.Generate(signing.ECDSAP256, nil)
-	s, _ := signing.Parse(kp.Private)
+	s := signingtest.NewSigner(b)
 	var preds []Predicate
 	for typ, body := range map[string]string{
 		"slsaprovenance1": `{"buildDefinition":{"buildType":"x"},"runDetails":{"builder":{"id":"y"}}}`,
@@ -202,12 +195,7 @@ func BenchmarkRun(b *testing.B) {
 	var digests []name.Digest
 	for i := 0; i < b.N; i++ {
 		img, _ := random.Image(256, 1)
-		tag, _ := name.NewTag(host + "/app:v1")
-		if err := remote.Write(tag, img); err != nil {
-			b.Fatal(err)
-		}
-		h, _ := img.Digest()
-		digests = append(digests, tag.Context().Digest(h.String()))
+		digests = append(digests, testregistry.Push(b, host+"/app:v1", img))
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

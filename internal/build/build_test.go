@@ -33,19 +33,25 @@ func TestBuild(t *testing.T) {
 			"data/a.txt":    "a\n",
 		})
 	}
-
-	var scratchDigest string
-	t.Run("scratch", func(t *testing.T) {
-		image := f.reg + "/app/hello:v1"
+	// buildScratch builds a fresh copy of the scratch context, with its
+	// source and labels, clamped to epoch, and fails the test on error.
+	buildScratch := func(t *testing.T, image string, epoch time.Time) *Result {
 		res, progress, err := f.build(t, image,
 			WithContextDir(scratchContext(t)),
-			WithSourceDateEpoch(sde),
+			WithSourceDateEpoch(epoch),
 			WithSource("https://example.com/acme/hello", "0123456789abcdef0123456789abcdef01234567"),
 			WithLabels(map[string]string{"team": "build"}),
 		)
 		if err != nil {
-			t.Fatalf("Build: %v\n%s", err, progress)
+			t.Fatalf("Build %s: %v\n%s", image, err, progress)
 		}
+		return res
+	}
+
+	var scratchDigest string
+	t.Run("scratch", func(t *testing.T) {
+		image := f.reg + "/app/hello:v1"
+		res := buildScratch(t, image, sde)
 		img, m, digest := remoteImage(t, image)
 		if res.Digest != digest.String() {
 			t.Errorf("result digest %s, registry has %s", res.Digest, digest)
@@ -102,29 +108,13 @@ func TestBuild(t *testing.T) {
 		// which the build must clamp.
 		time.Sleep(1100 * time.Millisecond)
 		image := f.reg + "/app/hello:v1-again"
-		res, progress, err := f.build(t, image,
-			WithContextDir(scratchContext(t)),
-			WithSourceDateEpoch(sde),
-			WithSource("https://example.com/acme/hello", "0123456789abcdef0123456789abcdef01234567"),
-			WithLabels(map[string]string{"team": "build"}),
-		)
-		if err != nil {
-			t.Fatalf("Build: %v\n%s", err, progress)
-		}
+		res := buildScratch(t, image, sde)
 		if res.Digest != scratchDigest {
 			t.Errorf("second build of the same context: digest %s, first %s\n%s", res.Digest, scratchDigest, describeDiff(t, res.Ref, f.reg+"/app/hello@"+scratchDigest))
 		}
 		// The epoch is part of what is reproduced: another epoch, another
 		// digest (so the equality above is not an accident).
-		res2, progress, err := f.build(t, f.reg+"/app/hello:v1-other-epoch",
-			WithContextDir(scratchContext(t)),
-			WithSourceDateEpoch(sde.Add(time.Hour)),
-			WithSource("https://example.com/acme/hello", "0123456789abcdef0123456789abcdef01234567"),
-			WithLabels(map[string]string{"team": "build"}),
-		)
-		if err != nil {
-			t.Fatalf("Build: %v\n%s", err, progress)
-		}
+		res2 := buildScratch(t, f.reg+"/app/hello:v1-other-epoch", sde.Add(time.Hour))
 		if res2.Digest == scratchDigest {
 			t.Errorf("a different SOURCE_DATE_EPOCH gave the same digest %s", res2.Digest)
 		}

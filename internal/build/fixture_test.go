@@ -74,20 +74,9 @@ func newFixture(t *testing.T) *fixture {
 		}
 	})
 	f.busyboxTag = f.reg + "/base/busybox:1"
-	img := busyboxImage(t)
-	tag, err := name.NewTag(f.busyboxTag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.busyboxDigest = d.String()
-	f.busyboxRef = f.reg + "/base/busybox@" + f.busyboxDigest
+	d := testregistry.Push(t, f.busyboxTag, busyboxImage(t))
+	f.busyboxDigest = d.DigestStr()
+	f.busyboxRef = d.String()
 	return f
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -37,15 +38,8 @@ func pushRandom(t *testing.T, host, repo string) name.Digest {
 
 func newKey(t *testing.T) (*signing.Signer, *signing.Verifier) {
 	t.Helper()
-	kp, err := signing.Generate(signing.ECDSAP256, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.Parse(kp.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signing.ParsePublicKey(kp.Public)
+	s := signingtest.NewSigner(t)
+	v, err := s.Verifier()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/provenance"
-	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -54,30 +52,16 @@ func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, err := name.NewTag(reg + "/team/app:dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := img.Digest()
+	d := testregistry.Push(t, reg+"/team/app:dev", img)
 
-	kp, err := signing.Generate(signing.ECDSAP256, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := signing.Parse(kp.Private, signing.WithPassword([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := signing.ParsePublicKey(kp.Public)
+	signer := signingtest.NewSigner(t)
+	verifier, err := signer.Verifier()
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, progress := newRunner(t, WithChains(&Chains{Signer: signer}))
 	task := loadTask(t, "task-image.yaml")
-	params, err := ParseParams(task.Spec.Params, []string{"url=" + tag.String(), "digest=" + h.String()})
+	params, err := ParseParams(task.Spec.Params, []string{"url=" + reg + "/team/app:dev", "digest=" + d.DigestStr()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +72,6 @@ func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	if tr.Annotations["chains.tekton.dev/signed"] != "true" {
 		t.Errorf("annotations %v: no chains.tekton.dev/signed=true", tr.Annotations)
 	}
-	d := tag.Context().Digest(h.String())
 	client := cosignoci.New()
 	sigs, err := client.Signatures(ctx, d)
 	if err != nil || len(sigs) != 1 {
@@ -127,27 +110,21 @@ func TestChainsSignsPipelineRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, _ := name.NewTag(reg + "/team/app:dev")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	kp, _ := signing.Generate(signing.ECDSAP256, nil)
-	signer, err := signing.Parse(kp.Private, signing.WithPassword(nil))
+	d := testregistry.Push(t, reg+"/team/app:dev", img)
+	signer := signingtest.NewSigner(t)
+	verifier, err := signer.Verifier()
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier, _ := signing.ParsePublicKey(kp.Public)
 	// slsa-tekton records each TaskRun in the provenance (the default
 	// build type records only tasks that came from a bundle).
 	r, progress := newRunner(t, WithChains(&Chains{Signer: signer, Provenance: []provenance.Option{provenance.WithBuildType("https://tekton.dev/chains/v2/slsa-tekton")}}))
 	p := loadPipeline(t, "pipeline-image.yaml")
-	params, _ := ParseParams(p.Spec.Params, []string{"url=" + tag.String(), "digest=" + h.String()})
+	params, _ := ParseParams(p.Spec.Params, []string{"url=" + reg + "/team/app:dev", "digest=" + d.DigestStr()})
 	run, err := r.RunPipeline(ctx, p, params, nil)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress)
 	}
-	d := tag.Context().Digest(h.String())
 	atts, err := cosignoci.New().Attestations(ctx, d)
 	if err != nil || len(atts) != 2 {
 		t.Fatalf("attestations: %v (%d), want the TaskRun's and the PipelineRun's", err, len(atts))

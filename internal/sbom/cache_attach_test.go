@@ -27,12 +27,12 @@ import (
 func TestCacheWarmEqualsCold(t *testing.T) {
 	reg := testregistry.Start(t)
 	base, app := baseLayer(t), appLayer(t)
-	v1ref := sbomtest.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, base, app))
+	v1ref := testregistry.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, base, app))
 	extra := sbomtest.Layer(t, []sbomtest.File{
 		{Name: "app/node_modules/is-even/package.json", Body: `{"name":"is-even","version":"1.0.0","license":"MIT"}`},
 		{Name: "var/lib/dpkg/status", Body: statusApp + "\nPackage: jq\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.6-2.1\nMaintainer: ChangZhuo Chen <czchen@debian.org>\nDescription: JSON processor\n"},
 	}...)
-	v2ref := sbomtest.Push(t, reg+"/team/app:v2", imageOf(t, "amd64", baseAnnotations, base, app, extra))
+	v2ref := testregistry.Push(t, reg+"/team/app:v2", imageOf(t, "amd64", baseAnnotations, base, app, extra))
 
 	cache := t.TempDir()
 	generate(t, v1ref, CycloneDX, WithCacheDir(cache))

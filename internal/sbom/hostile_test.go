@@ -45,7 +45,7 @@ func TestHostileImage(t *testing.T) {
 		{Name: "var/lib/dpkg", Type: tar.TypeSymlink, Linkname: "/srv/dpkg"},
 		{Name: "srv/dpkg/status", Body: statusBase},
 	}...)
-	dig := sbomtest.Push(t, reg+"/evil/app:1", imageOf(t, "amd64", nil, baseLayer(t), hostile))
+	dig := testregistry.Push(t, reg+"/evil/app:1", imageOf(t, "amd64", nil, baseLayer(t), hostile))
 	res, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
 		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxFileSize(1<<20)))
 	if err != nil {
@@ -73,7 +73,7 @@ func TestHostileImage(t *testing.T) {
 func TestBombImage(t *testing.T) {
 	reg := testregistry.Start(t)
 	bomb := sbomtest.Layer(t, []sbomtest.File{{Name: "a", Body: strings.Repeat("\x00", 3<<20)}, {Name: "b", Body: strings.Repeat("\x00", 3<<20)}}...)
-	dig := sbomtest.Push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
+	dig := testregistry.Push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
 	tmp := t.TempDir()
 	_, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},
 		WithTempDir(tmp), WithLayerLimits(layerfs.WithMaxTotalSize(4<<20)))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -20,7 +19,7 @@ var fixed = []Option{
 }
 
 func appImage(t *testing.T, reg string) name.Digest {
-	return sbomtest.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, baseLayer(t), appLayer(t), cleanupLayer(t)))
+	return testregistry.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, baseLayer(t), appLayer(t), cleanupLayer(t)))
 }
 
 func generate(t *testing.T, ref name.Reference, f Format, opts ...Option) *Result {

@@ -67,7 +67,7 @@ func regzip(edit func([]byte) []byte) func([]byte) []byte {
 func TestTamperedLayerRefused(t *testing.T) {
 	reg := testregistry.Start(t)
 	base := baseLayer(t)
-	dig := sbomtest.Push(t, reg+"/victim/app:1", imageOf(t, "amd64", nil, base))
+	dig := testregistry.Push(t, reg+"/victim/app:1", imageOf(t, "amd64", nil, base))
 	blob := "/blobs/" + layerDigest(t, base)
 	for _, tc := range []struct {
 		name string
@@ -126,13 +126,13 @@ func TestCachePoisoningRefused(t *testing.T) {
 	reg := testregistry.Start(t)
 	ctx := context.Background()
 	victimLayer := baseLayer(t)
-	victim := sbomtest.Push(t, reg+"/victim/app:1", imageOf(t, "amd64", nil, victimLayer))
+	victim := testregistry.Push(t, reg+"/victim/app:1", imageOf(t, "amd64", nil, victimLayer))
 	victimDiff, err := victimLayer.DiffID()
 	if err != nil {
 		t.Fatal(err)
 	}
 	evil := sbomtest.Layer(t, []sbomtest.File{{Name: "var/lib/dpkg/status", Body: "Package: evilpk\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"}}...)
-	attacker := sbomtest.Push(t, reg+"/attacker/app:1", withDiffIDs(t, imageOf(t, "amd64", nil, evil), victimDiff))
+	attacker := testregistry.Push(t, reg+"/attacker/app:1", withDiffIDs(t, imageOf(t, "amd64", nil, evil), victimDiff))
 
 	clean, err := Generate(ctx, Request{Reference: victim, Format: CycloneDX})
 	if err != nil {

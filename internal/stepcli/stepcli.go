@@ -21,6 +21,7 @@ package stepcli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -125,4 +126,28 @@ func RunContext(ctx context.Context, app *cli.App, args []string, stderr io.Writ
 // flag.
 func Usagef(format string, args ...any) error {
 	return &exitcode.Err{Code: exitcode.Error, Err: fmt.Errorf(format, args...)}
+}
+
+// JSONOutputFlag is --output for commands whose one machine format is
+// JSON: people read the progress on stderr, a script reads the result on
+// stdout. Any other value is a usage error before the command's action
+// runs, so a typo costs nothing.
+func JSONOutputFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "output", Usage: "also print the result: `json` on stdout",
+		Action: func(_ *cli.Context, out string) error {
+			if out != "json" {
+				return Usagef("--output %q: want json", out)
+			}
+			return nil
+		}}
+}
+
+// PrintJSON writes v, indented, on stdout when --output json was given.
+func PrintJSON(c *cli.Context, v any) error {
+	if c.String("output") != "json" {
+		return nil
+	}
+	enc := json.NewEncoder(c.App.Writer)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

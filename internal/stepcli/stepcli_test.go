@@ -145,3 +145,32 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestJSONOutput: --output json prints the result on stdout alone; no
+// --output prints nothing there; any other value is a usage error (exit 2)
+// raised before the work ran.
+func TestJSONOutput(t *testing.T) {
+	app := func(ran *bool) *cli.App {
+		return &cli.App{Name: "step", Flags: []cli.Flag{JSONOutputFlag()}, Action: func(c *cli.Context) error {
+			*ran = true
+			return PrintJSON(c, map[string]string{"digest": "sha256:abc"})
+		}}
+	}
+	for _, tc := range []struct {
+		args       []string
+		code       int
+		stdout     string
+		ran        bool
+		stderrHint string
+	}{
+		{[]string{"--output", "json"}, 0, "{\n  \"digest\": \"sha256:abc\"\n}\n", true, ""},
+		{nil, 0, "", true, ""},
+		{[]string{"--output", "yaml"}, 2, "", false, `--output "yaml": want json`},
+	} {
+		var ran bool
+		code, stdout, stderr := Capture(app(&ran), append([]string{"step"}, tc.args...)...)
+		if code != tc.code || stdout != tc.stdout || ran != tc.ran || !strings.Contains(stderr, tc.stderrHint) {
+			t.Errorf("%v: exit %d, ran %v, stdout %q, stderr %q", tc.args, code, ran, stdout, stderr)
+		}
+	}
+}

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // Start serves a fresh, empty registry until the test ends and returns its
@@ -23,4 +26,22 @@ func Start(t testing.TB) string {
 	))
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// Push writes img to ref (a tag or a digest reference) with opts and
+// returns the image by digest, as the steps' tests name their inputs.
+func Push(t testing.TB, ref string, img v1.Image, opts ...remote.Option) name.Digest {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img, opts...); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Context().Digest(d.String())
 }

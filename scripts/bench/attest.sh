@@ -34,14 +34,7 @@ trap cleanup EXIT
 echo "building attest, registry and crane..." >&2
 go build -trimpath -o "$work/" ./steps/attest github.com/google/go-containerregistry/cmd/registry github.com/google/go-containerregistry/cmd/crane
 
-"$work/registry" -port 0 2>"$work/registry.log" &
-regpid=$!
-for _ in $(seq 100); do
-  port="$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/registry.log")"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || { echo "registry did not start" >&2; exit 2; }
+start_registry "$work"
 reg="localhost:$port"
 
 export HOME="$work/home" DOCKER_CONFIG="$work/home" TUF_ROOT="$work/home/tuf" COSIGN_PASSWORD=bench

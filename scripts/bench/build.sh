@@ -43,15 +43,7 @@ trap cleanup EXIT
 echo "building the step, registry and crane..." >&2
 go build -trimpath -o "$work/" ./steps/build github.com/google/go-containerregistry/cmd/registry github.com/google/go-containerregistry/cmd/crane
 
-: >"$work/registry.log"
-"$work/registry" -port 0 2>"$work/registry.log" &
-regpid=$!
-for _ in $(seq 100); do
-  port="$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$work/registry.log")"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || { echo "registry did not start" >&2; exit 2; }
+start_registry "$work"
 reg="127.0.0.1:$port"
 export DOCKER_CONFIG="$work/docker" REGISTRY_AUTH_FILE="$work/docker/config.json"
 mkdir -p "$DOCKER_CONFIG" && echo '{}' >"$DOCKER_CONFIG/config.json"

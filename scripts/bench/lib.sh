@@ -28,3 +28,20 @@ table() {
 		printf "| %s | %s | %s | %s %s | %s %s | **%s** | %s |\n", $1, $2, $3, $4, $6, $5, $6, r, $7
 	}' "$1"
 }
+
+# start_registry DIR: starts go-containerregistry's registry (built into
+# DIR/registry) on a free loopback port, sets regpid (for the caller's
+# cleanup) and port, or exits 2 when it does not come up in 10 s.
+start_registry() {
+	local dir=$1
+	: >"$dir/registry.log"
+	"$dir/registry" -port 0 2>"$dir/registry.log" &
+	regpid=$!
+	for _ in $(seq 100); do
+		port="$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$dir/registry.log")"
+		[ -n "$port" ] && return 0
+		sleep 0.1
+	done
+	echo "registry did not start: $(cat "$dir/registry.log")" >&2
+	exit 2
+}

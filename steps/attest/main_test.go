@@ -60,12 +60,7 @@ func pushImage(t *testing.T, host, repo string) name.Digest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, _ := name.NewTag(host + "/" + repo + ":v1")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	return tag.Context().Digest(h.String())
+	return testregistry.Push(t, host+"/"+repo+":v1", img)
 }
 
 func writeKey(t *testing.T, alg signing.Algorithm) (dir string) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -69,7 +68,7 @@ the next of them, so that a Tekton array parameter can be passed whole:
 			&cli.StringFlag{Name: "storage-root", Value: build.DefaultStorageRoot, Usage: "keep images and layers in `DIR`"},
 			&cli.StringFlag{Name: "storage-runroot", Value: build.DefaultStorageRunRoot, Usage: "keep storage locks and mount state in `DIR`"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS with verified certificates for non-loopback registries"},
-			&cli.StringFlag{Name: "output", Usage: "also print the result: `json` on stdout"},
+			stepcli.JSONOutputFlag(),
 			stepcli.ResultsDirFlag(),
 		},
 		Action: run,
@@ -77,9 +76,6 @@ the next of them, so that a Tekton array parameter can be passed whole:
 }
 
 func run(c *cli.Context) error {
-	if out := c.String("output"); out != "" && out != "json" {
-		return stepcli.Usagef("--output %q: want json", out)
-	}
 	moreArgs, moreLabels, err := trailingLists(c.Args().Slice())
 	if err != nil {
 		return stepcli.Usagef("%v", err)
@@ -139,19 +135,14 @@ func run(c *cli.Context) error {
 		}
 	}
 	fmt.Fprintf(c.App.ErrWriter, "build: pushed %s\n", res.Ref)
-	if c.String("output") == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			URL         string            `json:"url"`
-			Digest      string            `json:"digest"`
-			Ref         string            `json:"ref"`
-			ImageID     string            `json:"imageID"`
-			Base        *build.BaseImage  `json:"base,omitempty"`
-			Annotations map[string]string `json:"annotations"`
-		}{res.URL, res.Digest, res.Ref, res.ImageID, res.Base, res.Annotations})
-	}
-	return nil
+	return stepcli.PrintJSON(c, struct {
+		URL         string            `json:"url"`
+		Digest      string            `json:"digest"`
+		Ref         string            `json:"ref"`
+		ImageID     string            `json:"imageID"`
+		Base        *build.BaseImage  `json:"base,omitempty"`
+		Annotations map[string]string `json:"annotations"`
+	}{res.URL, res.Digest, res.Ref, res.ImageID, res.Base, res.Annotations})
 }
 
 // destination parses --image: a tag, since the digest is what the build

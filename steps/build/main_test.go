@@ -43,12 +43,7 @@ func TestMain(m *testing.M) {
 // its repo@digest.
 func pushBusybox(t *testing.T, reg string) string {
 	t.Helper()
-	img := buildtest.Busybox(t)
-	tag := mustRef(t, reg+"/base/busybox:1")
-	must(t, remote.Write(tag, img))
-	d, err := img.Digest()
-	must(t, err)
-	return reg + "/base/busybox@" + d.String()
+	return testregistry.Push(t, reg+"/base/busybox:1", buildtest.Busybox(t)).String()
 }
 
 // TestRunFails: a RUN that exits 7 makes the step exit 2 (not 7), with a

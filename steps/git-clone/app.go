@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -32,7 +31,7 @@ Example:
 			&cli.IntFlag{Name: "depth", Value: 1, Usage: "history depth; 0 for all history"},
 			&cli.BoolFlag{Name: "submodules", Usage: "also clone submodules"},
 			&cli.BoolFlag{Name: "delete-existing", Usage: "empty the target directory first"},
-			&cli.StringFlag{Name: "output", Usage: "`json` prints the result on stdout"},
+			stepcli.JSONOutputFlag(),
 			stepcli.ResultsDirFlag(),
 		},
 		Action: run,
@@ -69,8 +68,5 @@ func run(c *cli.Context) error {
 		}
 	}
 	fmt.Fprintf(c.App.ErrWriter, "checked out %s at %s\n", res.URL, res.Commit)
-	if c.String("output") == "json" {
-		return json.NewEncoder(c.App.Writer).Encode(res)
-	}
-	return nil
+	return stepcli.PrintJSON(c, res)
 }

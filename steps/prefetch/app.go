@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -56,7 +55,7 @@ mismatch or a download that failed.`,
 			&cli.StringFlag{Name: "pip-index", EnvVars: []string{"PIP_INDEX_URL"}, Usage: "PEP 503 simple index `URL` (default: the Python Package Index)"},
 			&cli.StringFlag{Name: "mount-path", Value: prefetch.DefaultMountPath, Usage: "`PATH` where the build mounts the output directory"},
 			&cli.IntFlag{Name: "parallelism", Value: 8, Usage: "fetch `N` files at once"},
-			&cli.StringFlag{Name: "output", Usage: "also print the result: `json` on stdout"},
+			stepcli.JSONOutputFlag(),
 			stepcli.ResultsDirFlag(),
 		},
 		Action: run,
@@ -64,9 +63,6 @@ mismatch or a download that failed.`,
 }
 
 func run(c *cli.Context) error {
-	if out := c.String("output"); out != "" && out != "json" {
-		return stepcli.Usagef("--output %q: want json", out)
-	}
 	pkgs, err := prefetch.ParseInput(c.String("input"))
 	if err != nil {
 		return stepcli.Usagef("--input: %v", err)
@@ -94,10 +90,5 @@ func run(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "prefetch: SBOM %s (%s)\n", res.SBOM, res.SBOMDigest)
-	if c.String("output") == "json" {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	return nil
+	return stepcli.PrintJSON(c, res)
 }

@@ -45,7 +45,7 @@ func debian(t *testing.T) v1.Image {
 
 func TestAttachAndResults(t *testing.T) {
 	reg := testregistry.Start(t)
-	dig := sbomtest.Push(t, reg+"/acme/app:v1", debian(t))
+	dig := testregistry.Push(t, reg+"/acme/app:v1", debian(t))
 	resDir := t.TempDir()
 	out := filepath.Join(t.TempDir(), "sbom.spdx.json")
 	code, _, stderr := runStep(t, "--image", dig.String(), "--format", "spdx", "--output", out, "--attach",
@@ -224,7 +224,7 @@ func TestBadInput(t *testing.T) {
 // The task passes every parameter, empty or not, as the task YAML does.
 func TestTaskArguments(t *testing.T) {
 	reg := testregistry.Start(t)
-	dig := sbomtest.Push(t, reg+"/acme/app:v1", debian(t))
+	dig := testregistry.Push(t, reg+"/acme/app:v1", debian(t))
 	outDir := t.TempDir()
 	code, _, stderr := runStep(t, "--image="+reg+"/acme/app:v1", "--digest="+dig.DigestStr(), "--format=cyclonedx",
 		"--source-url=", "--source-commit=", "--supplier=Acme", "--attach=false", "--tls-verify=true",

@@ -33,7 +33,7 @@ const prefetchSBOM = `{
 // CycloneDX 1.6 schema.
 func TestPrefetchSBOM(t *testing.T) {
 	reg := testregistry.Start(t)
-	dig := sbomtest.Push(t, reg+"/acme/app:v1", debian(t))
+	dig := testregistry.Push(t, reg+"/acme/app:v1", debian(t))
 	pre := filepath.Join(t.TempDir(), "sbom.cdx.json")
 	if err := os.WriteFile(pre, []byte(prefetchSBOM), 0o644); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
@@ -37,17 +38,12 @@ func pushImage(t *testing.T, ref string) (name.Digest, v1.Descriptor) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag, err := name.NewTag(ref)
+	d := testregistry.Push(t, ref, img)
+	desc, err := partial.Descriptor(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := img.Digest()
-	mt, _ := img.MediaType()
-	size, _ := img.Size()
-	return tag.Context().Digest(d.String()), v1.Descriptor{MediaType: mt, Digest: d, Size: size}
+	return d, *desc
 }
 
 // attachReferrer pushes doc as an OCI 1.1 artifact whose subject is the

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
@@ -22,15 +23,25 @@ func runApp(t *testing.T, args ...string) (int, string, string) {
 	return stepcli.Capture(newApp(func(string) string { return "" }), append([]string{"verify-policy"}, args...)...)
 }
 
-func TestExitCodesAndOutputs(t *testing.T) {
-	reg := testregistry.Start(t)
-	dir := t.TempDir()
+// newKey makes the signer the fixture images are signed with and writes
+// its public key, as --public-key reads it, into dir.
+func newKey(t *testing.T, dir string) (*signing.Signer, string) {
+	t.Helper()
 	signer, pub, err := fixture.NewSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
 	pubFile := filepath.Join(dir, "cosign.pub")
-	os.WriteFile(pubFile, pub, 0o644)
+	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return signer, pubFile
+}
+
+func TestExitCodesAndOutputs(t *testing.T) {
+	reg := testregistry.Start(t)
+	dir := t.TempDir()
+	signer, pubFile := newKey(t, dir)
 	ctx := context.Background()
 	good := fixture.Image{Repo: reg + "/good", Signer: signer, Sign: true, Provenance: true, SBOM: true, Scan: true, Tests: true, BaseImage: "quay.io/x/base:1"}
 	if _, err := fixture.Push(ctx, good); err != nil {
@@ -150,12 +161,7 @@ func polDir(t *testing.T) string {
 func TestRunawayPolicyStopped(t *testing.T) {
 	reg := testregistry.Start(t)
 	dir := t.TempDir()
-	signer, pub, err := fixture.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubFile := filepath.Join(dir, "cosign.pub")
-	os.WriteFile(pubFile, pub, 0o644)
+	signer, pubFile := newKey(t, dir)
 	if _, err := fixture.Push(context.Background(), fixture.Image{Repo: reg + "/app", Signer: signer, Sign: true}); err != nil {
 		t.Fatal(err)
 	}

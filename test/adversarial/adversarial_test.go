@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -159,7 +160,7 @@ func (e *env) run(c verifyCase) row {
 	if comp.Success {
 		r.got = "PASS " + r.got
 	}
-	r.ok = !comp.Success && !rep.Success && contains(got, c.want)
+	r.ok = !comp.Success && !rep.Success && slices.Contains(got, c.want)
 	return r
 }
 
@@ -174,15 +175,6 @@ func codes(rs []report.Result) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func ref(d name.Digest) verify.Image {
@@ -512,7 +504,7 @@ func mustRandom(t *testing.T) v1.Image {
 // digests, and a cache poisoned through a config's diff_id.
 func sbomCases(t *testing.T, e *env) []row {
 	victimLayer := sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "adduser", Version: "3.134"}, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})
-	victim := sbomtest.Push(t, e.reg+"/sbom/victim:1", sbomtest.Image(t, "amd64", nil, victimLayer))
+	victim := testregistry.Push(t, e.reg+"/sbom/victim:1", sbomtest.Image(t, "amd64", nil, victimLayer))
 	ld, _ := victimLayer.Digest()
 	blob := "/blobs/" + ld.String()
 	regzip := func(edit func([]byte) []byte) func([]byte) []byte {
@@ -572,7 +564,7 @@ func sbomCases(t *testing.T, e *env) []row {
 	cf = cf.DeepCopy()
 	cf.RootFS.DiffIDs = []v1.Hash{victimDiff}
 	attackerImg, _ = mutate.ConfigFile(attackerImg, cf)
-	attacker := sbomtest.Push(t, e.reg+"/sbom/attacker:1", attackerImg)
+	attacker := testregistry.Push(t, e.reg+"/sbom/attacker:1", attackerImg)
 	cache := t.TempDir()
 	_, err := sbom.Generate(e.ctx, sbom.Request{Reference: attacker, Format: sbom.CycloneDX}, sbom.WithCacheDir(cache))
 	rows = append(rows, errRow("defect 2: config claims another image's diff_id (cache poisoning)", "sbom: diff_id mismatch", err,

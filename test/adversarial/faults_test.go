@@ -19,6 +19,8 @@ import (
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
+	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
@@ -38,7 +40,7 @@ func TestRegistryFaults(t *testing.T) {
 	ctx := context.Background()
 	layer := sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})
 	img := sbomtest.Image(t, "amd64", nil, layer)
-	dig := sbomtest.Push(t, e.reg+"/faults/app:1", img)
+	dig := testregistry.Push(t, e.reg+"/faults/app:1", img)
 	ld, _ := layer.Digest()
 	blob := "/blobs/" + ld.String()
 	good := e.push(e.good("faults/good"))
@@ -178,14 +180,7 @@ func TestRegistryFaults(t *testing.T) {
 // attestInputs is a signing key and an SBOM predicate for attest.
 func attestInputs(t *testing.T) (*signing.Signer, []attest.Predicate) {
 	t.Helper()
-	kp, err := signing.Generate(signing.ECDSAP256, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signing.Parse(kp.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := signingtest.NewSigner(t)
 	p, err := attest.ParsePredicate([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6"}`), "cyclonedx")
 	if err != nil {
 		t.Fatal(err)

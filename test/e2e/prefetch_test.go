@@ -338,18 +338,7 @@ func pushGoToolchain(t *testing.T, tag string) string {
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.NewTag(tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref.Context().Name() + "@" + d.String()
+	return testregistry.Push(t, tag, img).String()
 }
 
 func mustOutput(t *testing.T, name string, args ...string) string {

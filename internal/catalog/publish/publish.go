@@ -125,15 +125,8 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 	if o.binDir == "" {
 		o.binDir = filepath.Join(root, "bin")
 	}
-	items, err := Tree(root)
+	items, c, _, err := loadSynced(root)
 	if err != nil {
-		return nil, err
-	}
-	c, err := LoadCatalog(root)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := SyncCatalog(c, items); err != nil {
 		return nil, err
 	}
 	oldRegistry := c.Registry

@@ -21,7 +21,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/catalog"
 	"github.com/trustline-dev/trustline/internal/cosignoci"
-	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/tekton"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/validate"
@@ -99,14 +99,7 @@ func TestPublish(t *testing.T) {
 	ctx := context.Background()
 	root := scratchRepo(t)
 	reg := testregistry.Start(t) + "/trustline"
-	kp, err := signing.Generate(signing.ECDSAP256, []byte("pw"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := signing.Parse(kp.Private, signing.WithPassword([]byte("pw")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := signingtest.NewSigner(t)
 	day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 	opts := []Option{WithRegistry(reg), WithSigner(signer), WithClock(func() time.Time { return day })}
 

@@ -34,9 +34,7 @@ func TestStepImagesRunAlone(t *testing.T) {
 	bins := buildSteps(t, "build", "sbom")
 	reg := testregistry.Start(t)
 	base := reg + "/base/busybox:1"
-	ref, err := name.ParseReference(base)
-	must(t, err)
-	must(t, remote.Write(ref, buildtest.Busybox(t)))
+	testregistry.Push(t, base, buildtest.Busybox(t))
 
 	roots := map[string]string{}
 	for _, step := range []string{"build", "sbom"} {
@@ -136,15 +134,7 @@ func extractRoot(t *testing.T, img v1.Image) string {
 			}
 		}
 	})
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		must(t, err)
+	eachEntry(t, img, func(h *tar.Header, tr io.Reader) bool {
 		p := filepath.Join(root, filepath.Clean("/"+h.Name))
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -163,7 +153,8 @@ func extractRoot(t *testing.T, img v1.Image) string {
 		default:
 			t.Fatalf("%s: unexpected tar entry type %c", h.Name, h.Typeflag)
 		}
-	}
+		return true
+	})
 	for _, d := range []string{"dev", "proc", "sys"} {
 		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
@@ -195,19 +186,34 @@ exec chroot "$r" "$@"`
 // fileIn returns the content of a file in an image's filesystem.
 func fileIn(t *testing.T, img v1.Image, path string) string {
 	t.Helper()
+	var content string
+	eachEntry(t, img, func(h *tar.Header, r io.Reader) bool {
+		if strings.TrimPrefix(h.Name, "./") != path {
+			return true
+		}
+		b, err := io.ReadAll(r)
+		must(t, err)
+		content = string(b)
+		return false
+	})
+	return content
+}
+
+// eachEntry calls fn with every entry of the image's flattened filesystem
+// until fn returns false.
+func eachEntry(t *testing.T, img v1.Image, fn func(h *tar.Header, r io.Reader) bool) {
+	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return ""
+			return
 		}
 		must(t, err)
-		if strings.TrimPrefix(h.Name, "./") == path {
-			b, err := io.ReadAll(tr)
-			must(t, err)
-			return string(b)
+		if !fn(h, tr) {
+			return
 		}
 	}
 }

@@ -231,15 +231,7 @@ func sync(root string, progress io.Writer, save bool) ([]Change, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	items, err := Tree(root)
-	if err != nil {
-		return nil, err
-	}
-	c, err := LoadCatalog(root)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := SyncCatalog(c, items)
+	_, c, changes, err := loadSynced(root)
 	if err != nil {
 		return nil, err
 	}
@@ -250,4 +242,22 @@ func sync(root string, progress io.Writer, save bool) ([]Change, error) {
 		return changes, nil
 	}
 	return changes, c.Save(filepath.Join(root, catalog.FileName))
+}
+
+// loadSynced reads the tree under root and its catalog.yaml, and brings
+// the catalog (in memory) in step with the tree.
+func loadSynced(root string) ([]Item, *catalog.Catalog, []Change, error) {
+	items, err := Tree(root)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := LoadCatalog(root)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	changes, err := SyncCatalog(c, items)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return items, c, changes, nil
 }

@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -102,23 +100,6 @@ func LabeledImage(t testing.TB, arch string, labels, annotations map[string]stri
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
 	return img
-}
-
-// Push writes img to ref and returns it by digest.
-func Push(t testing.TB, ref string, img v1.Image) name.Digest {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(r, img); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.Context().Digest(d.String())
 }
 
 // OSRelease is Debian 12's /usr/lib/os-release.
