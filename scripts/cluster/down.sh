@@ -60,7 +60,7 @@ fi
 stop containerd
 # The shims of this containerd (their command line names its socket).
 for p in /proc/[0-9]*; do
-	if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "-address $STATE/containerd/containerd.sock"; then
+	if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "-address $STATE/containerd/containerd.sock"; then
 		kill -KILL "${p#/proc/}" 2>/dev/null
 	fi
 done

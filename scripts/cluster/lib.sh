@@ -47,12 +47,8 @@ wait_for() {
 timed() {
 	local name=$1
 	shift
-	local t0 c0 c1
-	t0=$(date +%s)
-	c0=$(awk '{print $14+$15+$16+$17}' /proc/$BASHPID/stat)
-	"$@"
-	c1=$(awk '{print $14+$15+$16+$17}' /proc/$BASHPID/stat)
-	log "timing: $name: $(($(date +%s) - t0))s wall, $(((c1 - c0) / $(getconf CLK_TCK)))s CPU"
+	local TIMEFORMAT="$(date -u +%H:%M:%S) cluster: timing: $name: %0Rs wall, %0Us user + %0Ss sys CPU"
+	time "$@"
 }
 
 # k8s_bin prints the multi-call Kubernetes binary, building it into the
@@ -100,3 +96,29 @@ pack_images() {
 digest_of() { awk -v r="$2" '$1 == r {print $2}' "$1"; }
 
 kubectl() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
+
+# module_dir MODULE@VERSION prints the module's source directory (downloaded
+# through the Go module proxy).
+module_dir() {
+	local out
+	out=$(cd "$CLUSTER_ROOT/test/cluster/k8s" && GOFLAGS=-mod=mod go mod download -json "$1") || die "go mod download $1"
+	awk -F'"' '$2 == "Dir" {print $4}' <<<"$out"
+}
+
+# tekton_bins prints the directory of Tekton Pipelines' binaries (every
+# cmd/* of the module), building them into the cache the first time. The
+# module's own directory is the build directory: its go.mod's replace
+# directives apply.
+TEKTON_CMDS="controller webhook entrypoint nop sidecarlogresults workingdirinit resolvers events"
+tekton_bins() {
+	local dir=$CACHE/tekton-pipeline-$TEKTON_VERSION src c pkgs=()
+	if [ ! -f "$dir/.done" ]; then
+		src=$(module_dir "github.com/tektoncd/pipeline@$TEKTON_VERSION")
+		log "building Tekton Pipelines $TEKTON_VERSION ($TEKTON_CMDS) into $dir"
+		rm -rf "$dir" && mkdir -p "$dir"
+		for c in $TEKTON_CMDS; do pkgs+=("./cmd/$c"); done
+		(cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly timed tekton-build nice -n 15 go build -trimpath -ldflags "-s -w" -o "$dir/" "${pkgs[@]}") >&2
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}

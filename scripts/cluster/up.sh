@@ -49,9 +49,22 @@ start() {
 	log "started $name (pid $!)"
 }
 alive() { kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null || die "$1 exited: $(tail -5 "$STATE/logs/$1.log")"; }
+# ready SECONDS NAME CMD...: wait for CMD to succeed while process NAME lives.
+ready() {
+	local n=$1 name=$2 i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		alive "$name"
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 1
+	done
+	die "$name: not ready after ${n}s (log: $STATE/logs/$name.log)"
+}
 
 # --- binaries ----------------------------------------------------------------
-K8S=$(k8s_bin)
+K8S=${K8S_BIN:-$(k8s_bin)} # K8S_BIN: a multi-call binary built elsewhere
 for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
 	ln -s "$K8S" "$STATE/bin/$c"
 done
@@ -85,7 +98,7 @@ storage:
 http: {addr: "$REGISTRY"}
 EOF
 start registry docker-registry serve "$STATE/registry.yml"
-wait_for 30 registry curl -fsS "http://$REGISTRY/v2/"
+ready 30 registry curl -fsS "http://$REGISTRY/v2/"
 
 cat >"$STATE/images/base.spec" <<EOF
 pause $REGISTRY/trustline/pause:latest $PAUSE
@@ -137,44 +150,7 @@ EOF
 }
 for k in admin controller-manager scheduler kubelet kube-proxy; do kubeconfig $k; done
 
-# --- control plane -----------------------------------------------------------------
-start etcd etcd --name default --data-dir "$STATE/etcd" \
-	--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
-	--listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
-	--initial-cluster default=http://127.0.0.1:23800
-wait_for 30 etcd curl -fsS "$ETCD/health"
-
-start kube-apiserver "$STATE/bin/kube-apiserver" \
-	--etcd-servers="$ETCD" \
-	--bind-address="$BRIDGE_IP" --advertise-address="$BRIDGE_IP" --secure-port=6443 \
-	--tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-	--client-ca-file="$pki/ca.crt" \
-	--kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
-	--service-account-issuer=https://kubernetes.default.svc.cluster.local \
-	--service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-	--service-cluster-ip-range="$SERVICE_CIDR" \
-	--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-	--allow-privileged=true --enable-aggregator-routing=true \
-	--profiling=false
-wait_for 120 kube-apiserver kubectl get --raw /readyz
-log "kube-apiserver: $(kubectl version -o json | awk -F'"' '/gitVersion/ {print $4; exit}')"
-
-start kube-controller-manager "$STATE/bin/kube-controller-manager" \
-	--kubeconfig="$STATE/controller-manager.kubeconfig" \
-	--authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
-	--authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
-	--bind-address=127.0.0.1 \
-	--service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
-	--cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
-	--use-service-account-credentials=true --service-cluster-ip-range="$SERVICE_CIDR" \
-	--leader-elect=false --profiling=false
-start kube-scheduler "$STATE/bin/kube-scheduler" \
-	--kubeconfig="$STATE/scheduler.kubeconfig" \
-	--authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
-	--authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
-	--bind-address=127.0.0.1 --leader-elect=false --profiling=false
-
-# --- node: containerd, kubelet, kube-proxy ------------------------------------------
+# --- containerd (first: it needs nothing of the control plane) ----------------------
 ctrd=$STATE/containerd
 cat >"$ctrd/config.toml" <<EOF
 version = 2
@@ -210,8 +186,46 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     endpoint = ["http://$REGISTRY"]
 EOF
 start containerd containerd --config "$ctrd/config.toml"
-wait_for 30 containerd ctr --address "$ctrd/containerd.sock" version
+ready 30 containerd ctr --address "$ctrd/containerd.sock" version
 
+# --- control plane -----------------------------------------------------------------
+start etcd etcd --name default --data-dir "$STATE/etcd" \
+	--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
+	--listen-peer-urls http://127.0.0.1:23800 --initial-advertise-peer-urls http://127.0.0.1:23800 \
+	--initial-cluster default=http://127.0.0.1:23800
+ready 30 etcd curl -fsS "$ETCD/health"
+
+start kube-apiserver "$STATE/bin/kube-apiserver" \
+	--etcd-servers="$ETCD" \
+	--bind-address="$BRIDGE_IP" --advertise-address="$BRIDGE_IP" --secure-port=6443 \
+	--tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+	--client-ca-file="$pki/ca.crt" \
+	--kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" --kubelet-client-key="$pki/apiserver-kubelet-client.key" \
+	--service-account-issuer=https://kubernetes.default.svc.cluster.local \
+	--service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+	--service-cluster-ip-range="$SERVICE_CIDR" \
+	--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+	--allow-privileged=true --enable-aggregator-routing=true \
+	--profiling=false
+ready 180 kube-apiserver kubectl get --raw /readyz
+log "kube-apiserver: $(kubectl version -o json | awk -F'"' '/gitVersion/ {print $4; exit}')"
+
+start kube-controller-manager "$STATE/bin/kube-controller-manager" \
+	--kubeconfig="$STATE/controller-manager.kubeconfig" \
+	--authentication-kubeconfig="$STATE/controller-manager.kubeconfig" \
+	--authorization-kubeconfig="$STATE/controller-manager.kubeconfig" \
+	--bind-address=127.0.0.1 \
+	--service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+	--cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+	--use-service-account-credentials=true --service-cluster-ip-range="$SERVICE_CIDR" \
+	--leader-elect=false --profiling=false
+start kube-scheduler "$STATE/bin/kube-scheduler" \
+	--kubeconfig="$STATE/scheduler.kubeconfig" \
+	--authentication-kubeconfig="$STATE/scheduler.kubeconfig" \
+	--authorization-kubeconfig="$STATE/scheduler.kubeconfig" \
+	--bind-address=127.0.0.1 --leader-elect=false --profiling=false
+
+# --- node: kubelet, kube-proxy ----------------------------------------------------------
 cat >"$STATE/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
