@@ -277,7 +277,7 @@ EOF
 start kube-proxy "$STATE/bin/kube-proxy" --config="$STATE/kube-proxy.yaml"
 
 for p in etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy registry; do alive $p; done
-wait_for 180 "node $NODE Ready" kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
+ready 180 kubelet kubectl wait --for=condition=Ready "node/$NODE" --timeout=1s
 log "node $NODE Ready after $(($(date +%s) - T0))s"
 
 # --- smoke test: a pod from a locally built image runs to completion -----------------
@@ -294,7 +294,16 @@ spec:
     command: [sh, -c, 'echo "smoke: hello from \$(hostname)"; wget -qO- --no-check-certificate https://$SERVICE_IP/healthz && echo " (the API through the kubernetes service)"']
 EOF
 t=$(date +%s)
-wait_for 120 "smoke pod Succeeded" sh -c "[ \"\$('$KUBECTL' --kubeconfig '$STATE/admin.kubeconfig' get pod smoke -o jsonpath='{.status.phase}')\" = Succeeded ]"
+for ((i = 0; ; i++)); do
+	phase=$(kubectl get pod smoke -o jsonpath='{.status.phase}')
+	[ "$phase" = Succeeded ] && break
+	if [ "$phase" = Failed ] || ((i >= 180)); then
+		kubectl describe pod smoke >&2
+		kubectl logs smoke >&2 || true
+		die "smoke pod: $phase"
+	fi
+	sleep 1
+done
 kubectl logs smoke >&2
 kubectl delete pod smoke --wait=false >/dev/null
 log "smoke pod Succeeded in $(($(date +%s) - t))s; cluster up in $(($(date +%s) - T0))s"
