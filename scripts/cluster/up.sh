@@ -170,6 +170,9 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
+  # This machine forbids a negative oom_score_adj (runc fails the kubelet's
+  # -998 for sandboxes): clamp to containerd's own.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -206,6 +209,7 @@ start kube-apiserver "$STATE/bin/kube-apiserver" \
 	--service-cluster-ip-range="$SERVICE_CIDR" \
 	--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
 	--allow-privileged=true --enable-aggregator-routing=true \
+	--kubelet-preferred-address-types=InternalIP \
 	--profiling=false
 ready 180 kube-apiserver kubectl get --raw /readyz
 log "kube-apiserver: $(kubectl version -o json | awk -F'"' '/gitVersion/ {print $4; exit}')"
@@ -243,6 +247,7 @@ authorization: {mode: AlwaysAllow}
 cgroupDriver: cgroupfs
 failCgroupV1: false
 failSwapOn: false
+oomScoreAdj: 0
 containerRuntimeEndpoint: unix://$ctrd/containerd.sock
 podLogsDir: $STATE/pod-logs
 clusterDomain: cluster.local
