@@ -43,6 +43,11 @@ for c in $TEKTON_CMDS; do
 done
 find "$cfg" -name '*.yaml' -exec sed -i "${sed_args[@]}" {} +
 if grep -rn 'ko://' "$cfg"; then die "ko:// references left in $cfg"; fi
+# Tekton's release builds the resolvers on an image with tini and git
+# (.ko.yaml: ghcr.io/tektoncd/plumbing/tini-git) and starts them through
+# /sbin/tini; ours is FROM scratch, so the resolvers start directly (no git:
+# the git resolver cannot work yet; the bundles resolver needs none).
+sed -i '/- \/sbin\/tini$/{N;d}' "$cfg/resolvers/resolvers-deployment.yaml"
 
 kubectl apply -R -f "$cfg" >"$STATE/logs/tekton-apply.log"
 for d in tekton-pipelines/tekton-pipelines-controller tekton-pipelines/tekton-pipelines-webhook \
