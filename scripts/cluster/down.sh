@@ -86,6 +86,15 @@ done
 if [ -x "$STATE/bin/kube-proxy" ]; then
 	"$STATE/bin/kube-proxy" --cleanup >"$STATE/logs/kube-proxy-cleanup.log" 2>&1
 fi
+# The kubelet's KUBE-FIREWALL chain (kube-proxy --cleanup leaves it).
+for ipt in iptables ip6tables; do
+	if "$ipt" -w -t filter -L KUBE-FIREWALL -n >/dev/null 2>&1; then
+		"$ipt" -w -t filter -D INPUT -j KUBE-FIREWALL 2>/dev/null
+		"$ipt" -w -t filter -D OUTPUT -j KUBE-FIREWALL 2>/dev/null
+		"$ipt" -w -t filter -F KUBE-FIREWALL
+		"$ipt" -w -t filter -X KUBE-FIREWALL
+	fi
+done
 ip link del "$BRIDGE" 2>/dev/null
 [ -f "$STATE/ip_forward.before" ] && cat "$STATE/ip_forward.before" >/proc/sys/net/ipv4/ip_forward
 
