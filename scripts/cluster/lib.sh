@@ -47,7 +47,7 @@ wait_for() {
 timed() {
 	local name=$1
 	shift
-	local TIMEFORMAT="$(date -u +%H:%M:%S) cluster: timing: $name: %0Rs wall, %0Us user + %0Ss sys CPU"
+	local TIMEFORMAT="cluster: timing: $name: %0Rs wall, %0Us user + %0Ss sys CPU"
 	time "$@"
 }
 
