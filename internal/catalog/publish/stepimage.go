@@ -45,7 +45,14 @@ var libDirs = []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/l
 // reproducible: fixed timestamps and ownership, files in sorted order, so
 // the same binary gives the same digest.
 func StepImage(binary, step string, created time.Time) (v1.Image, error) {
-	files := map[string]string{path.Join(StepBinDir, step): binary}
+	return BinaryImage(binary, path.Join(StepBinDir, step), "step-"+step, created)
+}
+
+// BinaryImage is StepImage with the binary at exe, an absolute path in the
+// image, and the image titled title: the cluster test packs Tekton's
+// binaries with it at the /ko-app/<name> paths Tekton hard-codes.
+func BinaryImage(binary, exe, title string, created time.Time) (v1.Image, error) {
+	files := map[string]string{exe: binary}
 	deps, err := elfDeps(binary)
 	if err != nil {
 		return nil, err
@@ -56,7 +63,7 @@ func StepImage(binary, step string, created time.Time) (v1.Image, error) {
 	if _, err := os.Stat(caBundle); err == nil {
 		files["/etc/ssl/certs/ca-certificates.crt"] = caBundle
 	}
-	layerBytes, err := tarFiles(files, path.Join(StepBinDir, step))
+	layerBytes, err := tarFiles(files, exe)
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +97,9 @@ func StepImage(binary, step string, created time.Time) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Created = v1.Time{Time: created.UTC()}
-	cf.Config.Entrypoint = []string{path.Join(StepBinDir, step)}
-	cf.Config.Env = []string{"PATH=" + StepBinDir + ":/usr/bin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
-	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": "step-" + step}
+	cf.Config.Entrypoint = []string{exe}
+	cf.Config.Env = []string{"PATH=" + path.Dir(exe) + ":/usr/bin:/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": title}
 	return mutate.ConfigFile(img, cf)
 }
 
