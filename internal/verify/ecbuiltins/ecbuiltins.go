@@ -158,10 +158,11 @@ func decl(name, desc string, args []types.Type, result types.Type) *rego.Functio
 	}
 }
 
-// refError names the built-in and the reference in an error a policy
-// author can act on.
-func refError(fn, ref string, err error) error {
-	return fmt.Errorf("%s(%q): %w", fn, ref, err)
+// refError names the reference in an error a policy author can act on.
+// OPA prefixes a built-in's error with the built-in's name; a sigstore
+// result's errors are read beside the call that made them.
+func refError(_, ref string, err error) error {
+	return fmt.Errorf("reference %q: %w", ref, err)
 }
 
 var errNotString = errors.New("the argument must be a string")

@@ -161,7 +161,7 @@ deny contains {"code": "b.other", "msg": "never"} if false
 	if !codes(out.Successes)["b.other"] {
 		t.Errorf("successes %v", codes(out.Successes))
 	}
-	if len(out.Errors) != 1 || !strings.Contains(out.Errors[0], `ec.oci.descriptor("not a reference!")`) {
+	if len(out.Errors) != 1 || !strings.Contains(out.Errors[0], `ec.oci.descriptor: reference "not a reference!"`) {
 		t.Errorf("errors %q", out.Errors)
 	}
 }
