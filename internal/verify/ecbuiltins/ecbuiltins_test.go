@@ -335,11 +335,11 @@ func TestPURL(t *testing.T) {
 	s := ecbuiltins.New()
 	ctx := context.Background()
 	for query, want := range map[string]string{
-		`ec.purl.is_valid("pkg:golang/github.com/a/b@v1.0.0")`: "true",
-		`ec.purl.is_valid("not a purl")`:                       "false",
-		`ec.purl.is_valid(json.unmarshal("42"))`:              "false",
+		`ec.purl.is_valid("pkg:golang/github.com/a/b@v1.0.0")`:                                    "true",
+		`ec.purl.is_valid("not a purl")`:                                                          "false",
+		`ec.purl.is_valid(json.unmarshal("42"))`:                                                  "false",
 		`ec.purl.parse("pkg:rpm/redhat/openssl@3.0.7-1.el9?arch=x86_64&distro=rhel-9.2#sub/dir")`: `{"name":"openssl","namespace":"redhat","qualifiers":[{"key":"arch","value":"x86_64"},{"key":"distro","value":"rhel-9.2"}],"subpath":"sub/dir","type":"rpm","version":"3.0.7-1.el9"}`,
-		`ec.purl.parse("pkg:npm/left-pad")`: `{"name":"left-pad","namespace":"","qualifiers":[],"subpath":"","type":"npm","version":""}`,
+		`ec.purl.parse("pkg:npm/left-pad")`:                                                       `{"name":"left-pad","namespace":"","qualifiers":[],"subpath":"","type":"npm","version":""}`,
 	} {
 		got, errs := eval(t, ctx, s, query)
 		if g := asJSON(t, got); g != want {
