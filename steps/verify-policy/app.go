@@ -91,6 +91,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 		outputs = []report.Output{{Format: report.Text}}
 	}
 	var images []verify.Image
+	var snap *snapshot.Snapshot
 	for _, r := range c.StringSlice("image") {
 		images = append(images, verify.Image{Ref: r})
 	}
@@ -100,6 +101,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 			return stepcli.Usagef("--images: %v", err)
 		}
 		images = append(images, verify.ImagesFromSnapshot(s)...)
+		snap = s
 	}
 	if len(images) == 0 {
 		return stepcli.Usagef("no images: give --image REF or --images FILE")
@@ -117,6 +119,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 		verify.WithTimeout(c.Duration("timeout")),
 		verify.WithMaxMemory(c.Uint64("max-memory") << 20),
 		verify.WithMaxInput(c.Int64("max-input") << 20),
+		verify.WithSnapshot(snap),
 	}
 	if c.Duration("timeout") < 0 || c.Int64("max-input") < 0 {
 		return stepcli.Usagef("--timeout and --max-input must not be negative")
