@@ -35,7 +35,10 @@ func newApp(getenv func(string) string) *cli.App {
 		Description: `For each image: resolve its digest, verify its cosign signature and the
 attestations beside it (signed by --public-key, subject = the image's digest),
 check SLSA provenance against the SLSA schema, and evaluate the policy's Rego
-rules on Conforma's input document (input.image, input.attestations).
+rules on Conforma's input document (input.image, input.attestations,
+input.snapshot, input.component_name, input.policy_spec) with Conforma's
+ec.oci.*, ec.purl.* and ec.sigstore.* built-ins (ec.sigstore.* verifies with a
+public key only; data.config.default_sigstore_opts holds --public-key).
 
 The policy file has the shape of Conforma's EnterpriseContractPolicy spec
 (sources with policy, data, ruleData and config.include/exclude; a location is
