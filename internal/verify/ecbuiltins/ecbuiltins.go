@@ -161,7 +161,7 @@ func decl(name, desc string, args []types.Type, result types.Type) *rego.Functio
 // refError names the reference in an error a policy author can act on.
 // OPA prefixes a built-in's error with the built-in's name; a sigstore
 // result's errors are read beside the call that made them.
-func refError(_, ref string, err error) error {
+func refError(ref string, err error) error {
 	return fmt.Errorf("reference %q: %w", ref, err)
 }
 

@@ -270,7 +270,7 @@ func TestOCIErrorsNameTheReference(t *testing.T) {
 		{q("ec.oci.image_manifest(%s)", missing), `ec.oci.image_manifest: reference "` + missing + `"`},
 		{q("ec.oci.image_files(%s, [%s])", e.bundleTag, "manifests"), "must be repo@sha256"},
 		{q("ec.oci.descriptor(%s)", missing), "404 Not Found"},
-		{`ec.purl.parse("pkg:")`, `ec.purl.parse: reference "pkg:": `},
+		{`ec.purl.parse("pkg:")`, `ec.purl.parse: package URL "pkg:": `},
 	} {
 		got, errs := eval(t, ctx, s, tc.query)
 		if got != nil || len(errs) != 1 || !strings.Contains(errs[0], tc.want) {

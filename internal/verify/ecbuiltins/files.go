@@ -72,7 +72,7 @@ func (s *Set) blobFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, er
 	return cached(bctx.Context, OCIBlobFiles+"|"+ref+"|"+b.String(), func() (*ast.Term, error) {
 		blob, err := s.blobBytes(bctx.Context, ref, false)
 		if err != nil {
-			return nil, refError(OCIBlobFiles, ref, err)
+			return nil, refError(ref, err)
 		}
 		want := map[string]bool{}
 		for _, p := range paths {
@@ -80,7 +80,7 @@ func (s *Set) blobFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, er
 		}
 		files, err := s.extract(bytes.NewReader(blob), func(h *tar.Header) bool { return want[h.Name] })
 		if err != nil {
-			return nil, refError(OCIBlobFiles, ref, err)
+			return nil, refError(ref, err)
 		}
 		return toTerm(files)
 	})
@@ -100,17 +100,17 @@ func (s *Set) imageFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, e
 	return cached(bctx.Context, OCIImageFiles+"|"+ref+"|"+b.String(), func() (*ast.Term, error) {
 		d, err := remoteopt.ParseDigest(ref, s.o.insecure)
 		if err != nil {
-			return nil, refError(OCIImageFiles, ref, err)
+			return nil, refError(ref, err)
 		}
 		ctx, cancel := s.callContext(bctx.Context)
 		defer cancel()
 		img, err := remote.Image(d, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(OCIImageFiles, ref, err)
+			return nil, refError(ref, err)
 		}
 		files, err := s.filesIn(img, paths)
 		if err != nil {
-			return nil, refError(OCIImageFiles, ref, err)
+			return nil, refError(ref, err)
 		}
 		return toTerm(files)
 	})

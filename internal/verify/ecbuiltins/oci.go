@@ -78,7 +78,7 @@ func (s *Set) blob(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
 	}
 	b, err := s.blobBytes(bctx.Context, ref, true)
 	if err != nil {
-		return nil, refError(OCIBlob, ref, err)
+		return nil, refError(ref, err)
 	}
 	return ast.StringTerm(string(b)), nil
 }
@@ -91,11 +91,11 @@ func (s *Set) parsedBlob(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, erro
 	return cached(bctx.Context, OCIParsedBlob+"|"+ref, func() (*ast.Term, error) {
 		b, err := s.blobBytes(bctx.Context, ref, true)
 		if err != nil {
-			return nil, refError(OCIParsedBlob, ref, err)
+			return nil, refError(ref, err)
 		}
 		v, err := jsonValue(b)
 		if err != nil {
-			return nil, refError(OCIParsedBlob, ref, fmt.Errorf("not JSON: %w", err))
+			return nil, refError(ref, fmt.Errorf("not JSON: %w", err))
 		}
 		return ast.NewTerm(v), nil
 	})
@@ -160,13 +160,13 @@ func (s *Set) descriptor(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, erro
 	return cached(bctx.Context, OCIDescriptor+"|"+ref, func() (*ast.Term, error) {
 		r, err := remoteopt.ParseReference(ref, s.o.insecure)
 		if err != nil {
-			return nil, refError(OCIDescriptor, ref, err)
+			return nil, refError(ref, err)
 		}
 		ctx, cancel := s.callContext(bctx.Context)
 		defer cancel()
 		desc, err := remote.Head(r, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(OCIDescriptor, ref, err)
+			return nil, refError(ref, err)
 		}
 		return toTerm(descriptorObject(*desc))
 	})
@@ -186,17 +186,17 @@ func (s *Set) manifestOf(ctx context.Context, ref string) (*ast.Term, error) {
 	return cached(ctx, OCIImageManifest+"|"+ref, func() (*ast.Term, error) {
 		r, err := remoteopt.ParseReference(ref, s.o.insecure)
 		if err != nil {
-			return nil, refError(OCIImageManifest, ref, err)
+			return nil, refError(ref, err)
 		}
 		cctx, cancel := s.callContext(ctx)
 		defer cancel()
 		img, err := remote.Image(r, s.remoteOptions(cctx)...)
 		if err != nil {
-			return nil, refError(OCIImageManifest, ref, err)
+			return nil, refError(ref, err)
 		}
 		m, err := img.Manifest()
 		if err != nil {
-			return nil, refError(OCIImageManifest, ref, err)
+			return nil, refError(ref, err)
 		}
 		return toTerm(manifestObject(m))
 	})
@@ -246,17 +246,17 @@ func (s *Set) imageIndex(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, erro
 	return cached(bctx.Context, OCIImageIndex+"|"+ref, func() (*ast.Term, error) {
 		r, err := remoteopt.ParseReference(ref, s.o.insecure)
 		if err != nil {
-			return nil, refError(OCIImageIndex, ref, err)
+			return nil, refError(ref, err)
 		}
 		ctx, cancel := s.callContext(bctx.Context)
 		defer cancel()
 		idx, err := remote.Index(r, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(OCIImageIndex, ref, err)
+			return nil, refError(ref, err)
 		}
 		m, err := idx.IndexManifest()
 		if err != nil {
-			return nil, refError(OCIImageIndex, ref, err)
+			return nil, refError(ref, err)
 		}
 		return toTerm(indexObject(m))
 	})
@@ -291,7 +291,7 @@ func (s *Set) imageTagRefs(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, er
 		defer cancel()
 		d, err := s.resolve(ctx, ref)
 		if err != nil {
-			return nil, refError(OCIImageTagRefs, ref, err)
+			return nil, refError(ref, err)
 		}
 		out := []*ast.Term{}
 		for _, tag := range []name.Tag{cosignoci.SignatureTag(d), cosignoci.AttestationTag(d), cosignoci.SBOMTag(d)} {
@@ -313,15 +313,15 @@ func (s *Set) imageReferrers(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, 
 		defer cancel()
 		d, err := s.resolve(ctx, ref)
 		if err != nil {
-			return nil, refError(OCIImageReferrers, ref, err)
+			return nil, refError(ref, err)
 		}
 		idx, err := remote.Referrers(d, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(OCIImageReferrers, ref, err)
+			return nil, refError(ref, err)
 		}
 		m, err := idx.IndexManifest()
 		if err != nil {
-			return nil, refError(OCIImageReferrers, ref, err)
+			return nil, refError(ref, err)
 		}
 		out := make([]any, 0, len(m.Manifests))
 		for _, r := range m.Manifests {

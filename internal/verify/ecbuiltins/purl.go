@@ -1,6 +1,8 @@
 package ecbuiltins
 
 import (
+	"fmt"
+
 	packageurl "github.com/anchore/packageurl-go"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -45,11 +47,11 @@ func purlIsValid(_ rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
 func purlParse(_ rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
 	s, ok := a.Value.(ast.String)
 	if !ok {
-		return nil, refError(PURLParse, a.String(), errNotString)
+		return nil, fmt.Errorf("package URL %s: %w", a, errNotString)
 	}
 	p, err := packageurl.FromString(string(s))
 	if err != nil {
-		return nil, refError(PURLParse, string(s), err)
+		return nil, fmt.Errorf("package URL %q: %w", string(s), err)
 	}
 	return ast.NewTerm(purlObject(p)), nil
 }

@@ -97,11 +97,11 @@ func (s *Set) prepare(fn string, a, b *ast.Term) (name.Digest, *signing.Verifier
 	}
 	d, err := remoteopt.ParseDigest(ref, s.o.insecure)
 	if err != nil {
-		return name.Digest{}, nil, refError(fn, ref, err)
+		return name.Digest{}, nil, refError(ref, err)
 	}
 	key, err := verifierFromOpts(b)
 	if err != nil {
-		return name.Digest{}, nil, refError(fn, ref, err)
+		return name.Digest{}, nil, refError(ref, err)
 	}
 	return d, key, nil
 }
@@ -143,7 +143,7 @@ func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error
 	client := cosignoci.New(cosignoci.WithRemoteOptions(s.remoteOptions(ctx)...))
 	sigs, err := client.Signatures(ctx, d)
 	if err != nil {
-		return nil, refError(SigstoreVerifyImage, d.String(), err)
+		return nil, refError(d.String(), err)
 	}
 	var out []any
 	last := errors.New("no signatures found")
@@ -170,7 +170,7 @@ func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
 	client := cosignoci.New(cosignoci.WithRemoteOptions(s.remoteOptions(ctx)...))
 	atts, err := client.Attestations(ctx, d, cosignoci.WithReferrers())
 	if err != nil {
-		return nil, refError(SigstoreVerifyAttestation, d.String(), err)
+		return nil, refError(d.String(), err)
 	}
 	var out []any
 	last := errors.New("no attestations found")
@@ -182,7 +182,7 @@ func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
 		}
 		obj, err := attestationObject(key, st, att.Envelope)
 		if err != nil {
-			return nil, refError(SigstoreVerifyAttestation, d.String(), err)
+			return nil, refError(d.String(), err)
 		}
 		out = append(out, obj)
 	}
