@@ -270,6 +270,8 @@ func TestOCIErrorsNameTheReference(t *testing.T) {
 		{q("ec.oci.image_manifest(%s)", missing), `ec.oci.image_manifest: reference "` + missing + `"`},
 		{q("ec.oci.image_files(%s, [%s])", e.bundleTag, "manifests"), "must be repo@sha256"},
 		{q("ec.oci.descriptor(%s)", missing), "404 Not Found"},
+		{`ec.oci.descriptor(json.unmarshal("42"))`, `ec.oci.descriptor: the reference must be a string, not number`},
+		{q("ec.oci.image_files(%s, json.unmarshal(%s))", e.bundle.String(), `[1]`), `ec.oci.image_files: a path must be a string, not number`},
 		{`ec.purl.parse("pkg:")`, `ec.purl.parse: package URL "pkg:": `},
 	} {
 		got, errs := eval(t, ctx, s, tc.query)

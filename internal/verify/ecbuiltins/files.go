@@ -41,16 +41,16 @@ func isStructured(name string) bool {
 }
 
 // pathsOperand reads the paths argument of blob_files and image_files.
-func pathsOperand(fn string, t *ast.Term) ([]string, error) {
+func pathsOperand(t *ast.Term) ([]string, error) {
 	arr, err := builtins.ArrayOperand(t.Value, 2)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", fn, err)
+		return nil, err
 	}
 	var out []string
 	err = arr.Iter(func(p *ast.Term) error {
 		s, ok := p.Value.(ast.String)
 		if !ok {
-			return fmt.Errorf("%s: a path must be a string, not %s", fn, ast.ValueName(p.Value))
+			return fmt.Errorf("a path must be a string, not %s", ast.ValueName(p.Value))
 		}
 		out = append(out, string(s))
 		return nil
@@ -61,11 +61,11 @@ func pathsOperand(fn string, t *ast.Term) ([]string, error) {
 // blobFiles reads the files named exactly by paths out of a tar blob. A
 // file that is not YAML or JSON, or is over the size limit, is left out.
 func (s *Set) blobFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIBlobFiles, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
-	paths, err := pathsOperand(OCIBlobFiles, b)
+	paths, err := pathsOperand(b)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +89,11 @@ func (s *Set) blobFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, er
 // imageFiles reads the YAML and JSON files directly inside any of paths
 // in the image's flattened file system. The reference must be a digest.
 func (s *Set) imageFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIImageFiles, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
-	paths, err := pathsOperand(OCIImageFiles, b)
+	paths, err := pathsOperand(b)
 	if err != nil {
 		return nil, err
 	}

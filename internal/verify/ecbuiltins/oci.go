@@ -63,16 +63,17 @@ func (s *Set) ociFunctions() []function {
 }
 
 // refOperand reads a built-in's reference argument.
-func refOperand(fn string, t *ast.Term) (string, error) {
+// OPA prefixes the error with the function's name.
+func refOperand(t *ast.Term) (string, error) {
 	v, ok := t.Value.(ast.String)
 	if !ok {
-		return "", fmt.Errorf("%s: the reference must be a string, not %s", fn, ast.ValueName(t.Value))
+		return "", fmt.Errorf("the reference must be a string, not %s", ast.ValueName(t.Value))
 	}
 	return string(v), nil
 }
 
 func (s *Set) blob(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIBlob, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ func (s *Set) blob(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
 }
 
 func (s *Set) parsedBlob(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIParsedBlob, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (s *Set) fetchBlob(ctx context.Context, ref string, check bool) ([]byte, er
 }
 
 func (s *Set) descriptor(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIDescriptor, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (s *Set) descriptor(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, erro
 }
 
 func (s *Set) imageManifest(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIImageManifest, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +212,7 @@ func (s *Set) imageManifests(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, 
 	}
 	var refs []string
 	if err := set.Iter(func(t *ast.Term) error {
-		r, err := refOperand(OCIImageManifests, t)
+		r, err := refOperand(t)
 		refs = append(refs, r)
 		return err
 	}); err != nil {
@@ -239,7 +240,7 @@ func (s *Set) imageManifests(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, 
 }
 
 func (s *Set) imageIndex(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIImageIndex, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +283,7 @@ func (s *Set) resolve(ctx context.Context, ref string) (name.Digest, error) {
 // an image. A tag the registry does not have is left out; so is one the
 // registry would not answer for, as Conforma does.
 func (s *Set) imageTagRefs(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIImageTagRefs, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +305,7 @@ func (s *Set) imageTagRefs(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, er
 }
 
 func (s *Set) imageReferrers(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(OCIImageReferrers, a)
+	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}

@@ -90,8 +90,8 @@ func result(key string, items []any, err error) (*ast.Term, error) {
 }
 
 // prepare reads the reference and options of a sigstore call.
-func (s *Set) prepare(fn string, a, b *ast.Term) (name.Digest, *signing.Verifier, error) {
-	ref, err := refOperand(fn, a)
+func (s *Set) prepare(a, b *ast.Term) (name.Digest, *signing.Verifier, error) {
+	ref, err := refOperand(a)
 	if err != nil {
 		return name.Digest{}, nil, err
 	}
@@ -134,7 +134,7 @@ func verifierFromOpts(t *ast.Term) (*signing.Verifier, error) {
 }
 
 func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error) {
-	d, key, err := s.prepare(SigstoreVerifyImage, a, b)
+	d, key, err := s.prepare(a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +161,7 @@ func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error
 }
 
 func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
-	d, key, err := s.prepare(SigstoreVerifyAttestation, a, b)
+	d, key, err := s.prepare(a, b)
 	if err != nil {
 		return nil, err
 	}
