@@ -35,6 +35,7 @@ type env struct {
 	reg        string
 	app        name.Digest // signed and attested (fixture)
 	bare       name.Digest // nothing beside it
+	bundled    name.Digest // signed only through a sigstore bundle referrer
 	bundle     name.Digest // operator bundle: manifests/ files, OLM label
 	bundleTag  string
 	index      name.Digest // one linux/amd64 image: bundle
@@ -92,6 +93,19 @@ func setup(t *testing.T) *env {
 	}
 	e.bare, err = fixture.Push(ctx, fixture.Image{Repo: e.reg + "/bare", Seed: 7})
 	if err != nil {
+		t.Fatal(err)
+	}
+	e.bundled, err = fixture.Push(ctx, fixture.Image{Repo: e.reg + "/bundled", Seed: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := json.Marshal(cosignoci.NewStatement(e.bundled, "https://slsa.dev/provenance/v1", []byte(`{"buildDefinition":{}}`)))
+	envelope, err := signer.SignDSSE(ctx, cosignoci.InTotoPayloadType, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cosignoci.New().WriteBundleReferrers(ctx, e.bundled, signer.KeyID(),
+		cosignoci.Attestation{Envelope: envelope, PredicateType: "https://slsa.dev/provenance/v1"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -384,10 +398,22 @@ func TestSigstore(t *testing.T) {
 		}
 	}
 
+	// An image signed only through a sigstore bundle referrer verifies
+	// through it, as Conforma does for images with bundles.
+	for _, fn := range []string{"verify_image", "verify_attestation"} {
+		got, _ = eval(t, ctx, s, fmt.Sprintf(`ec.sigstore.%s(%q, %s)`, fn, e.bundled.String(), opts(e.pub)))
+		r, _ = got.(map[string]any)
+		key := map[string]string{"verify_image": "signatures", "verify_attestation": "attestations"}[fn]
+		if l, _ := r[key].([]any); r["success"] != true || len(l) != 1 {
+			t.Errorf("%s of a bundle-signed image: %v", fn, got)
+		}
+	}
+
 	for _, tc := range []struct{ fn, ref, opts, want string }{
 		{"verify_image", img, opts(e.other), "no matching signatures"},
 		{"verify_attestation", img, opts(e.other), "no matching attestations"},
 		{"verify_image", e.bare.String(), opts(e.pub), "no signatures found"},
+		{"verify_image", e.bundled.String(), opts(e.other), "no matching signatures"},
 		{"verify_attestation", e.bare.String(), opts(e.pub), "no attestations found"},
 		{"verify_image", img, fmt.Sprintf(`{"ignore_rekor": false, "public_key": %q}`, e.pub), "ignore_rekor must be true"},
 		{"verify_image", img, `{"ignore_rekor": true, "certificate_identity": "me@example.com"}`, "keyless verification is not supported"},

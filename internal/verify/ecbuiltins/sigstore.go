@@ -141,6 +141,18 @@ func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error
 	ctx, cancel := s.callContext(ctx)
 	defer cancel()
 	client := cosignoci.New(cosignoci.WithRemoteOptions(s.remoteOptions(ctx)...))
+	// An image with sigstore bundle referrers is verified through them
+	// only, as Conforma does: a bundle's attestation about the image is
+	// its signature.
+	bundles, err := bundleAttestations(ctx, client, d)
+	if err != nil {
+		return nil, refError(d.String(), err)
+	}
+	if len(bundles) > 0 {
+		return verifiedAttestations(ctx, key, d, bundles, func(att cosignoci.Attestation, _ *cosignoci.Statement) (any, error) {
+			return envelopeSignatures(key, att.Envelope)[0], nil
+		}, "signatures")
+	}
 	sigs, err := client.Signatures(ctx, d)
 	if err != nil {
 		return nil, refError(d.String(), err)
@@ -172,6 +184,32 @@ func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
 	if err != nil {
 		return nil, refError(d.String(), err)
 	}
+	return verifiedAttestations(ctx, key, d, atts, func(att cosignoci.Attestation, st *cosignoci.Statement) (any, error) {
+		return attestationObject(key, st, att.Envelope)
+	}, "attestations")
+}
+
+// bundleAttestations are the attestations of d read from sigstore bundle
+// referrers.
+func bundleAttestations(ctx context.Context, client *cosignoci.Client, d name.Digest) ([]cosignoci.Attestation, error) {
+	atts, err := client.Attestations(ctx, d, cosignoci.WithReferrers())
+	if err != nil {
+		return nil, err
+	}
+	var out []cosignoci.Attestation
+	for _, a := range atts {
+		if a.Source == cosignoci.SourceReferrer {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// verifiedAttestations keeps the attestations the key verifies for d,
+// each turned into an answer by item; none is an error saying why the
+// last one failed, as cosign reports "no matching attestations".
+func verifiedAttestations(ctx context.Context, key *signing.Verifier, d name.Digest, atts []cosignoci.Attestation,
+	item func(cosignoci.Attestation, *cosignoci.Statement) (any, error), what string) ([]any, error) {
 	var out []any
 	last := errors.New("no attestations found")
 	for _, att := range atts {
@@ -180,14 +218,14 @@ func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
 			last = err
 			continue
 		}
-		obj, err := attestationObject(key, st, att.Envelope)
+		v, err := item(att, st)
 		if err != nil {
 			return nil, refError(d.String(), err)
 		}
-		out = append(out, obj)
+		out = append(out, v)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no matching attestations for %s: %w", d, last)
+		return nil, fmt.Errorf("no matching %s for %s: %w", what, d, last)
 	}
 	return out, nil
 }
@@ -203,6 +241,12 @@ func attestationObject(key *signing.Verifier, st *cosignoci.Statement, envelope 
 	if err := decodeJSON(b, &stmt); err != nil {
 		return nil, err
 	}
+	return map[string]any{"statement": stmt, "signatures": envelopeSignatures(key, envelope)}, nil
+}
+
+// envelopeSignatures are a verified DSSE envelope's signatures, at least
+// one (the envelope verified, so it has one).
+func envelopeSignatures(key *signing.Verifier, envelope []byte) []any {
 	var sigs []any
 	if env, _, err := signing.ParseEnvelope(envelope); err == nil {
 		for _, sg := range env.Signatures {
@@ -210,9 +254,9 @@ func attestationObject(key *signing.Verifier, st *cosignoci.Statement, envelope 
 		}
 	}
 	if sigs == nil {
-		sigs = []any{}
+		sigs = []any{signatureObject(key.KeyID(), "")}
 	}
-	return map[string]any{"statement": stmt, "signatures": sigs}, nil
+	return sigs
 }
 
 // signatureObject is Conforma's signature shape; a key-based signature
