@@ -380,7 +380,7 @@ func TestSigstore(t *testing.T) {
 		t.Fatalf("verify_image: %v", got)
 	}
 	sig := sigs[0].(map[string]any)
-	if sig["signature"] == "" || sig["keyid"] == "" || sig["certificate"] != "" || len(sig["chain"].([]any)) != 0 {
+	if sig["signature"] == "" || sig["keyid"] != "" || sig["certificate"] != "" || len(sig["chain"].([]any)) != 0 {
 		t.Errorf("signature shape: %v", sig)
 	}
 

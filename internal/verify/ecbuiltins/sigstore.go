@@ -150,7 +150,7 @@ func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error
 	}
 	if len(bundles) > 0 {
 		return verifiedAttestations(ctx, key, d, bundles, func(att cosignoci.Attestation, _ *cosignoci.Statement) (any, error) {
-			return envelopeSignatures(key, att.Envelope)[0], nil
+			return envelopeSignatures(att.Envelope)[0], nil
 		}, "signatures")
 	}
 	sigs, err := client.Signatures(ctx, d)
@@ -164,7 +164,9 @@ func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error
 			last = err
 			continue
 		}
-		out = append(out, signatureObject(key.KeyID(), sig.Base64Signature))
+		// Conforma takes the key id from a certificate: a key-based
+		// image signature has none.
+		out = append(out, signatureObject("", sig.Base64Signature))
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no matching signatures for %s: %w", d, last)
@@ -185,7 +187,7 @@ func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
 		return nil, refError(d.String(), err)
 	}
 	return verifiedAttestations(ctx, key, d, atts, func(att cosignoci.Attestation, st *cosignoci.Statement) (any, error) {
-		return attestationObject(key, st, att.Envelope)
+		return attestationObject(st, att.Envelope)
 	}, "attestations")
 }
 
@@ -231,8 +233,8 @@ func verifiedAttestations(ctx context.Context, key *signing.Verifier, d name.Dig
 }
 
 // attestationObject is {statement, signatures}, the signatures being the
-// envelope's that the key verified (its key id, and each signature).
-func attestationObject(key *signing.Verifier, st *cosignoci.Statement, envelope []byte) (map[string]any, error) {
+// envelope's.
+func attestationObject(st *cosignoci.Statement, envelope []byte) (map[string]any, error) {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
@@ -241,20 +243,21 @@ func attestationObject(key *signing.Verifier, st *cosignoci.Statement, envelope 
 	if err := decodeJSON(b, &stmt); err != nil {
 		return nil, err
 	}
-	return map[string]any{"statement": stmt, "signatures": envelopeSignatures(key, envelope)}, nil
+	return map[string]any{"statement": stmt, "signatures": envelopeSignatures(envelope)}, nil
 }
 
-// envelopeSignatures are a verified DSSE envelope's signatures, at least
-// one (the envelope verified, so it has one).
-func envelopeSignatures(key *signing.Verifier, envelope []byte) []any {
+// envelopeSignatures are a verified DSSE envelope's signatures with the
+// key ids the envelope gives them, as Conforma reports a key-based
+// attestation's; at least one (the envelope verified, so it has one).
+func envelopeSignatures(envelope []byte) []any {
 	var sigs []any
 	if env, _, err := signing.ParseEnvelope(envelope); err == nil {
 		for _, sg := range env.Signatures {
-			sigs = append(sigs, signatureObject(key.KeyID(), sg.Sig))
+			sigs = append(sigs, signatureObject(sg.KeyID, sg.Sig))
 		}
 	}
 	if sigs == nil {
-		sigs = []any{signatureObject(key.KeyID(), "")}
+		sigs = []any{signatureObject("", "")}
 	}
 	return sigs
 }
