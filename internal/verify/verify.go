@@ -113,7 +113,8 @@ func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
 // time from provenance) or an RFC 3339 / YYYY-MM-DD date.
 func WithEffectiveTime(s string) Option { return func(o *options) { o.effective = s } }
 
-// WithCacheDir is where OCI policy sources are cached by digest.
+// WithCacheDir is where remote policy sources are cached: OCI and https by
+// digest, git by commit.
 func WithCacheDir(d string) Option { return func(o *options) { o.cacheDir = d } }
 
 // WithBaseDir resolves relative local policy locations (default: the

@@ -42,7 +42,8 @@ public key only; data.config.default_sigstore_opts holds --public-key).
 
 The policy file has the shape of Conforma's EnterpriseContractPolicy spec
 (sources with policy, data, ruleData and config.include/exclude; a location is
-a local path or oci::REF). Without --policy the built-in trustline pack is used.
+written as Conforma writes it: a local path, oci::REF, git::https://HOST/REPO.git//DIR?ref=REV
+or an https file or archive). Without --policy the built-in trustline pack is used.
 
 Exit codes: 0 every image passed; 1 a policy violation; 2 an error prevented a
 verdict (bad input, unreachable registry).
@@ -69,7 +70,7 @@ Example:
 			&cli.StringFlag{Name: "vsa-signing-key", Usage: "sign a SLSA verification summary for each passing image with this cosign private key `FILE` (password from COSIGN_PASSWORD)"},
 			&cli.StringFlag{Name: "vsa-dir", Usage: "write verification summaries (DSSE envelopes) into `DIR`"},
 			&cli.BoolFlag{Name: "push-vsa", Usage: "push each verification summary beside its image (.att), as cosign attest does"},
-			&cli.StringFlag{Name: "cache-dir", Usage: "cache OCI policy sources by digest in `DIR` (default: a temporary directory)"},
+			&cli.StringFlag{Name: "cache-dir", Usage: "cache policy sources in `DIR`, OCI and https by digest, git by commit (default: a temporary directory)"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
 			stepcli.ResultsDirFlag(),
 		},
