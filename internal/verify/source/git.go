@@ -35,6 +35,8 @@ func (r *Resolver) git(ctx context.Context, location string, loc ecp.Location) (
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("policy location %q: "+format, append([]any{location}, a...)...)
 	}
+	ctx, cancel := context.WithTimeout(ctx, DownloadTimeout)
+	defer cancel()
 	var want plumbing.Hash             // the object the revision names, when known before fetching
 	var refName plumbing.ReferenceName // what to fetch; empty: every branch and tag
 	switch {

@@ -18,7 +18,8 @@ import (
 	"time"
 )
 
-// DownloadTimeout bounds one https download.
+// DownloadTimeout bounds one https download, and the listing and fetch
+// of one git source.
 const DownloadTimeout = 5 * time.Minute
 
 func (r *Resolver) httpClient() *http.Client {
