@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,11 +32,13 @@ func catalogCommand() *cli.Command {
    trustline catalog sync
    trustline catalog publish --registry ghcr.io/acme/trustline --key cosign.key
    trustline catalog trusted-tasks --output rule-data.yaml
+   trustline catalog rule-data --output data/trustline.yaml
    trustline catalog outdated --catalog ../trustline/catalog.yaml .tekton/*.yaml`,
 		Subcommands: []*cli.Command{
 			catalogSyncCommand(root),
 			catalogPublishCommand(root),
 			catalogTrustedTasksCommand(),
+			catalogRuleDataCommand(),
 			catalogOutdatedCommand(),
 		},
 	}
@@ -171,6 +174,66 @@ Examples:
 			rd, err := cat.TrustedTasks(c.Duration("grace"))
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.String("catalog"), err)
+			}
+			var b []byte
+			switch c.String("format") {
+			case "json":
+				b, err = json.MarshalIndent(rd, "", "  ")
+				b = append(b, '\n')
+			case "yaml":
+				b, err = yaml.Marshal(rd)
+			default:
+				return stepcli.Usagef("--format %q: use yaml or json", c.String("format"))
+			}
+			if err != nil {
+				return err
+			}
+			if out := c.String("output"); out != "" {
+				return outfile.Write(out, b, outfile.WithStdout(c.App.Writer))
+			}
+			_, err = c.App.Writer.Write(b)
+			return err
+		},
+	}
+}
+
+func catalogRuleDataCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "rule-data",
+		Usage: "write the data Conforma's release policy needs for the library's pipelines, in Conforma's layout",
+		Description: `One data document for a policy source's data: trusted_tasks (as
+trusted-tasks writes it), pipeline-required-tasks (per pipeline, one entry
+per published version listing the Task names it runs, effective from its
+first publication; a pipeline with no published version lists its newest
+version from --unpublished-effective-on), required-tasks (the Tasks every
+pipeline runs) and rule_data: allowed_step_image_registry_prefixes (where
+the step images live) and allowed_registry_prefixes (--allowed-registry).
+
+Examples:
+   trustline catalog rule-data --output data/trustline.yaml
+   trustline catalog rule-data --allowed-registry registry.access.redhat.com/ --format json`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "catalog", Value: catalog.FileName, Usage: "catalog `FILE` (pipeline paths are relative to its directory)"},
+			&cli.DurationFlag{Name: "grace", Value: catalog.DefaultGrace, Usage: "how long a superseded task digest stays trusted"},
+			&cli.StringSliceFlag{Name: "allowed-registry", Usage: "allow base images from `PREFIX` (allowed_registry_prefixes; repeatable)"},
+			&cli.StringFlag{Name: "unpublished-effective-on", Value: "1970-01-01", Usage: "effective_on `DATE` of a pipeline not published yet"},
+			&cli.StringFlag{Name: "format", Value: "yaml", Usage: "yaml or json"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to `FILE` instead of stdout"},
+		},
+		Action: func(c *cli.Context) error {
+			path := c.String("catalog")
+			cat, err := catalog.Load(path)
+			if err != nil {
+				return err
+			}
+			on, err := catalog.ParseDate(c.String("unpublished-effective-on"))
+			if err != nil {
+				return stepcli.Usagef("--unpublished-effective-on: %v", err)
+			}
+			rd, err := cat.ConformaData(catalog.ConformaOptions{Root: filepath.Dir(path), Grace: c.Duration("grace"),
+				UnpublishedOn: on, AllowedRegistries: c.StringSlice("allowed-registry")})
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
 			}
 			var b []byte
 			switch c.String("format") {

@@ -292,7 +292,7 @@ func (c *Client) WriteBundleReferrers(ctx context.Context, d name.Digest, keyHin
 		if err != nil {
 			return out, err
 		}
-		ref, err := c.putReferrer(ctx, d, subject, content, map[string]string{
+		ref, err := c.putReferrer(ctx, d, subject, BundleMediaType, content, nil, map[string]string{
 			CreatedAnnotation:             time.Now().UTC().Format(time.RFC3339),
 			BundleContentAnnotation:       "dsse-envelope",
 			BundlePredicateTypeAnnotation: a.PredicateType,
@@ -311,12 +311,33 @@ var emptyJSON = []byte("{}")
 
 const emptyMediaType = "application/vnd.oci.empty.v1+json"
 
-func (c *Client) putReferrer(ctx context.Context, d name.Digest, subject *v1.Descriptor, content []byte, ann map[string]string) (name.Digest, error) {
-	layer := static.NewLayer(content, types.MediaType(BundleMediaType))
+// AttachArtifact stores content as an OCI 1.1 referrer of d, the way
+// "oras attach --artifact-type TYPE IMAGE FILE:TYPE" does: a manifest with
+// that artifactType, an empty config, one layer of that media type
+// titled fileName (org.opencontainers.image.title), and subject d. It
+// returns the referrer manifest's digest, and fails with ErrImageNotFound
+// if d is not in the registry.
+func (c *Client) AttachArtifact(ctx context.Context, d name.Digest, artifactType, fileName string, content []byte) (name.Digest, error) {
+	subject, err := c.ImageDescriptor(ctx, d)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	ref, err := c.putReferrer(ctx, d, subject, artifactType, content,
+		map[string]string{"org.opencontainers.image.title": fileName},
+		map[string]string{CreatedAnnotation: time.Now().UTC().Format(time.RFC3339)})
+	if err != nil {
+		return name.Digest{}, err
+	}
+	c.logf("attached %s %s as %s", artifactType, fileName, ref)
+	return ref, nil
+}
+
+func (c *Client) putReferrer(ctx context.Context, d name.Digest, subject *v1.Descriptor, mediaType string, content []byte, layerAnn, ann map[string]string) (name.Digest, error) {
+	layer := static.NewLayer(content, types.MediaType(mediaType))
 	cfg := static.NewLayer(emptyJSON, emptyMediaType)
 	for _, l := range []v1.Layer{cfg, layer} {
 		if err := remote.WriteLayer(d.Repository, l, c.ropts(ctx)...); err != nil {
-			return name.Digest{}, fmt.Errorf("uploading bundle blob: %w", err)
+			return name.Digest{}, fmt.Errorf("uploading %s blob: %w", mediaType, err)
 		}
 	}
 	cfgDigest, _ := cfg.Digest()
@@ -324,16 +345,17 @@ func (c *Client) putReferrer(ctx context.Context, d name.Digest, subject *v1.Des
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		ArtifactType:  BundleMediaType,
+		ArtifactType:  mediaType,
 		Config: v1.Descriptor{
 			MediaType: emptyMediaType,
 			Digest:    cfgDigest,
 			Size:      int64(len(emptyJSON)),
 		},
 		Layers: []v1.Descriptor{{
-			MediaType: types.MediaType(BundleMediaType),
-			Digest:    layerDigest,
-			Size:      int64(len(content)),
+			MediaType:   types.MediaType(mediaType),
+			Digest:      layerDigest,
+			Size:        int64(len(content)),
+			Annotations: layerAnn,
 		}},
 		Subject:     &v1.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size},
 		Annotations: ann,

@@ -14,6 +14,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/verify/ecbuiltins"
 	"github.com/trustline-dev/trustline/internal/verify/evaluator"
 	"github.com/trustline-dev/trustline/internal/verify/report"
 )
@@ -61,6 +62,9 @@ func (v *Verifier) check(ctx context.Context, img Image) report.Component {
 }
 
 func (v *Verifier) checkImage(ctx context.Context, img Image) report.Component {
+	// One cache of the ec.* built-ins' registry answers for every policy
+	// source evaluated on this image.
+	ctx = ecbuiltins.WithCache(ctx)
 	c := report.Component{Name: img.Name, ContainerImage: img.Ref}
 	if c.Name == "" {
 		c.Name = img.Ref
@@ -100,6 +104,9 @@ func (v *Verifier) checkImage(ctx context.Context, img Image) report.Component {
 				c.Error = shortErr(err)
 				return c
 			}
+			for _, msg := range out.Errors {
+				fmt.Fprintf(v.o.progress, "%s: %s (the rule's expression was undefined)\n", img.Ref, msg)
+			}
 			c.Violations = append(c.Violations, convert(out.Violations)...)
 			c.Warnings = append(c.Warnings, convert(out.Warnings)...)
 			c.SuccessCount += len(out.Successes)
@@ -109,6 +116,13 @@ func (v *Verifier) checkImage(ctx context.Context, img Image) report.Component {
 			if v.o.showSuccesses {
 				c.Successes = append(c.Successes, convert(out.Successes)...)
 			}
+		}
+	}
+	if !vr.missing {
+		passed := builtinSuccesses(vr.builtins)
+		c.SuccessCount += len(passed)
+		if v.o.showSuccesses {
+			c.Successes = append(c.Successes, passed...)
 		}
 	}
 	c.Success = len(c.Violations) == 0
@@ -192,6 +206,15 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 			return nil, fmt.Errorf("reading image %s: %w", vr.digest, err)
 		}
 		annotations = m.Annotations
+		// input.image.files: an operator bundle's manifests, as Conforma
+		// reads them (nothing for other images).
+		files, err := v.builtins.BundleFiles(ctx, im)
+		if err != nil {
+			return nil, fmt.Errorf("reading the files of %s: %w", vr.digest, err)
+		}
+		if len(files) > 0 {
+			image["files"] = files
+		}
 		raw, err := remoteopt.RawConfigFile(im)
 		if err != nil {
 			return nil, fmt.Errorf("reading config of %s: %w", vr.digest, err)
@@ -306,7 +329,8 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 	if attList == nil {
 		attList = []any{}
 	}
-	vr.input = map[string]any{"image": image, "attestations": attList}
+	vr.input = map[string]any{"image": image, "attestations": attList, "snapshot": v.snapshot,
+		"component_name": componentName(img), "policy_spec": v.policySpec}
 	return vr, nil
 }
 
@@ -356,4 +380,32 @@ func finishedOn(st map[string]any) time.Time {
 	}
 	t, _ := time.Parse(time.RFC3339, s)
 	return t
+}
+
+// builtinChecks are the checks made in Go that Conforma reports as
+// successes when they pass, with its titles and descriptions; a failed
+// check is a violation with one of the codes (subject_check counts as
+// the attestation signature check, as cosign's claim verification does).
+var builtinChecks = []struct{ code, title, description string }{
+	{"builtin.image.signature_check", "Image signature check passed", "The image signature matches available signing materials."},
+	{"builtin.attestation.signature_check", "Attestation signature check passed", "The attestation signature matches available signing materials."},
+	{"builtin.attestation.syntax_check", "Attestation syntax check passed", "The attestation has correct syntax."},
+}
+
+func builtinSuccesses(violations []report.Result) []report.Result {
+	failed := map[string]bool{}
+	for _, r := range violations {
+		code := r.Metadata.Code
+		if code == "builtin.attestation.subject_check" {
+			code = "builtin.attestation.signature_check"
+		}
+		failed[code] = true
+	}
+	var out []report.Result
+	for _, b := range builtinChecks {
+		if !failed[b.code] {
+			out = append(out, report.Result{Msg: "Pass", Metadata: report.Metadata{Code: b.code, Title: b.title, Description: b.description}})
+		}
+	}
+	return out
 }

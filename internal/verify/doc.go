@@ -23,4 +23,26 @@
 //     rules passed as well. Its policy digest hashes the policy spec and
 //     every source (artifact digest, or the files of a local path).
 //   - Local policy locations are relative to the policy file's directory.
+//   - Conforma's ec.* Rego built-ins (package ecbuiltins) are available to
+//     every policy. ec.sigstore.verify_image and verify_attestation verify
+//     with a public key and no transparency log: they answer success false
+//     for keyless options or ignore_rekor false, instead of skipping the
+//     check asked for. data.config.default_sigstore_opts holds the run's
+//     key with ignore_rekor true, as Conforma fills it from its flags.
+//   - input.snapshot is the --images snapshot (application, displayName,
+//     artifacts) with every image of the run as a component; for --image
+//     alone, application is "" and the component is "Unnamed", as
+//     Conforma names it. input.component_name is the image's component;
+//     input.policy_spec is the policy applied (after --rule-data and
+//     --exclude); input.image.files holds an operator bundle's manifests
+//     (the operators.operatorframework.io.bundle.manifests.v1 label's
+//     directory), as in Conforma.
+//   - The builtin image signature, attestation signature and attestation
+//     syntax checks count as successes when they pass (Conforma lists
+//     them); an attestation about another image fails the attestation
+//     signature check, as cosign's claim verification does.
+//   - depends_on: a result is dropped when every rule it depends on was
+//     reported as a violation or warning by the same policy source.
+//     Conforma repeats a result once per unreported dependency; trustline
+//     reports it once.
 package verify

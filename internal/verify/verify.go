@@ -9,8 +9,10 @@ package verify
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +31,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/verify/ecbuiltins"
 	"github.com/trustline-dev/trustline/internal/verify/ecp"
 	"github.com/trustline-dev/trustline/internal/verify/evaluator"
 	"github.com/trustline-dev/trustline/internal/verify/httpcache"
@@ -82,6 +85,7 @@ type options struct {
 	timeout       time.Duration
 	maxMemory     *uint64
 	maxInput      int64
+	snapshot      *snapshot.Snapshot
 }
 
 // Option configures New.
@@ -109,7 +113,8 @@ func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
 // time from provenance) or an RFC 3339 / YYYY-MM-DD date.
 func WithEffectiveTime(s string) Option { return func(o *options) { o.effective = s } }
 
-// WithCacheDir is where OCI policy sources are cached by digest.
+// WithCacheDir is where remote policy sources are cached: OCI and https by
+// digest, git by commit.
 func WithCacheDir(d string) Option { return func(o *options) { o.cacheDir = d } }
 
 // WithBaseDir resolves relative local policy locations (default: the
@@ -183,6 +188,13 @@ type Verifier struct {
 	fixed   *time.Time
 	cleanup func()
 	ropts   []remote.Option
+	// builtins are Conforma's ec.* Rego functions, reading registries
+	// with the run's options.
+	builtins *ecbuiltins.Set
+	// policySpec is input.policy_spec; snapshot is input.snapshot (set
+	// by Verify, for its images).
+	policySpec any
+	snapshot   any
 }
 
 // New resolves and compiles the policy (nil means the default pack) once.
@@ -231,6 +243,11 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 	ropts = append(ropts, remote.Reuse(puller))
 	v.ropts = ropts
 	v.client = cosignoci.New(cosignoci.WithRemoteOptions(ropts...))
+	v.builtins = ecbuiltins.New(ecbuiltins.WithRemoteOptions(ropts...), ecbuiltins.WithInsecure(o.insecure))
+	pubPEM, err := publicKeyPEM(key)
+	if err != nil {
+		return nil, err
+	}
 	schemas, err := slsa.New()
 	if err != nil {
 		return nil, err
@@ -288,6 +305,7 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 		pol = &cp
 	}
 	v.pol = pol
+	v.policySpec = toAny(pol)
 	res := source.New(source.WithCacheDir(o.cacheDir), source.WithBaseDir(o.baseDir), source.WithInsecure(o.insecure),
 		source.WithRemoteOptions(ropts...))
 	h := sha256.New()
@@ -314,16 +332,20 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 			dp = append(dp, r.Path)
 			digests = append(digests, digestOf(r, h))
 		}
-		eopts := []evaluator.Option{evaluator.WithDataPaths(dp...)}
+		eopts := []evaluator.Option{evaluator.WithDataPaths(dp...), evaluator.WithBuiltins(v.builtins)}
 		if v.o.maxMemory != nil {
 			eopts = append(eopts, evaluator.WithMaxMemory(*v.o.maxMemory))
 		}
 		if s.RuleData != nil {
 			eopts = append(eopts, evaluator.WithRuleData(s.RuleData))
 		}
+		// data.config as Conforma writes it: the sigstore options its
+		// policies verify with, and the effective time when it is fixed.
+		config := map[string]any{"default_sigstore_opts": sigstoreOpts(pubPEM)}
 		if v.fixed != nil {
-			eopts = append(eopts, evaluator.WithData(map[string]any{"config": map[string]any{"policy": map[string]any{"when_ns": v.fixed.UnixNano()}}}))
+			config["policy"] = map[string]any{"when_ns": v.fixed.UnixNano()}
 		}
+		eopts = append(eopts, evaluator.WithData(map[string]any{"config": config}))
 		e, err := evaluator.New(ctx, pp, eopts...)
 		if err != nil {
 			v.cleanup()
@@ -379,7 +401,8 @@ func (v *Verifier) CacheStats() (hits, misses int64) { return v.cache.Stats() }
 // only when nothing could be checked; per-image errors are in the report
 // (Component.Error, Report.Errors).
 func (v *Verifier) Verify(ctx context.Context, images []Image) (*report.Report, error) {
-	rep := &report.Report{Success: true, Policy: v.rep, Components: make([]report.Component, len(images))}
+	rep := &report.Report{Success: true, Policy: v.rep, ECVersion: Version, Components: make([]report.Component, len(images))}
+	v.snapshot = snapshotInput(v.o.snapshot, images)
 	rep.Key = v.key.KeyID()
 	switch {
 	case v.fixed != nil:
@@ -462,7 +485,7 @@ func convert(rs []evaluator.Result) []report.Result {
 	for _, r := range rs {
 		out = append(out, report.Result{Msg: r.Msg, Metadata: report.Metadata{
 			Code: r.Code, Title: r.Title, Description: r.Description, Solution: r.Solution,
-			Collections: r.Collections, EffectiveOn: r.EffectiveOn, Term: r.Term, Extra: r.Extra,
+			Collections: r.Collections, EffectiveOn: r.EffectiveOn, Term: r.Term, DependsOn: r.DependsOn, Extra: r.Extra,
 		}})
 	}
 	return out
@@ -474,4 +497,14 @@ func shortErr(err error) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// publicKeyPEM is the verifier's key as PEM, for the sigstore options
+// policies pass to ec.sigstore.verify_*.
+func publicKeyPEM(key *signing.Verifier) (string, error) {
+	der, err := x509.MarshalPKIXPublicKey(key.PublicKey())
+	if err != nil {
+		return "", fmt.Errorf("public key: %w", err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,7 +53,11 @@ Configuration (--type config): checks every Containerfile/Dockerfile and
 Kubernetes/Tekton YAML under --source DIR (rules TL-CF-*, TL-K8S-*).
 
 Results: TEST_OUTPUT (Konflux's shape; ERROR when the scan could not run,
-e.g. a missing or corrupt database) and SCAN_OUTPUT (counts by severity).
+e.g. a missing or corrupt database), SCAN_OUTPUT (counts by severity,
+patched and unpatched, Konflux's shape) and REPORTS ({"<image digest>":
+"<report digest>"}: with --attach-report the vulnerabilities are attached
+to the image as a Clair report, the OCI referrer Konflux's clair-scan
+writes and Conforma's cve rules read; {} otherwise).
 Exit codes: 0 passed, 1 findings at or above --fail-on, 2 the scan could
 not run; with --report-only the outcome is only reported and the exit
 code is 0.
@@ -74,6 +79,7 @@ Example:
 			&cli.StringFlag{Name: "fail-on", Usage: "fail when a finding is of `SEVERITY` or above: critical, high, medium or low (default: never)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "report format: table, json, sarif, cyclonedx or cosign-vuln (the CycloneDX report as a cosign vuln predicate, for the attest step's vuln=FILE)"},
 			&cli.StringFlag{Name: "output", Usage: "write the report to `FILE` instead of stdout"},
+			&cli.BoolFlag{Name: "attach-report", Usage: "with --image, attach a Clair-format report of the vulnerabilities to the image as an OCI referrer (application/vnd.redhat.clair-report+json, as Konflux's clair-scan does) and name it in the REPORTS result, which Conforma's cve rules read"},
 			&cli.BoolFlag{Name: "report-only", Usage: "report the outcome in TEST_OUTPUT but exit 0 (Konflux style: a policy decides later)"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "verify TLS for registries other than loopback; false allows plain HTTP"},
 			stepcli.ResultsDirFlag(),
@@ -118,13 +124,17 @@ func scanAndReport(c *cli.Context, now func() time.Time) error {
 	opts := []scan.Option{scan.WithProgress(c.App.ErrWriter), scan.WithClock(now)}
 
 	var rep *finding.Report
+	var scanned name.Digest // the image whose SBOM was scanned, if any
 	var err error
 	switch c.String("type") {
 	case "vulnerabilities":
-		rep, err = vulnerabilities(c, opts)
+		rep, scanned, err = vulnerabilities(c, opts)
 	case "config":
 		if c.String("source") == "" {
 			return stepcli.Usagef("--type config needs --source DIR")
+		}
+		if c.Bool("attach-report") {
+			return stepcli.Usagef("--attach-report is for --type vulnerabilities with --image")
 		}
 		rep, err = scan.Config(c.String("source"), opts...)
 	default:
@@ -139,6 +149,20 @@ func scanAndReport(c *cli.Context, now func() time.Time) error {
 	}
 	verdict := scan.Judge(rep, failOn)
 	res := stepcli.Results(c)
+	reports := map[string]string{}
+	if c.Bool("attach-report") {
+		if scanned.DigestStr() == "" {
+			return stepcli.Usagef("--attach-report needs --image (a report is attached to an image)")
+		}
+		ref, err := attachClair(c, scanned, rep)
+		if err != nil {
+			return err
+		}
+		reports[scanned.DigestStr()] = ref.DigestStr()
+	}
+	if err := res.WriteJSON("REPORTS", reports); err != nil {
+		return err
+	}
 	if err := res.WriteJSON("SCAN_OUTPUT", scan.Summarize(rep)); err != nil {
 		return err
 	}
@@ -152,13 +176,36 @@ func scanAndReport(c *cli.Context, now func() time.Time) error {
 	return nil
 }
 
-func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error) {
+// attachClair attaches the Clair form of rep to img as an OCI referrer and
+// returns the referrer's digest.
+func attachClair(c *cli.Context, img name.Digest, rep *finding.Report) (name.Digest, error) {
+	var buf bytes.Buffer
+	if err := report.Clair(&buf, rep); err != nil {
+		return name.Digest{}, err
+	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ref, err := cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(ctx)...)).
+		AttachArtifact(ctx, img, report.ClairMediaType, "clair-report.json", buf.Bytes())
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("attaching the Clair report to %s: %w", img, err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "scan: attached the Clair report to %s as %s\n", img, ref)
+	return ref, nil
+}
+
+// vulnerabilities scans the SBOM file or the image's SBOM, and returns the
+// report and the image scanned (zero for a file).
+func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.Digest, error) {
+	var none name.Digest
 	sbomFile, image := c.String("sbom"), c.String("image")
 	if (sbomFile == "") == (image == "") {
-		return nil, stepcli.Usagef("give exactly one of --sbom FILE or --image REF")
+		return nil, none, stepcli.Usagef("give exactly one of --sbom FILE or --image REF")
 	}
 	if c.String("db") == "" {
-		return nil, stepcli.Usagef("--db DIR is required: an OSV database (<Ecosystem>/all.zip)")
+		return nil, none, stepcli.Usagef("--db DIR is required: an OSV database (<Ecosystem>/all.zip)")
 	}
 	opts = append(opts, scan.WithGOOS(c.String("goos")))
 	switch d := c.String("db-cache"); d {
@@ -176,22 +223,23 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 		}
 	}
 	var data []byte
+	var scanned name.Digest
 	subject := sbomFile
 	if sbomFile != "" {
 		b, err := os.ReadFile(sbomFile)
 		if err != nil {
-			return nil, fmt.Errorf("--sbom: %w", err)
+			return nil, none, fmt.Errorf("--sbom: %w", err)
 		}
 		data = b
 	} else {
 		ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(!c.Bool("tls-verify")))
 		if err != nil {
-			return nil, stepcli.Usagef("--image: %v", err)
+			return nil, none, stepcli.Usagef("--image: %v", err)
 		}
 		if dg := c.String("image-digest"); dg != "" {
 			d, err := remoteopt.ParseDigest(ref.Context().Name()+"@"+dg, remoteopt.Insecure(!c.Bool("tls-verify")))
 			if err != nil {
-				return nil, stepcli.Usagef("--image-digest: %v", err)
+				return nil, none, stepcli.Usagef("--image-digest: %v", err)
 			}
 			ref = d
 		}
@@ -204,16 +252,20 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, error
 		case errors.Is(err, cosignoci.ErrNoSBOM) && c.Bool("catalog"):
 			fmt.Fprintf(c.App.ErrWriter, "scan: %v; cataloging the image (--catalog)\n", err)
 			if data, subject, err = catalog(ctx, c, ref); err != nil {
-				return nil, err
+				return nil, none, err
+			}
+			if scanned, err = remoteopt.ParseDigest(subject, remoteopt.Insecure(!c.Bool("tls-verify"))); err != nil {
+				return nil, none, fmt.Errorf("cataloged image %q: %w", subject, err)
 			}
 		case err != nil:
-			return nil, err
+			return nil, none, err
 		default:
 			fmt.Fprintf(c.App.ErrWriter, "scan: SBOM of %s from %s\n", s.Image, s.Where)
-			data, subject = s.Data, s.Image.String()
+			data, subject, scanned = s.Data, s.Image.String(), s.Image
 		}
 	}
-	return scan.Vulnerabilities(data, subject, c.String("db"), opts...)
+	rep, err := scan.Vulnerabilities(data, subject, c.String("db"), opts...)
+	return rep, scanned, err
 }
 
 // catalog makes the SBOM of an image with the sbom step's library (syft),

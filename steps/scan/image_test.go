@@ -20,6 +20,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
+	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/testdb"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -134,5 +135,101 @@ func TestImageAttachments(t *testing.T) {
 	o = runScan(t, "--image", bare.String(), "--db", db)
 	if o.code != exitcode.Error || o.testOutput(t).Result != results.Error || !strings.Contains(o.testOutput(t).Note, "no SBOM") {
 		t.Fatalf("exit %d, %+v", o.code, o.testOutput(t))
+	}
+}
+
+// TestAttachClairReport: --attach-report attaches the findings to the
+// scanned image as a Clair report and names it in REPORTS, the way
+// Conforma's cve rules find it: REPORTS[<image digest>] is the digest of a
+// manifest in the image's repository with a layer of type
+// application/vnd.redhat.clair-report+json, whose vulnerabilities carry
+// name, normalized_severity and fixed_in_version.
+func TestAttachClairReport(t *testing.T) {
+	reg := testregistry.Start(t)
+	db, cache := testdb.OSV(t), t.TempDir()
+	cdx, err := os.ReadFile("testdata/small.cdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, desc := pushImage(t, reg+"/app:v1")
+	attachReferrer(t, img, desc, cdx, "application/vnd.cyclonedx+json", time.Now())
+	o := runScan(t, "--image", reg+"/app:v1", "--db", db, "--db-cache", cache, "--attach-report", "--format", "json")
+	if o.code != exitcode.OK {
+		t.Fatalf("exit %d; stderr:\n%s", o.code, o.stderr)
+	}
+	raw, err := o.results.Read("REPORTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports map[string]string
+	if err := json.Unmarshal([]byte(raw), &reports); err != nil || len(reports) != 1 {
+		t.Fatalf("REPORTS %q: %v", raw, err)
+	}
+	reportDigest, ok := reports[img.DigestStr()]
+	if !ok {
+		t.Fatalf("REPORTS %v lacks the image digest %s", reports, img.DigestStr())
+	}
+	ref := img.Context().Digest(reportDigest)
+	m, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, _ := m.Manifest()
+	if man.Subject == nil || man.Subject.Digest.String() != img.DigestStr() {
+		t.Errorf("report subject %+v, want the image", man.Subject)
+	}
+	var clair struct {
+		Vulnerabilities map[string]struct {
+			Name               string `json:"name"`
+			NormalizedSeverity string `json:"normalized_severity"`
+			FixedInVersion     string `json:"fixed_in_version"`
+		} `json:"vulnerabilities"`
+	}
+	found := 0
+	for _, l := range man.Layers {
+		if l.MediaType != "application/vnd.redhat.clair-report+json" {
+			continue
+		}
+		found++
+		blob, err := remote.Layer(img.Context().Digest(l.Digest.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _ := blob.Compressed()
+		if err := json.NewDecoder(rc).Decode(&clair); err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+	}
+	if found != 1 {
+		t.Fatalf("%d clair-report layers in %+v", found, man.Layers)
+	}
+	// The counts Conforma derives from the report equal SCAN_OUTPUT's.
+	so := o.scanOutput(t)
+	count := map[bool]map[string]int{true: {}, false: {}}
+	for _, v := range clair.Vulnerabilities {
+		count[v.FixedInVersion != ""][strings.ToLower(v.NormalizedSeverity)]++
+	}
+	for patched, c := range map[bool]*scan.Counts{true: so.Vulnerabilities, false: so.Unpatched} {
+		want := map[string]int{"critical": c.Critical, "high": c.High, "medium": c.Medium, "low": c.Low, "unknown": c.Unknown}
+		for level, n := range want {
+			if count[patched][level] != n {
+				t.Errorf("patched=%v %s: report has %d, SCAN_OUTPUT %d", patched, level, count[patched][level], n)
+			}
+		}
+	}
+	if len(clair.Vulnerabilities) == 0 {
+		t.Error("the report lists no vulnerabilities; the SBOM has a vulnerable smallvec")
+	}
+
+	// Without --attach-report REPORTS is {} and nothing is attached.
+	o = runScan(t, "--image", img.String(), "--db", db, "--db-cache", cache)
+	if raw, _ := o.results.Read("REPORTS"); raw != "{}" {
+		t.Errorf("REPORTS without --attach-report: %q", raw)
+	}
+	// An SBOM file has no image to attach to.
+	o = runScan(t, "--sbom", "testdata/small.cdx.json", "--db", db, "--attach-report")
+	if o.code != exitcode.Error || !strings.Contains(o.stderr, "--attach-report needs --image") {
+		t.Errorf("--attach-report with --sbom: exit %d\n%s", o.code, o.stderr)
 	}
 }

@@ -35,11 +35,15 @@ func newApp(getenv func(string) string) *cli.App {
 		Description: `For each image: resolve its digest, verify its cosign signature and the
 attestations beside it (signed by --public-key, subject = the image's digest),
 check SLSA provenance against the SLSA schema, and evaluate the policy's Rego
-rules on Conforma's input document (input.image, input.attestations).
+rules on Conforma's input document (input.image, input.attestations,
+input.snapshot, input.component_name, input.policy_spec) with Conforma's
+ec.oci.*, ec.purl.* and ec.sigstore.* built-ins (ec.sigstore.* verifies with a
+public key only; data.config.default_sigstore_opts holds --public-key).
 
 The policy file has the shape of Conforma's EnterpriseContractPolicy spec
 (sources with policy, data, ruleData and config.include/exclude; a location is
-a local path or oci::REF). Without --policy the built-in trustline pack is used.
+written as Conforma writes it: a local path, oci::REF, git::https://HOST/REPO.git//DIR?ref=REV
+or an https file or archive). Without --policy the built-in trustline pack is used.
 
 Exit codes: 0 every image passed; 1 a policy violation; 2 an error prevented a
 verdict (bad input, unreachable registry).
@@ -66,7 +70,7 @@ Example:
 			&cli.StringFlag{Name: "vsa-signing-key", Usage: "sign a SLSA verification summary for each passing image with this cosign private key `FILE` (password from COSIGN_PASSWORD)"},
 			&cli.StringFlag{Name: "vsa-dir", Usage: "write verification summaries (DSSE envelopes) into `DIR`"},
 			&cli.BoolFlag{Name: "push-vsa", Usage: "push each verification summary beside its image (.att), as cosign attest does"},
-			&cli.StringFlag{Name: "cache-dir", Usage: "cache OCI policy sources by digest in `DIR` (default: a temporary directory)"},
+			&cli.StringFlag{Name: "cache-dir", Usage: "cache policy sources in `DIR`, OCI and https by digest, git by commit (default: a temporary directory)"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
 			stepcli.ResultsDirFlag(),
 		},
@@ -91,6 +95,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 		outputs = []report.Output{{Format: report.Text}}
 	}
 	var images []verify.Image
+	var snap *snapshot.Snapshot
 	for _, r := range c.StringSlice("image") {
 		images = append(images, verify.Image{Ref: r})
 	}
@@ -100,6 +105,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 			return stepcli.Usagef("--images: %v", err)
 		}
 		images = append(images, verify.ImagesFromSnapshot(s)...)
+		snap = s
 	}
 	if len(images) == 0 {
 		return stepcli.Usagef("no images: give --image REF or --images FILE")
@@ -117,6 +123,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 		verify.WithTimeout(c.Duration("timeout")),
 		verify.WithMaxMemory(c.Uint64("max-memory") << 20),
 		verify.WithMaxInput(c.Int64("max-input") << 20),
+		verify.WithSnapshot(snap),
 	}
 	if c.Duration("timeout") < 0 || c.Int64("max-input") < 0 {
 		return stepcli.Usagef("--timeout and --max-input must not be negative")

@@ -1,6 +1,7 @@
 // Package report writes a scan's findings as a table for people, JSON,
 // SARIF 2.1.0, a CycloneDX 1.6 BOM with vulnerabilities (VEX-ready), or
-// that BOM inside a cosign vulnerability predicate (cosign-vuln).
+// that BOM inside a cosign vulnerability predicate (cosign-vuln), or a
+// Clair v4 vulnerability report (clair, what Conforma's cve rules read).
 // Every format is written from a finding.Report; ReadJSON reads the JSON
 // format back, so a report can be replayed into any other.
 package report
@@ -19,7 +20,7 @@ import (
 )
 
 // Formats lists the output formats by name.
-var Formats = []string{"table", "json", "sarif", "cyclonedx", "cosign-vuln"}
+var Formats = []string{"table", "json", "sarif", "cyclonedx", "cosign-vuln", "clair"}
 
 // Write writes r in format to w.
 func Write(w io.Writer, format string, r *finding.Report) error {
@@ -34,6 +35,8 @@ func Write(w io.Writer, format string, r *finding.Report) error {
 		return CycloneDX(w, r)
 	case "cosign-vuln":
 		return CosignVuln(w, r)
+	case "clair":
+		return Clair(w, r)
 	}
 	return fmt.Errorf("output format %q: want one of %s", format, strings.Join(Formats, ", "))
 }

@@ -203,35 +203,8 @@ func (c *Config) validate(field string) error {
 	return nil
 }
 
-// Location kinds.
-const (
-	KindLocal = "local"
-	KindOCI   = "oci"
-)
-
-// ParseLocation splits a source location into its kind and reference.
-// "oci::REF" names an OCI artifact; a path without "::" or "://" is local.
-func ParseLocation(l string) (kind, ref string, err error) {
-	switch {
-	case strings.HasPrefix(l, "oci::"):
-		ref = strings.TrimPrefix(l, "oci::")
-		ref = strings.TrimPrefix(ref, "oci://")
-		if ref == "" {
-			return "", "", errors.New("oci:: needs a reference")
-		}
-		return KindOCI, ref, nil
-	case strings.HasPrefix(l, "file::"):
-		return KindLocal, strings.TrimPrefix(l, "file::"), nil
-	case strings.Contains(l, "::") || strings.Contains(l, "://"):
-		return "", "", fmt.Errorf("location %q: only local paths and oci::REF are supported (mirror git or http sources to an OCI artifact)", l)
-	case l == "":
-		return "", "", errors.New("empty location")
-	}
-	return KindLocal, l, nil
-}
-
 func validLocation(l string) error {
-	_, _, err := ParseLocation(l)
+	_, err := ParseLocation(l)
 	return err
 }
 

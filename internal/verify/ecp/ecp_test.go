@@ -38,9 +38,9 @@ func TestParseResource(t *testing.T) {
 	if s.Name != "release" || len(s.Policy) != 2 || s.RuleData["allowed_registry_prefixes"] == nil {
 		t.Fatalf("parsed %+v", s)
 	}
-	kind, ref, err := ParseLocation(s.Policy[0])
-	if kind != KindOCI || ref != "quay.io/enterprise-contract/ec-release-policy:latest" || err != nil {
-		t.Errorf("location: %s %s %v", kind, ref, err)
+	loc, err := ParseLocation(s.Policy[0])
+	if loc.Kind != KindOCI || loc.Ref != "quay.io/enterprise-contract/ec-release-policy:latest" || err != nil {
+		t.Errorf("location: %+v %v", loc, err)
 	}
 	before := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	inc, exc := p.EffectiveConfig(0, "x", "sha256:abc", before)
@@ -98,7 +98,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("accepted a source without policy")
 			}
 			for _, l := range append(append([]string{}, s.Policy...), s.Data...) {
-				if _, _, err := ParseLocation(l); err != nil {
+				if _, err := ParseLocation(l); err != nil {
 					t.Fatalf("accepted a bad location %q", l)
 				}
 			}

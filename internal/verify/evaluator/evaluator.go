@@ -20,6 +20,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/loader"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
+
+	"github.com/trustline-dev/trustline/internal/verify/ecbuiltins"
 )
 
 // DefaultEffectiveOn is the date Conforma gives rules that name none.
@@ -40,6 +43,9 @@ type Rule struct {
 	Solution    string   `json:"solution,omitempty"`
 	Collections []string `json:"collections,omitempty"`
 	EffectiveOn string   `json:"effective_on,omitempty"`
+	// DependsOn names rules (by code) whose violation or warning makes
+	// this rule's results redundant (custom.depends_on).
+	DependsOn []string `json:"depends_on,omitempty"`
 }
 
 // Result is one violation, warning or success.
@@ -52,6 +58,7 @@ type Result struct {
 	EffectiveOn string         `json:"effective_on,omitempty"`
 	Collections []string       `json:"collections,omitempty"`
 	Term        any            `json:"term,omitempty"`
+	DependsOn   []string       `json:"depends_on,omitempty"`
 	Extra       map[string]any `json:"extra,omitempty"`
 }
 
@@ -60,6 +67,10 @@ type Outcome struct {
 	Violations []Result `json:"violations,omitempty"`
 	Warnings   []Result `json:"warnings,omitempty"`
 	Successes  []Result `json:"successes,omitempty"`
+	// Errors are the built-in calls that could not answer (a registry
+	// that failed, a bad reference): their expressions were undefined,
+	// as in Conforma, and the rules using them decided without them.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Engine is a compiled policy. It is safe for concurrent use.
@@ -84,6 +95,7 @@ type options struct {
 	extra        map[string]any
 	maxMemory    uint64
 	maxMemorySet bool
+	builtins     *ecbuiltins.Set
 }
 
 // Option configures New.
@@ -98,6 +110,10 @@ func WithDataPaths(paths ...string) Option {
 // WithRuleData injects rule data at data.rule_data__configuration__, as
 // Conforma does with a source's ruleData. Default: none.
 func WithRuleData(rd map[string]any) Option { return func(o *options) { o.ruleData = rd } }
+
+// WithBuiltins sets the configuration of Conforma's ec.* built-ins
+// (registry options, bounds). Default: ecbuiltins.New() with no options.
+func WithBuiltins(s *ecbuiltins.Set) Option { return func(o *options) { o.builtins = s } }
 
 // WithData merges an extra document at the root of data (tests, config).
 func WithData(d map[string]any) Option { return func(o *options) { o.extra = d } }
@@ -117,6 +133,9 @@ func New(ctx context.Context, policyPaths []string, opts ...Option) (*Engine, er
 	modules, err := loadModules(policyPaths, false)
 	if err != nil {
 		return nil, err
+	}
+	if o.builtins == nil {
+		o.builtins = ecbuiltins.New()
 	}
 	e, err := compile(ctx, modules, o)
 	if err != nil {
@@ -198,7 +217,9 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 		data[RuleDataKey] = o.ruleData
 	}
 
-	c := ast.NewCompiler().WithEnablePrintStatements(false)
+	// The compiler type-checks calls of the ec.* built-ins against their
+	// declarations; the implementations are bound to the query below.
+	c := ast.NewCompiler().WithEnablePrintStatements(false).WithBuiltins(o.builtins.Decls())
 	c.Compile(modules)
 	if c.Failed() {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, c.Errors)
@@ -247,6 +268,7 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 		r.Solution, _ = a.Custom["solution"].(string)
 		r.EffectiveOn, _ = a.Custom["effective_on"].(string)
 		r.Collections = stringList(a.Custom["collections"])
+		r.DependsOn = dependsOn(a.Custom["depends_on"])
 		e.rules[r.Code] = r
 	}
 
@@ -279,12 +301,16 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 	}
 
 	store := inmem.NewFromObject(data)
-	pq, err := rego.New(
+	ropts := append([]func(*rego.Rego){
 		rego.Compiler(c),
 		rego.Store(store),
 		rego.Query(q.String()),
+		// A built-in that fails leaves its expression undefined, so one
+		// unreachable registry does not stop every other rule (Conforma's
+		// built-ins return no value on error for the same reason).
 		rego.StrictBuiltinErrors(false),
-	).PrepareForEval(ctx)
+	}, o.builtins.RegoOptions()...)
+	pq, err := rego.New(ropts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
@@ -302,36 +328,35 @@ func (e *Engine) Rules() []Rule {
 	return out
 }
 
-// Filter says which results count, by Conforma's include/exclude entries.
-type Filter struct {
-	Include []string
-	Exclude []string
-}
-
 // Evaluate runs the compiled policy on input at the effective time when:
 // Rego's time.now_ns() returns when, and a result whose effective_on is
 // after when is reported as a warning instead of a violation. It stops
 // when ctx ends (returning the context's cause, e.g. a deadline's) or the
 // heap passes the memory limit (ErrLimit).
 func (e *Engine) Evaluate(ctx context.Context, input ast.Value, when time.Time, f Filter) (*Outcome, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
+	ctx, cancel := context.WithCancelCause(ecbuiltins.WithCache(ctx))
 	defer cancel(nil)
 	if e.maxMemory > 0 {
 		defer guardMemory(ctx, e.maxMemory, cancel)()
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(when))
+	var builtinErrs []topdown.Error
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalTime(when), rego.EvalBuiltinErrorList(&builtinErrs))
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			return nil, fmt.Errorf("evaluating policy: %w", cause)
 		}
 		return nil, fmt.Errorf("evaluating policy: %w", err)
 	}
-	out := &Outcome{}
+	out := &Outcome{Errors: errorMessages(builtinErrs)}
 	if len(rs) == 0 {
 		return out, nil
 	}
 	all, _ := rs[0].Bindings["x"].(map[string]any)
 	fired := map[string]bool{}
+	unmatched := map[string]bool{}
+	for _, inc := range f.includes() {
+		unmatched[inc] = true
+	}
 	for _, p := range e.packages {
 		sets, _ := all[p.path].(map[string]any)
 		for _, kind := range p.kinds {
@@ -339,7 +364,7 @@ func (e *Engine) Evaluate(ctx context.Context, input ast.Value, when time.Time, 
 			for _, it := range items {
 				r := e.result(p.short, kind, it)
 				fired[r.Code] = true
-				if !f.keeps(r.Code, r.Collections, r.Term) {
+				if !f.keeps(r.Code, r.Collections, r.Term, unmatched) {
 					continue
 				}
 				if kind == "deny" && !inEffect(r.EffectiveOn, when) {
@@ -355,11 +380,13 @@ func (e *Engine) Evaluate(ctx context.Context, input ast.Value, when time.Time, 
 		}
 	}
 	for _, r := range e.Rules() {
-		if fired[r.Code] || !f.keeps(r.Code, r.Collections, nil) {
+		if fired[r.Code] || !f.keeps(r.Code, r.Collections, nil, unmatched) {
 			continue
 		}
-		out.Successes = append(out.Successes, Result{Code: r.Code, Msg: "Pass", Title: r.Title, Description: r.Description, EffectiveOn: r.EffectiveOn, Collections: r.Collections})
+		out.Successes = append(out.Successes, Result{Code: r.Code, Msg: "Pass", Title: r.Title, Description: r.Description, EffectiveOn: r.EffectiveOn, Collections: r.Collections, DependsOn: r.DependsOn})
 	}
+	out.Warnings = append(out.Warnings, missingIncludes(unmatched, f.includes())...)
+	trimDependents(out)
 	sortResults(out.Violations)
 	sortResults(out.Warnings)
 	return out, nil
@@ -431,6 +458,7 @@ func (e *Engine) result(pkg, kind string, item any) Result {
 		if len(r.Collections) == 0 {
 			r.Collections = meta.Collections
 		}
+		r.DependsOn = meta.DependsOn
 	}
 	if r.EffectiveOn == "" {
 		r.EffectiveOn = DefaultEffectiveOn
@@ -438,47 +466,28 @@ func (e *Engine) result(pkg, kind string, item any) Result {
 	return r
 }
 
-// keeps applies Conforma's include/exclude scoring: the most specific
-// matching entry wins, and a tie goes to exclude. No include list means
-// "*".
-func (f Filter) keeps(code string, collections []string, term any) bool {
-	inc := f.Include
-	if len(inc) == 0 {
-		inc = []string{"*"}
+// dependsOn reads custom.depends_on: a list of codes, or one code.
+func dependsOn(v any) []string {
+	switch d := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		out := make([]string, 0, len(d))
+		for _, x := range d {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out
+	default:
+		return []string{fmt.Sprint(d)}
 	}
-	return score(inc, code, collections, term) > score(f.Exclude, code, collections, term)
 }
 
-func score(entries []string, code string, collections []string, term any) int {
-	pkg, _, _ := strings.Cut(code, ".")
-	best := 0
-	for _, e := range entries {
-		s := 0
-		value, wantTerm, hasTerm := strings.Cut(e, ":")
-		switch {
-		case value == "*":
-			s = 1
-		case strings.HasPrefix(value, "@"):
-			if contains(collections, value[1:]) {
-				s = 10
-			}
-		case value == pkg || value == pkg+".*":
-			s = 10
-		case value == code:
-			s = 100
-		}
-		if s > 0 && hasTerm {
-			if fmt.Sprint(term) != wantTerm {
-				s = 0
-			} else {
-				s += 100
-			}
-		}
-		if s > best {
-			best = s
-		}
+func errorMessages(errs []topdown.Error) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Message)
 	}
-	return best
+	return out
 }
 
 func lastSegment(r ast.Ref) string {

@@ -19,6 +19,8 @@ type Report struct {
 	Key           string      `json:"key,omitempty"`
 	Policy        Policy      `json:"policy"`
 	Components    []Component `json:"components"`
+	// ECVersion is the version of the verifier, in Conforma's field.
+	ECVersion string `json:"ec-version,omitempty"`
 	// Errors counts components for which an error prevented a verdict.
 	Errors int `json:"errors,omitempty"`
 }
@@ -75,6 +77,7 @@ type Metadata struct {
 	Collections []string       `json:"collections,omitempty"`
 	EffectiveOn string         `json:"effective_on,omitempty"`
 	Term        any            `json:"term,omitempty"`
+	DependsOn   []string       `json:"depends_on,omitempty"`
 	Extra       map[string]any `json:"extra,omitempty"`
 }
 

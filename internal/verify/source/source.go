@@ -1,10 +1,25 @@
-// Package source turns the locations of a policy source into local
-// directories: a local path is used as it is (relative to the policy
-// file's directory), an "oci::REF" artifact is resolved to its digest,
-// pulled once into a cache directory named by that digest and reused by
-// later runs. Conftest/Conforma policy bundles (one file per layer, named
-// by org.opencontainers.image.title) and tar(.gz) layers (OPA bundles) are
-// both understood.
+// Package source turns the locations of a policy source, written as
+// Conforma writes them (see ecp.ParseLocation), into local directories:
+//
+//   - a local path is used as it is (relative to the policy file's
+//     directory);
+//   - an "oci::REF" artifact is resolved to its digest, pulled once into a
+//     cache directory named by that digest and reused by later runs.
+//     Conftest/Conforma policy bundles (one file per layer, named by
+//     org.opencontainers.image.title) and tar(.gz) layers (OPA bundles)
+//     are both understood;
+//   - a "git::URL//SUBDIR?ref=REV" repository is resolved to a commit
+//     (branch and tag by listing the remote, a full commit hash as it
+//     is), fetched with go-git into memory and the regular files of
+//     SUBDIR written to a cache directory named by that commit, URL and
+//     SUBDIR; symbolic links and submodules are left out, so a policy
+//     cannot reach outside its checkout;
+//   - an "https://…" file is downloaded, cached by the SHA-256 of its
+//     bytes, and unpacked when its name ends in .tar, .tar.gz, .tgz or
+//     .zip.
+//
+// Every artifact is bounded by MaxArtifactSize, and every error names the
+// location it is about.
 package source
 
 import (
@@ -14,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -29,7 +45,8 @@ import (
 type Resolved struct {
 	Location string // as written in the policy
 	Path     string // local directory or file
-	Digest   string // sha256:… of an OCI artifact, empty for local paths
+	Digest   string // sha256:… of an OCI artifact or https file, empty for local paths and git
+	Commit   string // the commit of a git source
 }
 
 type options struct {
@@ -37,6 +54,7 @@ type options struct {
 	baseDir  string
 	remote   []remote.Option
 	insecure bool
+	client   *http.Client
 }
 
 // Option configures a Resolver.
@@ -55,6 +73,10 @@ func WithRemoteOptions(r ...remote.Option) Option { return func(o *options) { o.
 
 // WithInsecure allows plain HTTP to any registry (loopback always may).
 func WithInsecure(b bool) Option { return func(o *options) { o.insecure = b } }
+
+// WithHTTPClient is used for https sources (default: a client with a
+// five-minute timeout). Git sources use go-git's own transport.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
 
 // Resolver resolves locations.
 type Resolver struct{ o options }
@@ -80,12 +102,17 @@ const MaxArtifactSize = 64 << 20
 
 // Resolve returns the local path of location.
 func (r *Resolver) Resolve(ctx context.Context, location string) (*Resolved, error) {
-	kind, ref, err := ecp.ParseLocation(location)
+	loc, err := ecp.ParseLocation(location)
 	if err != nil {
 		return nil, err
 	}
-	if kind == ecp.KindLocal {
-		p := ref
+	switch loc.Kind {
+	case ecp.KindGit:
+		return r.git(ctx, location, loc)
+	case ecp.KindHTTP:
+		return r.download(ctx, location, loc.URL)
+	case ecp.KindLocal:
+		p := loc.Path
 		if !filepath.IsAbs(p) && r.o.baseDir != "" {
 			p = filepath.Join(r.o.baseDir, p)
 		}
@@ -94,7 +121,7 @@ func (r *Resolver) Resolve(ctx context.Context, location string) (*Resolved, err
 		}
 		return &Resolved{Location: location, Path: p}, nil
 	}
-	return r.pull(ctx, location, ref)
+	return r.pull(ctx, location, loc.Ref)
 }
 
 func (r *Resolver) pull(ctx context.Context, location, ref string) (*Resolved, error) {
@@ -113,7 +140,7 @@ func (r *Resolver) pull(ctx context.Context, location, ref string) (*Resolved, e
 	}
 	digest := desc.Digest.String()
 	dir := filepath.Join(r.o.cacheDir, strings.ReplaceAll(digest, ":", "-"))
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+	if cached(dir) {
 		return &Resolved{Location: location, Path: filepath.Join(dir, "content"), Digest: digest}, nil
 	}
 	img, err := desc.Image()
@@ -124,12 +151,9 @@ func (r *Resolver) pull(ctx context.Context, location, ref string) (*Resolved, e
 	if err != nil {
 		return nil, fmt.Errorf("policy location %q: %w", location, err)
 	}
-	if err := os.MkdirAll(r.o.cacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("policy cache: %w", err)
-	}
-	tmp, err := os.MkdirTemp(r.o.cacheDir, ".pull-*")
+	tmp, err := r.tempEntry()
 	if err != nil {
-		return nil, fmt.Errorf("policy cache: %w", err)
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	content := filepath.Join(tmp, "content")
@@ -149,16 +173,43 @@ func (r *Resolver) pull(ctx context.Context, location, ref string) (*Resolved, e
 			return nil, fmt.Errorf("policy location %q: layer %d (%s): %w", location, i, l.Digest, err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(digest), 0o644); err != nil {
+	if err := commit(tmp, dir, digest); err != nil {
 		return nil, err
+	}
+	return &Resolved{Location: location, Path: filepath.Join(dir, "content"), Digest: digest}, nil
+}
+
+// cached reports whether dir is a complete cache entry.
+func cached(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ".complete"))
+	return err == nil
+}
+
+// commit marks the filled temporary directory tmp complete and moves it to
+// dir, the cache entry.
+func commit(tmp, dir, stamp string) error {
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(stamp), 0o644); err != nil {
+		return fmt.Errorf("policy cache: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		// Another run may have filled the cache first; use its copy.
-		if _, err2 := os.Stat(filepath.Join(dir, ".complete")); err2 != nil {
-			return nil, fmt.Errorf("policy cache: %w", err)
+		if !cached(dir) {
+			return fmt.Errorf("policy cache: %w", err)
 		}
 	}
-	return &Resolved{Location: location, Path: filepath.Join(dir, "content"), Digest: digest}, nil
+	return nil
+}
+
+// tempEntry makes a temporary directory in the cache to fill.
+func (r *Resolver) tempEntry() (string, error) {
+	if err := os.MkdirAll(r.o.cacheDir, 0o755); err != nil {
+		return "", fmt.Errorf("policy cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(r.o.cacheDir, ".pull-*")
+	if err != nil {
+		return "", fmt.Errorf("policy cache: %w", err)
+	}
+	return tmp, nil
 }
 
 // safeJoin joins a path from an artifact under root, refusing absolute

@@ -102,7 +102,7 @@ func TestRejectsEscapesAndBadSources(t *testing.T) {
 		"oci::" + reg + "/evil2:v1":    "leaves the artifact",
 		"oci::" + reg + "/untitled:v1": "annotation",
 		"oci::" + reg + "/missing:v1":  "missing",
-		"git::https://example.com/x":   "only local paths and oci::REF",
+		"s3::https://example.com/x":    `getter "s3" is not supported`,
 		"./does-not-exist":             "does-not-exist",
 	} {
 		_, err := r.Resolve(context.Background(), loc)
