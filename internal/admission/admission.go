@@ -347,21 +347,35 @@ func (s *Server) Review(ctx context.Context, req *admissionv1.AdmissionRequest, 
 		defer cancel()
 	}
 	verdicts := s.check(ctx, images)
+	// One problem per distinct image, naming every container running it.
 	var problems []string
 	var patch []PatchOp
+	var order []string
+	where := map[string][]string{}
+	failed := map[string]Verdict{}
 	for i, im := range images {
 		v := verdicts[i]
 		switch {
 		case v.Err != "" && s.o.failOpen:
 			resp.Warnings = append(resp.Warnings, fmt.Sprintf("trustline: image %q (container %q) was not verified, allowed by --fail-open: %s", im.Image, im.Container, v.Err))
 			fmt.Fprintf(s.o.log, "fail-open %s %s/%s: image %q: %s\n", req.Kind.Kind, req.Namespace, objName(req), im.Image, v.Err)
-		case v.Err != "":
-			problems = append(problems, fmt.Sprintf("image %q (container %q, %s): could not be verified: %s", im.Image, im.Container, im.Field, v.Err))
-		case !v.Allowed:
-			problems = append(problems, fmt.Sprintf("image %q (container %q, %s) resolved to %s failed the policy: %s", im.Image, im.Container, im.Field, v.Digest, strings.Join(v.Reasons, "; ")))
+		case v.Err != "" || !v.Allowed:
+			if _, ok := where[im.Image]; !ok {
+				order = append(order, im.Image)
+				failed[im.Image] = v
+			}
+			where[im.Image] = append(where[im.Image], fmt.Sprintf("%q at %s", im.Container, im.Field))
 		case mutate && v.Digest != im.Image:
 			patch = append(patch, PatchOp{Op: "replace", Path: im.Field, Value: v.Digest})
 		}
+	}
+	for _, ref := range order {
+		v := failed[ref]
+		if v.Err != "" {
+			problems = append(problems, fmt.Sprintf("image %q (container %s) could not be verified: %s", ref, strings.Join(where[ref], ", container "), v.Err))
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("image %q (container %s) resolved to %s failed the policy: %s", ref, strings.Join(where[ref], ", container "), v.Digest, strings.Join(v.Reasons, "; ")))
 	}
 	if len(problems) > 0 {
 		return deny(http.StatusForbidden, "trustline deploy gate: "+strings.Join(problems, " | "))
