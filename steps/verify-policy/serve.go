@@ -59,8 +59,9 @@ every review it is sent.
 The key, policy, rule data and TLS files are re-read when their contents
 change (checked every --reload-interval), as a mounted ConfigMap or Secret
 changes; a policy that fails to load is logged and the previous one stays.
-SIGTERM: /readyz fails, reviews in flight finish (up to --shutdown-grace),
-then the server exits 0.
+SIGTERM: /readyz fails, the server keeps answering for --drain-delay while the
+Service's endpoints drop it, then stops accepting and lets reviews in flight
+finish (up to --shutdown-grace), and exits 0.
 
 Example:
    verify-policy serve --listen :8443 \
@@ -80,6 +81,7 @@ Example:
 			&cli.DurationFlag{Name: "cache-ttl", Value: 10 * time.Minute, Usage: "keep a verdict for `DURATION` (a revoked key or a new policy takes effect at once: the cache is cleared on reload)"},
 			&cli.DurationFlag{Name: "review-timeout", Value: 9 * time.Second, Usage: "answer a review within `DURATION` (keep it under the webhook configurations' timeoutSeconds)"},
 			&cli.DurationFlag{Name: "reload-interval", Value: 10 * time.Second, Usage: "check the key, policy, rule data and TLS files for changes every `DURATION` (0: never)"},
+			&cli.DurationFlag{Name: "drain-delay", Value: 5 * time.Second, Usage: "on SIGTERM, keep serving with /readyz failing for `DURATION` before closing the listener, while endpoints stop routing reviews here"},
 			&cli.DurationFlag{Name: "shutdown-grace", Value: 20 * time.Second, Usage: "on SIGTERM, let reviews in flight finish for up to `DURATION`"},
 			&cli.Int64Flag{Name: "max-input", Value: verify.DefaultMaxInput >> 20, Usage: "fail on an image whose verified attestations add up to more than `MIB` mebibytes"},
 			&cli.Uint64Flag{Name: "max-memory", Value: evaluator.DefaultMaxMemory >> 20, Usage: "stop a policy evaluation once the heap exceeds `MIB` mebibytes"},
@@ -190,12 +192,15 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return stepcli.Usagef("--listen: %v", err)
 	}
-	return runGate(ctx, ln, certs, g, c.Duration("reload-interval"), c.Duration("shutdown-grace"), c.App.ErrWriter)
+	return runGate(ctx, ln, certs, g, stopTimes{reload: c.Duration("reload-interval"), drain: c.Duration("drain-delay"), grace: c.Duration("shutdown-grace")}, c.App.ErrWriter)
 }
+
+// stopTimes are runGate's reload interval and shutdown delays.
+type stopTimes struct{ reload, drain, grace time.Duration }
 
 // runGate serves the gate on ln until ctx ends (SIGTERM in main), then
 // drains and shuts down gracefully.
-func runGate(ctx context.Context, ln net.Listener, certs *certReloader, g gateConfig, reload, grace time.Duration, log io.Writer) error {
+func runGate(ctx context.Context, ln net.Listener, certs *certReloader, g gateConfig, st stopTimes, log io.Writer) error {
 	srv, err := admission.New(ctx, g.loader(), g.admission...)
 	if err != nil {
 		ln.Close()
@@ -214,8 +219,8 @@ func runGate(ctx context.Context, ln net.Listener, certs *certReloader, g gateCo
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatch()
 	go srv.Watch(watchCtx)
-	if reload > 0 {
-		go certs.watch(watchCtx, reload, log)
+	if st.reload > 0 {
+		go certs.watch(watchCtx, st.reload, log)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
@@ -225,9 +230,14 @@ func runGate(ctx context.Context, ln net.Listener, certs *certReloader, g gateCo
 		return &exitcode.Err{Code: exitcode.Error, Err: err}
 	case <-ctx.Done():
 	}
-	fmt.Fprintf(log, "stopping: %v; draining for up to %s\n", context.Cause(ctx), grace)
+	fmt.Fprintf(log, "stopping: %v; /readyz fails, serving for %s more, then up to %s for reviews in flight\n", context.Cause(ctx), st.drain, st.grace)
 	srv.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	select {
+	case err := <-errc:
+		return &exitcode.Err{Code: exitcode.Error, Err: err}
+	case <-time.After(st.drain):
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), st.grace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return &exitcode.Err{Code: exitcode.Error, Err: fmt.Errorf("shutdown: %w", err)}

@@ -102,7 +102,7 @@ func TestServe(t *testing.T) {
 	code := make(chan int, 1)
 	go func() {
 		code <- stepcli.RunContext(runCtx, newApp(func(string) string { return "" }), []string{"verify-policy", "serve", "--listen", addr,
-			"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--public-key", pubFile, "--rule-data", rd, "--reload-interval", "100ms"}, stderr)
+			"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--public-key", pubFile, "--rule-data", rd, "--reload-interval", "100ms", "--drain-delay", "200ms"}, stderr)
 	}()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
 	url := "https://" + addr
@@ -176,6 +176,12 @@ func TestServe(t *testing.T) {
 		t.Error("a broken rule data file reset the policy")
 	}
 	stop(stepcli.ErrStopped)
+	// Draining: still answering, no longer ready.
+	if resp, err := client.Get(url + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while draining: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	select {
 	case c := <-code:
 		if c != 0 || !strings.Contains(stderr.String(), "stopped") {
