@@ -102,7 +102,7 @@ func TestServe(t *testing.T) {
 	code := make(chan int, 1)
 	go func() {
 		code <- stepcli.RunContext(runCtx, newApp(func(string) string { return "" }), []string{"verify-policy", "serve", "--listen", addr,
-			"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--public-key", pubFile, "--rule-data", rd, "--reload-interval", "100ms", "--drain-delay", "200ms"}, stderr)
+			"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--public-key", pubFile, "--rule-data", rd, "--reload-interval", "100ms", "--drain-delay", "1s"}, stderr)
 	}()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
 	url := "https://" + addr
@@ -177,10 +177,13 @@ func TestServe(t *testing.T) {
 	}
 	stop(stepcli.ErrStopped)
 	// Draining: still answering, no longer ready.
-	if resp, err := client.Get(url + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("/readyz while draining: %v %v", resp, err)
-	} else {
+	for drained := false; !drained; {
+		resp, err := client.Get(url + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz while draining: %v", err)
+		}
 		resp.Body.Close()
+		drained = resp.StatusCode == http.StatusServiceUnavailable
 	}
 	select {
 	case c := <-code:
