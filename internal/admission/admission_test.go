@@ -95,6 +95,9 @@ func (e *env) gate(t testing.TB, opts ...admission.Option) (*admission.Server, *
 		t.Fatal(err)
 	}
 	ts := httptest.NewTLSServer(s.Handler())
+	// Keep a connection per concurrent client, as the API server keeps
+	// its webhook connections (http.Transport keeps two per host).
+	ts.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	t.Cleanup(func() { ts.Close(); s.Close() })
 	return s, ts
 }
