@@ -198,6 +198,24 @@ func TestDeployManifests(t *testing.T) {
 		t.Error("container securityContext: want a read-only root and no privilege escalation")
 	}
 
+	// The same image and binary as the verify-policy task's step.
+	taskYAML, err := os.ReadFile("../../tasks/verify-policy/0.1/verify-policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task struct {
+		Spec struct {
+			Steps []corev1.Container `json:"steps"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(taskYAML, &task); err != nil || len(task.Spec.Steps) == 0 {
+		t.Fatalf("the verify-policy task: %v", err)
+	}
+	step := task.Spec.Steps[0]
+	if c.Image != step.Image || fmt.Sprint(c.Command) != fmt.Sprint(step.Command) {
+		t.Errorf("gate runs %s %v, the task's step %s %v", c.Image, c.Command, step.Image, step.Command)
+	}
+
 	// Arguments: the subcommand and its flags, parsed by the real command.
 	if len(c.Args) == 0 || c.Args[0] != "serve" {
 		t.Fatalf("args %q: want serve first", c.Args)
