@@ -403,7 +403,7 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "… (truncated)"
+	return strings.ToValidUTF8(s[:n], "") + "… (truncated)"
 }
 
 // check returns a verdict per image: each distinct reference resolved
