@@ -440,3 +440,22 @@ func TestBadRequestsAndEndpoints(t *testing.T) {
 		t.Errorf("/readyz while draining: %d", code)
 	}
 }
+
+// An image whose provenance names a task the policy does not trust (the
+// scan task's bundle is missing from trusted_tasks) is denied with the
+// trusted_task rule named.
+func TestUntrustedTaskDenied(t *testing.T) {
+	e := newEnv(t)
+	tag, _ := e.push(t, "app", true, 1)
+	tt := fixture.TrustedTasks(time.Now().AddDate(-1, 0, 0), time.Time{})
+	delete(tt, fixture.TaskBundleRepo+"scan:0.1")
+	e.pol.Sources[0].RuleData = map[string]any{"trusted_tasks": tt}
+	_, ts := e.gate(t)
+	r := post(t, ts, "/validate", rv(t, "Deployment", tag))
+	if r.Allowed {
+		t.Fatal("an image built by an untrusted task was allowed")
+	}
+	if msg := message(r); !strings.Contains(msg, `image "`+tag+`"`) || !strings.Contains(msg, "trusted_task.") || !strings.Contains(msg, "scan") {
+		t.Errorf("denial should name the image, the trusted_task rule and the task:\n%s", msg)
+	}
+}
