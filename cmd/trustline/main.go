@@ -28,6 +28,7 @@ func newApp() *cli.App {
 			keyCommand(),
 			runCommand(),
 			dbCommand(),
+			policyCommand(),
 		},
 	}
 }

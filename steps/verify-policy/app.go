@@ -57,7 +57,7 @@ Example:
 			&cli.StringFlag{Name: "images", Usage: "Konflux ApplicationSnapshot spec `FILE` (or inline JSON) listing components"},
 			&cli.StringFlag{Name: "policy", Usage: "EnterpriseContractPolicy spec `FILE` (YAML or JSON); default: the built-in pack"},
 			&cli.StringFlag{Name: "rule-data", Usage: "merge this YAML/JSON object `FILE` into every source's ruleData (e.g. trusted_tasks from `trustline catalog trusted-tasks`)"},
-			&cli.StringFlag{Name: "public-key", Usage: "cosign public key `FILE` (PEM) that signed the images and attestations", Required: true},
+			&cli.StringFlag{Name: "public-key", Usage: "cosign public key `FILE` (PEM) that signed the images and attestations (required)"},
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: "`FORMAT[=FILE]`: text, json, junit, markdown or appstudio (repeatable; default text on stderr)"},
 			&cli.StringSliceFlag{Name: "exclude", Usage: "also exclude `RULE` (package, package.rule or @collection, with an optional :term) in every policy source, on top of the policy's config (repeatable or comma-separated; e.g. @pipeline_provenance for a gate inside the build pipeline)"},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check `N` images concurrently"},
@@ -74,7 +74,8 @@ Example:
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
 			stepcli.ResultsDirFlag(),
 		},
-		Action: func(c *cli.Context) error { return run(c, getenv) },
+		Action:   func(c *cli.Context) error { return run(c, getenv) },
+		Commands: []*cli.Command{serveCommand()},
 	}
 }
 
@@ -108,7 +109,12 @@ func run(c *cli.Context, getenv func(string) string) error {
 		snap = s
 	}
 	if len(images) == 0 {
-		return stepcli.Usagef("no images: give --image REF or --images FILE")
+		return stepcli.Usagef("no images: give --image REF or --images FILE (or run `verify-policy serve` for the deploy gate)")
+	}
+	if c.String("public-key") == "" {
+		// Not a Required flag: urfave/cli checks those before it picks a
+		// subcommand, and `serve` has its own.
+		return stepcli.Usagef(`Required flag "public-key" not set`)
 	}
 	key, err := signing.LoadPublicKey(c.String("public-key"))
 	if err != nil {

@@ -107,6 +107,10 @@ type Report struct {
 	Commit string
 }
 
+// DeployFiles are manifests outside the catalog that run step images;
+// Publish pins them like the task YAMLs.
+var DeployFiles = []string{"deploy/gate.yaml"}
+
 var (
 	stepPin   = regexp.MustCompile(`([A-Za-z0-9][A-Za-z0-9._:/-]*)/step-([a-z0-9][a-z0-9-]*)@sha256:[0-9a-f]{64}`)
 	bundlePin = regexp.MustCompile(`([A-Za-z0-9][A-Za-z0-9._:/-]*)/task-([a-z0-9][a-z0-9-]*):([0-9]+\.[0-9]+)@sha256:[0-9a-f]{64}`)
@@ -212,6 +216,24 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		}
 		if changed {
 			rep.Files = append(rep.Files, it.Path)
+		}
+	}
+	// The deploy gate runs the verify-policy step image (deploy/gate.yaml).
+	for _, f := range DeployFiles {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			continue
+		}
+		changed, err := rewrite(filepath.Join(root, f), stepPin, func(m []string) string {
+			if d, ok := rep.StepImages[m[2]]; ok && (m[1] == oldRegistry || m[1] == o.registry) {
+				return d
+			}
+			return m[0]
+		})
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			rep.Files = append(rep.Files, f)
 		}
 	}
 	c.Registry = o.registry

@@ -54,6 +54,9 @@ func scratchRepo(t *testing.T) string {
 		copyFile(t, filepath.Join("testdata", "pipelines", "clone-only", "0.1", f), filepath.Join(root, "pipelines", "clone-only", "0.1", f))
 	}
 	copyFile(t, "/bin/true", filepath.Join(root, "bin", "git-clone"))
+	// A manifest outside the catalog running a step image, as deploy/gate.yaml.
+	os.MkdirAll(filepath.Join(root, "deploy"), 0o755)
+	os.WriteFile(filepath.Join(root, DeployFiles[0]), []byte("image: ghcr.io/trustline-dev/step-git-clone@sha256:"+strings.Repeat("0", 64)+"\n"), 0o644)
 	commit(t, root, "first")
 	return root
 }
@@ -114,6 +117,9 @@ func TestPublish(t *testing.T) {
 	task, _ := os.ReadFile(filepath.Join(root, "tasks/git-clone/0.1/git-clone.yaml"))
 	if !strings.Contains(string(task), "image: "+stepRef) {
 		t.Errorf("task YAML does not pin %s", stepRef)
+	}
+	if gate, _ := os.ReadFile(filepath.Join(root, DeployFiles[0])); string(gate) != "image: "+stepRef+"\n" {
+		t.Errorf("%s does not pin %s: %s", DeployFiles[0], stepRef, gate)
 	}
 	c, err := catalog.Load(filepath.Join(root, catalog.FileName))
 	if err != nil {
