@@ -70,7 +70,9 @@ func FuzzSplitLocate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		lines := bytes.Count(b, []byte("\n")) + 1
+		// YAML breaks lines at \n, \r\n and a lone \r (the seed
+		// 07b081046e5a7189 found a lone \r counted as a line).
+		lines := bytes.Count(b, []byte("\n")) + bytes.Count(b, []byte("\r")) - bytes.Count(b, []byte("\r\n")) + 1
 		for i, d := range docs {
 			if d.Line < 1 || d.Line > lines+1 {
 				t.Fatalf("doc %d starts on line %d of %d", i, d.Line, lines)
