@@ -58,10 +58,11 @@ demo: build
 	./scripts/demo.sh
 
 ## e2e-cluster: (as root) a single-node Kubernetes cluster built from the Go
-## module proxy, Tekton Pipelines from its module source, a TaskRun on it;
+## module proxy, Tekton Pipelines and Chains from their module sources, a
+## TaskRun on it that Chains signs;
 ## everything stopped at the end (docs/cluster-dev.md; not in .ci/run yet)
 e2e-cluster:
-	trap ./scripts/cluster/down.sh EXIT; ./scripts/cluster/up.sh && ./scripts/cluster/tekton.sh
+	trap ./scripts/cluster/down.sh EXIT; ./scripts/cluster/up.sh && ./scripts/cluster/tekton.sh && ./scripts/cluster/chains.sh
 
 ## docs: regenerate every task and pipeline README from its YAML
 docs: build

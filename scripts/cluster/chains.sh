@@ -59,3 +59,27 @@ kubectl wait taskrun/signed --for=condition=Succeeded --timeout=300s >&2 || die 
 kubectl wait taskrun/signed --for=jsonpath='{.metadata.annotations.chains\.tekton\.dev/signed}'=true --timeout=120s >&2 ||
 	{ kubectl get taskrun signed -o jsonpath='{.metadata.annotations}' >&2; die "Chains did not sign TaskRun signed"; }
 log "Chains signed TaskRun signed in $(($(date +%s) - t))s (public key: $STATE/pki/chains.pub)"
+
+# Check what Chains wrote with tools that are not Chains': the DSSE envelope
+# in the TaskRun's signature annotation verifies against the public key
+# (openssl over DSSE's pre-authentication encoding), and fails once the
+# payload is changed by one byte.
+kubectl get taskrun signed -o json | python3 -c '
+import base64, json, sys
+a = json.load(sys.stdin)["metadata"]["annotations"]
+sig = [v for k, v in a.items() if k.startswith("chains.tekton.dev/signature-taskrun-")]
+if len(sig) != 1: sys.exit("want one chains.tekton.dev/signature-taskrun-* annotation, got %d" % len(sig))
+env = json.loads(base64.b64decode(sig[0]))
+p, t = base64.b64decode(env["payload"]), env["payloadType"].encode()
+stmt = json.loads(p)
+print("cluster: Chains wrote %s / %s" % (stmt["_type"], stmt["predicateType"]), file=sys.stderr)
+open(sys.argv[1] + ".pae", "wb").write(b"DSSEv1 %d %s %d %s" % (len(t), t, len(p), p))
+open(sys.argv[1] + ".sig", "wb").write(base64.b64decode(env["signatures"][0]["sig"]))
+' "$STATE/chains/signed" || die "TaskRun signed: no readable Chains signature"
+openssl dgst -sha256 -verify "$STATE/pki/chains.pub" -signature "$STATE/chains/signed.sig" "$STATE/chains/signed.pae" >&2 ||
+	die "Chains' signature of TaskRun signed does not verify with $STATE/pki/chains.pub"
+printf x >>"$STATE/chains/signed.pae"
+if openssl dgst -sha256 -verify "$STATE/pki/chains.pub" -signature "$STATE/chains/signed.sig" "$STATE/chains/signed.pae" >/dev/null 2>&1; then
+	die "Chains' signature verifies over a changed payload"
+fi
+log "Chains' DSSE signature of TaskRun signed verifies with its public key (and not over a changed payload)"
