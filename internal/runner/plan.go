@@ -45,9 +45,13 @@ type plan struct {
 // a taskRef may use.
 func (r *Runner) planPipeline(ctx context.Context, where string, spec *v1.PipelineSpec, repl replacements) (*plan, error) {
 	pl := &plan{byName: map[string]*ptRun{}}
+	optional := map[string]bool{}
+	for _, w := range spec.Workspaces {
+		optional[w.Name] = w.Optional
+	}
 	for i, list := range [][]v1.PipelineTask{spec.Tasks, spec.Finally} {
 		for _, pt := range list {
-			ptr, err := r.planTask(ctx, fmt.Sprintf("%s: task %s", where, pt.Name), pt, i == 1, repl)
+			ptr, err := r.planTask(ctx, fmt.Sprintf("%s: task %s", where, pt.Name), pt, i == 1, repl, optional)
 			if err != nil {
 				return nil, err
 			}
@@ -61,7 +65,7 @@ func (r *Runner) planPipeline(ctx context.Context, where string, spec *v1.Pipeli
 // planTask finds the Task of one pipeline task (embedded, or through the
 // task resolver), checks that it can run here, and lists what it waits
 // for.
-func (r *Runner) planTask(ctx context.Context, where string, pt v1.PipelineTask, finally bool, repl replacements) (*ptRun, error) {
+func (r *Runner) planTask(ctx context.Context, where string, pt v1.PipelineTask, finally bool, repl replacements, optionalWorkspaces map[string]bool) (*ptRun, error) {
 	ptr := &ptRun{pt: *pt.DeepCopy(), finally: finally}
 	if pt.TaskSpec != nil {
 		ptr.spec = pt.TaskSpec.TaskSpec.DeepCopy()
@@ -80,7 +84,7 @@ func (r *Runner) planTask(ctx context.Context, where string, pt v1.PipelineTask,
 	if err := r.prepare(where, "taskSpec", ptr.spec); err != nil {
 		return nil, err
 	}
-	if err := checkTaskWorkspaces(where, ptr.spec, &pt); err != nil {
+	if err := checkTaskWorkspaces(where, ptr.spec, &pt, optionalWorkspaces); err != nil {
 		return nil, err
 	}
 	for _, ref := range v1.PipelineTaskResultRefs(&pt) {

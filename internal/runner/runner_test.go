@@ -190,6 +190,20 @@ func TestTaskMissingParamAndWorkspace(t *testing.T) {
 	}
 }
 
+func TestOptionalPipelineWorkspaceForRequiredTaskWorkspaceRefused(t *testing.T) {
+	r, _ := newRunner(t)
+	p := loadPipeline(t, "pipeline-optional-workspace.yaml")
+	_, err := r.RunPipeline(context.Background(), p, nil, map[string]string{"keys": t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), `pipeline workspace "keys"`) || !strings.Contains(err.Error(), "optional") {
+		t.Errorf("got %v, want the run refused naming pipeline workspace keys as optional", err)
+	}
+	// Required in the pipeline, the same binding runs (the task is skipped).
+	p.Spec.Workspaces[0].Optional = false
+	if _, err := r.RunPipeline(context.Background(), p, nil, map[string]string{"keys": t.TempDir()}); err != nil {
+		t.Errorf("with the pipeline workspace required: %v", err)
+	}
+}
+
 func TestPipelineResultsWhenFinally(t *testing.T) {
 	r, _ := newRunner(t)
 	p := loadPipeline(t, "pipeline-flow.yaml")

@@ -12,15 +12,24 @@ import (
 )
 
 // checkTaskWorkspaces refuses a pipeline task that leaves a required
-// workspace of its Task unbound, before anything runs.
-func checkTaskWorkspaces(where string, spec *v1.TaskSpec, pt *v1.PipelineTask) error {
-	bound := map[string]bool{}
+// workspace of its Task unbound, or binds it to a pipeline workspace that
+// is optional (Tekton's PipelineRun reconciler refuses that too, whether or
+// not the task runs), before anything runs.
+func checkTaskWorkspaces(where string, spec *v1.TaskSpec, pt *v1.PipelineTask, optionalPipelineWorkspaces map[string]bool) error {
+	bound := map[string]string{}
 	for _, w := range pt.Workspaces {
-		bound[w.Name] = true
+		bound[w.Name] = w.Workspace
 	}
 	for _, d := range spec.Workspaces {
-		if !bound[d.Name] && !d.Optional {
+		if d.Optional {
+			continue
+		}
+		pw, ok := bound[d.Name]
+		if !ok {
 			return fmt.Errorf("%s: the task's workspace %q is not bound (workspaces[].name)", where, d.Name)
+		}
+		if optionalPipelineWorkspaces[pw] {
+			return fmt.Errorf("%s: the task requires workspace %q, bound to pipeline workspace %q, which is marked optional: Tekton refuses the PipelineRun (mark it required, or the task's workspace optional)", where, d.Name, pw)
 		}
 	}
 	return nil

@@ -31,11 +31,30 @@ find "$cfg" -name '*.yaml' -exec sed -i -e "s|ko://github.com/tektoncd/chains/cm
 if grep -rn 'ko://' "$cfg"; then die "ko:// references left in $cfg"; fi
 kubectl apply -R -f "$cfg" >"$STATE/logs/chains-apply.log"
 
-# The signing key: an unencrypted PKCS#8 EC key, which Chains reads as x509.pem.
-openssl ecparam -genkey -name prime256v1 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$STATE/pki/chains.pem"
-openssl ec -in "$STATE/pki/chains.pem" -pubout -out "$STATE/pki/chains.pub" 2>/dev/null
-kubectl -n tekton-chains create secret generic signing-secrets --from-file=x509.pem="$STATE/pki/chains.pem" \
+# The signing key: a cosign key pair (trustline key generate), which Chains
+# reads from signing-secrets (cosign.key, cosign.password) and the library's
+# attest task from the same files; cosign.pub is what verify-policy and
+# cosign verify with.
+[ -x "$CLUSTER_ROOT/bin/trustline" ] || die "$CLUSTER_ROOT/bin/trustline is missing: run make build"
+rm -f "$STATE"/pki/cosign.*
+# No newline: Chains uses the file's bytes as they are.
+printf %s "$(head -c 18 /dev/urandom | base64)" >"$STATE/pki/cosign.password"
+COSIGN_PASSWORD=$(cat "$STATE/pki/cosign.password") "$CLUSTER_ROOT/bin/trustline" key generate --dir "$STATE/pki" >/dev/null
+kubectl -n tekton-chains create secret generic signing-secrets --from-file="$STATE/pki/cosign.key" \
+	--from-file="$STATE/pki/cosign.password" --from-file="$STATE/pki/cosign.pub" \
 	--dry-run=client -o yaml | kubectl apply -f - >/dev/null
+# What the library expects of Chains (docs/cluster.md): SLSA v1.0 provenance
+# (slsa/v2alpha4, Tekton's build type, so the policy sees every TaskRun of
+# a PipelineRun), the image signed and the PipelineRun's provenance attached
+# beside it in the registry, and each TaskRun's provenance beside the images
+# it built (so a gate inside the pipeline sees the build's provenance) and in
+# its annotations.
+kubectl -n tekton-chains patch configmap chains-config --type merge -p '{"data": {
+	"artifacts.taskrun.format": "slsa/v2alpha4", "artifacts.taskrun.storage": "tekton,oci",
+	"artifacts.oci.storage": "oci",
+	"artifacts.pipelinerun.format": "slsa/v2alpha4", "artifacts.pipelinerun.storage": "oci",
+	"artifacts.pipelinerun.enable-deep-inspection": "true",
+	"builddefinition.buildtype": "https://tekton.dev/chains/v2/slsa-tekton"}}' >/dev/null
 kubectl -n tekton-chains rollout restart deployment/tekton-chains-controller >/dev/null
 kubectl -n tekton-chains rollout status deployment/tekton-chains-controller --timeout=300s >&2 ||
 	{ kubectl -n tekton-chains get pods -o wide >&2; die "tekton-chains-controller not available"; }
@@ -58,7 +77,7 @@ EOT
 kubectl wait taskrun/signed --for=condition=Succeeded --timeout=300s >&2 || die "TaskRun signed did not succeed"
 kubectl wait taskrun/signed --for=jsonpath='{.metadata.annotations.chains\.tekton\.dev/signed}'=true --timeout=120s >&2 ||
 	{ kubectl get taskrun signed -o jsonpath='{.metadata.annotations}' >&2; die "Chains did not sign TaskRun signed"; }
-log "Chains signed TaskRun signed in $(($(date +%s) - t))s (public key: $STATE/pki/chains.pub)"
+log "Chains signed TaskRun signed in $(($(date +%s) - t))s (public key: $STATE/pki/cosign.pub)"
 
 # Check what Chains wrote with tools that are not Chains': the DSSE envelope
 # in the TaskRun's signature annotation verifies against the public key
@@ -76,10 +95,10 @@ print("cluster: Chains wrote %s / %s" % (stmt["_type"], stmt["predicateType"]), 
 open(sys.argv[1] + ".pae", "wb").write(b"DSSEv1 %d %s %d %s" % (len(t), t, len(p), p))
 open(sys.argv[1] + ".sig", "wb").write(base64.b64decode(env["signatures"][0]["sig"]))
 ' "$STATE/chains/signed" || die "TaskRun signed: no readable Chains signature"
-openssl dgst -sha256 -verify "$STATE/pki/chains.pub" -signature "$STATE/chains/signed.sig" "$STATE/chains/signed.pae" >&2 ||
-	die "Chains' signature of TaskRun signed does not verify with $STATE/pki/chains.pub"
+openssl dgst -sha256 -verify "$STATE/pki/cosign.pub" -signature "$STATE/chains/signed.sig" "$STATE/chains/signed.pae" >&2 ||
+	die "Chains' signature of TaskRun signed does not verify with $STATE/pki/cosign.pub"
 printf x >>"$STATE/chains/signed.pae"
-if openssl dgst -sha256 -verify "$STATE/pki/chains.pub" -signature "$STATE/chains/signed.sig" "$STATE/chains/signed.pae" >/dev/null 2>&1; then
+if openssl dgst -sha256 -verify "$STATE/pki/cosign.pub" -signature "$STATE/chains/signed.sig" "$STATE/chains/signed.pae" >/dev/null 2>&1; then
 	die "Chains' signature verifies over a changed payload"
 fi
 log "Chains' DSSE signature of TaskRun signed verifies with its public key (and not over a changed payload)"

@@ -64,6 +64,7 @@ for p in /proc/[0-9]*; do
 		kill -KILL "${p#/proc/}" 2>/dev/null
 	fi
 done
+stop gitserver
 stop registry
 
 # Mounts under the state directory (overlay root filesystems, shm, volumes),

@@ -43,6 +43,30 @@ wait_for() {
 	die "$what: not ready after ${n}s"
 }
 
+# start NAME CMD...: run CMD in its own session, logging to $STATE/logs/NAME.log;
+# down.sh stops it by the pid recorded in $STATE/pids/NAME.
+start() {
+	local name=$1
+	shift
+	setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
+	echo $! >"$STATE/pids/$name"
+	log "started $name (pid $!)"
+}
+alive() { kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null || die "$1 exited: $(tail -5 "$STATE/logs/$1.log")"; }
+# ready SECONDS NAME CMD...: wait for CMD to succeed while process NAME lives.
+ready() {
+	local n=$1 name=$2 i
+	shift 2
+	for ((i = 0; i < n; i++)); do
+		alive "$name"
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 1
+	done
+	die "$name: not ready after ${n}s (log: $STATE/logs/$name.log)"
+}
+
 # timed NAME CMD...: run CMD, logging its wall and CPU time (children's).
 timed() {
 	local name=$1

@@ -41,29 +41,6 @@ mkdir -p "$STATE"/{bin,logs,pids,pki,etcd,registry,cni/net.d,containerd,kubelet,
 ls /run/netns 2>/dev/null >"$STATE/netns.before" || true
 cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward.before"
 
-# start NAME CMD...: run CMD in its own session, logging to logs/NAME.log.
-start() {
-	local name=$1
-	shift
-	setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
-	echo $! >"$STATE/pids/$name"
-	log "started $name (pid $!)"
-}
-alive() { kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null || die "$1 exited: $(tail -5 "$STATE/logs/$1.log")"; }
-# ready SECONDS NAME CMD...: wait for CMD to succeed while process NAME lives.
-ready() {
-	local n=$1 name=$2 i
-	shift 2
-	for ((i = 0; i < n; i++)); do
-		alive "$name"
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 1
-	done
-	die "$name: not ready after ${n}s (log: $STATE/logs/$name.log)"
-}
-
 # --- binaries ----------------------------------------------------------------
 K8S=${K8S_BIN:-$(k8s_bin)} # K8S_BIN: a multi-call binary built elsewhere
 for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do

@@ -143,6 +143,17 @@ type source struct {
 	files     []string // JSON files when there is no all.zip
 }
 
+// isDir says whether entry e of dir is a directory or a symbolic link to
+// one: a database bound as a Kubernetes ConfigMap or Secret volume is
+// <Ecosystem> -> ..data/<Ecosystem> links.
+func isDir(dir string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink == 0 {
+		return e.IsDir()
+	}
+	st, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && st.IsDir()
+}
+
 func sources(dir string) ([]source, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -150,7 +161,7 @@ func sources(dir string) ([]source, error) {
 	}
 	var out []source
 	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") || !isDir(dir, e) {
 			continue
 		}
 		eco := filepath.Join(dir, e.Name())

@@ -304,6 +304,27 @@ func TestUnpackedJSON(t *testing.T) {
 	}
 }
 
+// A database bound as a Kubernetes ConfigMap volume (items path
+// Go/all.zip) is laid out as the kubelet writes it: the ecosystem folder is
+// a link into a timestamped ..data folder.
+func TestConfigMapVolumeLayout(t *testing.T) {
+	db := t.TempDir()
+	writeZip(t, filepath.Join(db, "..2026_12_06_20_42_44.1", "npm", "all.zip"), map[string]string{"TEST-1.json": rec})
+	if err := os.Symlink("..2026_12_06_20_42_44.1", filepath.Join(db, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..data/npm", filepath.Join(db, "npm")); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ix.Lookup("npm", "left-pad")) != 1 || !reflect.DeepEqual(ix.Ecosystems, []string{"npm"}) {
+		t.Fatalf("lookup %v, ecosystems %v: want left-pad found in npm only", ix.Lookup("npm", "left-pad"), ix.Ecosystems)
+	}
+}
+
 func TestMissingOrCorruptDatabase(t *testing.T) {
 	if _, err := Open(filepath.Join(t.TempDir(), "nope")); !errors.Is(err, ErrNoDatabase) {
 		t.Errorf("missing dir: %v", err)
