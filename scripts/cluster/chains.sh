@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # scripts/cluster/chains.sh: install Tekton Chains on the cluster (after
-# scripts/cluster/tekton.sh), from its module's source, and check that it
-# signs a TaskRun.
+# scripts/cluster/tekton.sh), from its module's source, configured as the
+# library expects, and check that it signs a TaskRun.
 #
 # It builds github.com/tektoncd/chains@$CHAINS_VERSION's cmd/controller
 # (cached), packs it at /ko-app/controller, applies the module's config/
-# with the ko:// reference replaced by its digest, puts a fresh EC P-256
-# key (x509.pem) in signing-secrets, and waits until Chains marks a new
-# TaskRun chains.tekton.dev/signed=true (TaskRun storage: tekton, the
-# default).
+# with the ko:// reference replaced by its digest, puts a fresh cosign key
+# pair in signing-secrets, sets chains-config (SLSA v1.0 provenance, OCI
+# storage), and waits until Chains marks a new TaskRun signed; then checks
+# the DSSE envelope it wrote in the TaskRun's annotations with openssl.
 . "$(dirname "$0")/lib.sh"
 
 STATE=$(state_dir)

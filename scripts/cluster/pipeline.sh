@@ -69,56 +69,92 @@ mkdir -p "$W/git"
 git clone -q --bare "$SRC" "$W/git/sample-app.git"
 (cd "$CLUSTER_ROOT" && go build -o "$STATE/bin/gitserver" ./test/cluster/gitserver)
 GIT_ADDR=$BRIDGE_IP:8418
+if [ -f "$STATE/pids/gitserver" ]; then kill "$(cat "$STATE/pids/gitserver")" 2>/dev/null && sleep 0.5 || true; fi
 start gitserver "$STATE/bin/gitserver" --addr "$GIT_ADDR" --root "$W/git"
 ready 30 gitserver git ls-remote "http://$GIT_ADDR/sample-app.git"
 GIT_URL=http://$GIT_ADDR/sample-app.git
 GIT_COMMIT=$(git -C "$SRC" rev-parse HEAD)
 log "sample application $GIT_COMMIT served at $GIT_URL"
 
+# --- the library through Tekton's admission webhook ----------------------------------
+# Every task and pipeline of the published library, and the Pipelines-as-Code
+# PipelineRuns `trustline init` writes for it, created with a server-side dry
+# run; `trustline validate --tekton-only` must agree on each, and on a Task
+# with two steps of one name both must refuse.
+t=$(date +%s)
+mkdir -p "$W/pac" "$W/refused"
+"$T" init --image "$REGISTRY/apps/sample-app" --catalog "$LIB/catalog.yaml" --name sample-app "$W/pac" >/dev/null
+admitted=0
+for f in "$LIB"/tasks/*/*/*.yaml "$LIB"/pipelines/*/*/*.yaml "$W"/pac/.tekton/*.yaml; do
+	"$T" validate --tekton-only "$f" >"$W/validate.log" 2>&1 || { cat "$W/validate.log" >&2; die "trustline validate --tekton-only refuses $f"; }
+	kubectl create --dry-run=server -f "$f" >/dev/null 2>"$W/admission.log" ||
+		{ cat "$W/admission.log" >&2; die "Tekton's admission webhook refuses $f, which trustline validate accepts"; }
+	admitted=$((admitted + 1))
+done
+cat >"$W/refused/task.yaml" <<'EOF'
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: refused}
+spec:
+  steps:
+  - {name: same, image: "10.231.0.1:5000/trustline/busybox:latest", script: "true"}
+  - {name: same, image: "10.231.0.1:5000/trustline/busybox:latest", script: "true"}
+EOF
+if "$T" validate --tekton-only "$W/refused/task.yaml" >"$W/validate.log" 2>&1; then die "trustline validate accepts $W/refused/task.yaml"; fi
+if kubectl create --dry-run=server -f "$W/refused/task.yaml" >"$W/admission.log" 2>&1; then die "Tekton's admission webhook accepts $W/refused/task.yaml"; fi
+log "admission: Tekton's webhook and trustline validate --tekton-only agree on $admitted documents of the library (and both refuse a bad Task) in $(($(date +%s) - t))s"
+
+# --- 3. the pipeline, from its bundle ---------------------------------------------
 # --- 3. the pipeline, from its bundle ---------------------------------------------
 # The namespace's inputs: Chains' key files (the attest task signs with the
 # same key as Chains; verify-policy reads cosign.pub), the OSV database
-# (test/osv, in osv.dev's <Ecosystem>/all.zip layout) and the trusted tasks
-# for the release gate; the source workspace on a hostPath volume, since the
-# cluster has no storage provisioner.
+# (test/osv, in osv.dev's <Ecosystem>/all.zip layout, as a ConfigMap volume)
+# and the trusted tasks of the published catalog (the policy workspace).
 kubectl delete pipelinerun,taskrun --all --wait=true >/dev/null
-kubectl delete pvc source --ignore-not-found --wait=true >/dev/null
-kubectl delete pv trustline-source --ignore-not-found --wait=true >/dev/null
 kubectl create secret generic signing-secrets --from-file="$STATE/pki/cosign.key" --from-file="$STATE/pki/cosign.password" \
 	--from-file="$STATE/pki/cosign.pub" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl create configmap osv-db --from-file=all.zip="$CLUSTER_ROOT/test/osv/Go/all.zip" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl create configmap release-policy --from-file=trusted-tasks.yaml="$W/trusted-tasks.yaml" --dry-run=client -o yaml |
 	kubectl apply -f - >/dev/null
-# The tasks' steps run as uid 65532 (the build step as root): the volume
-# must be theirs, as fsGroup 65532 makes a provisioned volume (docs/cluster.md).
-mkdir -p "$W/volumes/source" && chown 65532:65532 "$W/volumes/source"
-kubectl apply -f - >/dev/null <<EOF
+IMAGE=$REGISTRY/apps/sample-app:cluster
+
+# run_pipeline NAME: a PipelineRun NAME of the docker-build bundle on the
+# served repository's HEAD, with a source volume of its own (hostPath: the
+# cluster has no storage provisioner); logs each TaskRun as it ends, keeps
+# the runs and their logs in $W/NAME.*, waits for Chains, and sets DIGEST.
+run_pipeline() {
+	local name=$1 t status seen="" tr
+	# The steps run as uid 65532 (the build step as root): the volume must
+	# be theirs, as fsGroup 65532 makes a provisioned one (docs/cluster.md).
+	mkdir -p "$W/volumes/$name" && chown 65532:65532 "$W/volumes/$name"
+	kubectl delete pipelinerun "$name" --ignore-not-found --wait=true >/dev/null
+	kubectl delete pvc "$name-source" --ignore-not-found --wait=true >/dev/null
+	kubectl delete pv "trustline-$name-source" --ignore-not-found --wait=true >/dev/null
+	kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: PersistentVolume
-metadata: {name: trustline-source}
+metadata: {name: trustline-$name-source}
 spec:
   capacity: {storage: 1Gi}
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
   storageClassName: ""
-  hostPath: {path: $W/volumes/source, type: Directory}
+  hostPath: {path: $W/volumes/$name, type: Directory}
 ---
 apiVersion: v1
 kind: PersistentVolumeClaim
-metadata: {name: source, namespace: default}
+metadata: {name: $name-source, namespace: default}
 spec:
   accessModes: [ReadWriteOnce]
   storageClassName: ""
-  volumeName: trustline-source
+  volumeName: trustline-$name-source
   resources: {requests: {storage: 1Gi}}
 EOF
-
-IMAGE=$REGISTRY/apps/sample-app:cluster
-t=$(date +%s)
-kubectl create -f - >/dev/null <<EOF
+	t=$(date +%s)
+	kubectl create -f - >/dev/null <<EOF
 apiVersion: tekton.dev/v1
 kind: PipelineRun
-metadata: {name: sample-app, namespace: default}
+metadata: {name: $name, namespace: default}
 spec:
   pipelineRef:
     resolver: bundles
@@ -136,7 +172,7 @@ spec:
       securityContext: {fsGroup: 65532}
   workspaces:
   - name: source
-    persistentVolumeClaim: {claimName: source}
+    persistentVolumeClaim: {claimName: $name-source}
   - name: osv-db
     configMap: {name: osv-db, items: [{key: all.zip, path: Go/all.zip}]}
   - name: signing-key
@@ -146,45 +182,157 @@ spec:
   - name: policy
     configMap: {name: release-policy}
 EOF
-log "PipelineRun sample-app created"
-# Progress: each TaskRun as it finishes.
-seen=""
-while :; do
-	status=$(kubectl get pipelinerun sample-app -o jsonpath='{.status.conditions[0].status}' 2>/dev/null || true)
-	for tr in $(kubectl get taskrun -l tekton.dev/pipelineRun=sample-app \
-		-o jsonpath='{range .items[*]}{.metadata.labels.tekton\.dev/pipelineTask}={.status.conditions[0].reason}{" "}{end}' 2>/dev/null); do
-		case "${tr#*=}" in Running | Pending | "") continue ;; esac
-		case " $seen " in *" ${tr%%=*} "*) continue ;; esac
-		seen="$seen ${tr%%=*}"
-		log "  task ${tr%%=*}: ${tr#*=} ($(($(date +%s) - t))s)"
+	log "PipelineRun $name created"
+	while :; do
+		status=$(kubectl get pipelinerun "$name" -o jsonpath='{.status.conditions[0].status}' 2>/dev/null || true)
+		for tr in $(kubectl get taskrun -l "tekton.dev/pipelineRun=$name" \
+			-o jsonpath='{range .items[*]}{.metadata.labels.tekton\.dev/pipelineTask}={.status.conditions[0].reason}{" "}{end}' 2>/dev/null); do
+			case "${tr#*=}" in Running | Pending | "") continue ;; esac
+			case " $seen " in *" ${tr%%=*} "*) continue ;; esac
+			seen="$seen ${tr%%=*}"
+			log "  $name: task ${tr%%=*}: ${tr#*=} ($(($(date +%s) - t))s)"
+		done
+		if [ "$status" = True ] || [ "$status" = False ]; then break; fi
+		[ $(($(date +%s) - t)) -lt 1200 ] || die "PipelineRun $name did not finish in 20 min"
+		sleep 3
 	done
-	[ "$status" = True ] || [ "$status" = False ] && break
-	[ $(($(date +%s) - t)) -lt 1200 ] || die "PipelineRun sample-app did not finish in 20 min"
-	sleep 3
-done
-kubectl get pipelinerun sample-app -o yaml >"$W/pipelinerun.yaml"
-kubectl get taskrun -l tekton.dev/pipelineRun=sample-app -o yaml >"$W/taskruns.yaml"
-for pod in $(kubectl get pods -l tekton.dev/pipelineRun=sample-app -o name); do
-	kubectl logs "$pod" --all-containers --prefix >>"$W/logs.txt" 2>&1 || true
-done
-if [ "$status" != True ]; then
-	kubectl get pipelinerun sample-app -o jsonpath='{.status.conditions[0].message}{"\n"}' >&2
-	grep -v '^\s*$' "$W/logs.txt" | tail -40 >&2
-	die "PipelineRun sample-app failed (TaskRuns in $W/taskruns.yaml, logs in $W/logs.txt)"
-fi
-DIGEST=$(kubectl get pipelinerun sample-app -o jsonpath='{.status.results[?(@.name=="IMAGE_DIGEST")].value}')
-[[ $DIGEST == sha256:* ]] || die "PipelineRun sample-app: no IMAGE_DIGEST result"
+	kubectl get pipelinerun "$name" -o yaml >"$W/$name.pipelinerun.yaml"
+	kubectl get taskrun -l "tekton.dev/pipelineRun=$name" -o yaml >"$W/$name.taskruns.yaml"
+	for pod in $(kubectl get pods -l "tekton.dev/pipelineRun=$name" -o name); do
+		kubectl logs "$pod" --all-containers --prefix >>"$W/$name.logs.txt" 2>&1 || true
+	done
+	if [ "$status" != True ]; then
+		kubectl get pipelinerun "$name" -o jsonpath='{.status.conditions[0].message}{"\n"}' >&2
+		grep -v '^\s*$' "$W/$name.logs.txt" | tail -40 >&2
+		die "PipelineRun $name failed (TaskRuns in $W/$name.taskruns.yaml, logs in $W/$name.logs.txt)"
+	fi
+	DIGEST=$(kubectl get pipelinerun "$name" -o jsonpath='{.status.results[?(@.name=="IMAGE_DIGEST")].value}')
+	[[ $DIGEST == sha256:* ]] || die "PipelineRun $name: no IMAGE_DIGEST result"
+	log "PipelineRun $name Succeeded in $(($(date +%s) - t))s ($(grep -c '^  kind: TaskRun' "$W/$name.taskruns.yaml") TaskRuns): $REGISTRY/apps/sample-app@$DIGEST"
+	t=$(date +%s)
+	# Chains marks a run signed=true even when it could not sign (a bad key
+	# only logs a warning): what it wrote is checked by the gate below.
+	kubectl wait "pipelinerun/$name" --for=jsonpath='{.metadata.annotations.chains\.tekton\.dev/signed}'=true --timeout=300s >&2 ||
+		{ kubectl get pipelinerun "$name" -o jsonpath='{.metadata.annotations}' >&2; die "Chains did not sign PipelineRun $name"; }
+	log "Chains marked PipelineRun $name signed $(($(date +%s) - t))s after it ended"
+}
+
+run_pipeline sample-app
 REF=$REGISTRY/apps/sample-app@$DIGEST
-ntasks=$(kubectl get taskrun -l tekton.dev/pipelineRun=sample-app -o name | wc -l)
-log "PipelineRun sample-app Succeeded in $(($(date +%s) - t))s ($ntasks TaskRuns): $REF"
 
-# --- 4. Chains ---------------------------------------------------------------------
+# --- 4. the release gate on what Chains wrote --------------------------------------
+# gate NAME REF COMMIT: verify-policy from the host, the whole policy (the
+# PipelineRun's provenance included) with the published trusted tasks;
+# prints its exit code (0 pass, 1 violation, 2 no verdict).
+gate() {
+	local name=$1 ref=$2 commit=$3 rc=0
+	"$CLUSTER_ROOT/bin/verify-policy" --public-key "$STATE/pki/cosign.pub" --rule-data "$W/trusted-tasks.yaml" \
+		--images "{\"components\":[{\"name\":\"sample-app\",\"containerImage\":\"$ref\",\"source\":{\"git\":{\"url\":\"$GIT_URL\",\"revision\":\"$commit\"}}}]}" \
+		--show-successes --output "text=$W/gate-$name.txt" --output "json=$W/gate-$name.json" 2>>"$W/gate-$name.log" || rc=$?
+	echo "$rc"
+}
 t=$(date +%s)
-kubectl wait pipelinerun/sample-app --for=jsonpath='{.metadata.annotations.chains\.tekton\.dev/signed}'=true --timeout=300s >&2 ||
-	{ kubectl get pipelinerun sample-app -o jsonpath='{.metadata.annotations}' >&2; die "Chains did not sign PipelineRun sample-app"; }
-log "Chains signed PipelineRun sample-app in $(($(date +%s) - t))s"
+rc=$(gate release "$REF" "$GIT_COMMIT")
+[ "$rc" = 0 ] || { cat "$W/gate-release.txt" "$W/gate-release.log" >&2; die "release gate (host): $REF did not pass (exit $rc)"; }
+# The pass must rest on Chains' PipelineRun provenance: the rules that read
+# it (trusted tasks, required tasks) are among the successes.
+for rule in trusted_task.trusted tasks.required_tasks_ran source.matches_snapshot; do
+	grep -q "\"$rule\"" "$W/gate-release.json" || { cat "$W/gate-release.txt" >&2; die "release gate: rule $rule was not evaluated"; }
+done
+log "release gate (host verify-policy, whole policy): $REF passes in $(($(date +%s) - t))s"
 
-# --- 5. the release gate on what Chains wrote --------------------------------------
-SNAPSHOT="{\"components\":[{\"name\":\"sample-app\",\"containerImage\":\"$REF\",\"source\":{\"git\":{\"url\":\"$GIT_URL\",\"revision\":\"$GIT_COMMIT\"}}}]}"
-echo "$SNAPSHOT" >"$W/snapshot.json"
+COSIGN=$(command -v cosign || echo "$(go env GOPATH)/bin/cosign")
+[ -x "$COSIGN" ] || die "cosign is missing: make test-deps installs it"
+"$COSIGN" verify --key "$STATE/pki/cosign.pub" --insecure-ignore-tlog "$REF" >"$W/cosign-verify.json" 2>"$W/cosign-verify.log" ||
+	{ cat "$W/cosign-verify.log" >&2; die "cosign verify $REF failed"; }
+"$COSIGN" verify-attestation --key "$STATE/pki/cosign.pub" --insecure-ignore-tlog --type slsaprovenance1 "$REF" \
+	>"$W/cosign-provenance.jsonl" 2>"$W/cosign-provenance.log" || { cat "$W/cosign-provenance.log" >&2; die "cosign verify-attestation $REF failed"; }
+python3 - "$W/cosign-provenance.jsonl" <<'EOF' || die "cosign verify-attestation: no PipelineRun provenance by Chains"
+import base64, json, sys
+kinds = []
+for line in open(sys.argv[1]):
+    st = json.loads(base64.b64decode(json.loads(line)["payload"]))
+    spec = st["predicate"]["buildDefinition"]["externalParameters"].get("runSpec", {})
+    kinds.append("PipelineRun" if "pipelineRef" in spec else "TaskRun")
+print("cluster: cosign verified SLSA v1.0 provenance of: " + ", ".join(kinds), file=sys.stderr)
+sys.exit(0 if "PipelineRun" in kinds else 1)
+EOF
+log "cosign verify and verify-attestation (slsaprovenance1) pass on $REF"
+
+# The gate as a user runs it on the cluster: a TaskRun of the published
+# verify-policy bundle, the whole policy.
+VERIFY_BUNDLE=$(grep -o "$REPO/task-verify-policy:[^ \"']*@sha256:[0-9a-f]\{64\}" "$LIB/pipelines/docker-build/0.1/docker-build.yaml" | head -1)
+t=$(date +%s)
+kubectl delete taskrun release-gate --ignore-not-found >/dev/null
+kubectl create -f - >/dev/null <<EOF
+apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: release-gate, namespace: default}
+spec:
+  taskRef:
+    resolver: bundles
+    params:
+    - {name: bundle, value: "$VERIFY_BUNDLE"}
+    - {name: name, value: verify-policy}
+    - {name: kind, value: task}
+  params:
+  - name: IMAGES
+    value: '{"components":[{"name":"sample-app","containerImage":"$REF","source":{"git":{"url":"$GIT_URL","revision":"$GIT_COMMIT"}}}]}'
+  - {name: RULE_DATA, value: trusted-tasks.yaml}
+  workspaces:
+  - name: keys
+    secret: {secretName: signing-secrets}
+  - name: policy
+    configMap: {name: release-policy}
+EOF
+kubectl wait taskrun/release-gate --for=condition=Succeeded --timeout=300s >&2 ||
+	{ kubectl logs -l tekton.dev/taskRun=release-gate --all-containers >&2; die "release gate (TaskRun) did not pass"; }
+result=$(kubectl get taskrun release-gate -o jsonpath='{.status.results[?(@.name=="TEST_OUTPUT")].value}')
+# WARNING is a pass with warnings (the scan's findings below the threshold).
+[[ $result == *'"result":"SUCCESS"'* || $result == *'"result":"WARNING"'* ]] || die "release gate (TaskRun): TEST_OUTPUT $result"
+log "release gate (TaskRun of $VERIFY_BUNDLE) passes in $(($(date +%s) - t))s: $result"
+
+# --- 5. three tampered cases, each refused -----------------------------------------
+# a. Provenance from another run: a second PipelineRun on a new commit makes
+#    image B; B's attestations are replaced by A's (signed by the same key,
+#    but about A).
+t=$(date +%s)
+(cd "$SRC" && echo "// rebuilt" >>main.go && git -c user.name=trustline-cluster -c user.email=cluster@trustline.invalid \
+	-c commit.gpgsign=false commit -q -am "second run" && git push -q "$W/git/sample-app.git" main)
+COMMIT_B=$(git -C "$SRC" rev-parse HEAD)
+run_pipeline second
+REF_B=$REGISTRY/apps/sample-app@$DIGEST
+[ "$REF_B" != "$REF" ] || die "the second run built the same image $REF"
+rc=$(gate second "$REF_B" "$COMMIT_B")
+[ "$rc" = 0 ] || { cat "$W/gate-second.txt" >&2; die "release gate: the second run's image $REF_B did not pass (exit $rc)"; }
+# refused NAME REF COMMIT RULE...: the gate exits 1 on REF, and for the
+# reason the case is about (each RULE among the violations).
+refused() {
+	local name=$1 ref=$2 commit=$3 rc rule
+	shift 3
+	rc=$(gate "$name" "$ref" "$commit")
+	[ "$rc" = 1 ] || { cat "$W/gate-$name.txt" "$W/gate-$name.log" >&2; die "tamper $name: gate exit $rc on $ref, want 1"; }
+	for rule; do
+		grep -q "✗ violation \[$rule\]" "$W/gate-$name.txt" || { cat "$W/gate-$name.txt" >&2; die "tamper $name: refused, but not by $rule"; }
+	done
+	log "tamper refused: $name ($ref): $(grep -c '✗ violation' "$W/gate-$name.txt") violations, $* among them"
+}
+att() { echo "$REGISTRY/apps/sample-app:sha256-${1#*@sha256:}.att"; }
+"$COSIGN" copy --force "$(att "$REF")" "$(att "$REF_B")" >/dev/null 2>>"$W/tamper.log"
+refused provenance-from-another-run "$REF_B" "$COMMIT_B" builtin.attestation.subject_check provenance.attestation_present
+
+# b. Image re-pushed: another image pushed to the tag, with A's signatures
+#    and attestations copied beside it.
+BUSYBOX=$(digest_of "$STATE/images/base.out" "$REGISTRY/trustline/busybox:latest")
+"$COSIGN" copy --force "$BUSYBOX" "$IMAGE" >/dev/null 2>>"$W/tamper.log"
+REPUSHED=$REGISTRY/apps/sample-app@sha256:${BUSYBOX#*@sha256:}
+"$COSIGN" copy --force "$REGISTRY/apps/sample-app:sha256-${REF#*@sha256:}.sig" \
+	"$REGISTRY/apps/sample-app:sha256-${BUSYBOX#*@sha256:}.sig" >/dev/null 2>>"$W/tamper.log"
+"$COSIGN" copy --force "$(att "$REF")" "$(att "$REPUSHED")" >/dev/null 2>>"$W/tamper.log"
+refused image-re-pushed "$IMAGE" "$GIT_COMMIT" builtin.image.signature_check builtin.attestation.subject_check
+
+# c. Signature removed from A (Chains' and the attest task's).
+"$COSIGN" clean --type signature --force "$REF" >/dev/null 2>>"$W/tamper.log"
+refused signature-removed "$REF" "$GIT_COMMIT" signature.image_signed
+log "tampered cases refused in $(($(date +%s) - t))s"
 log "the library on the cluster: everything checked in $(($(date +%s) - T0))s"
