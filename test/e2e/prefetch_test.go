@@ -203,7 +203,10 @@ func runDockerBuild(t *testing.T, reg string, prebuilt bool, params ...string) (
 	out = filepath.Join(work, "run")
 	os.MkdirAll(ws, 0o755)
 	args := []string{"run", "pipeline", "--bin-dir", binDir, "--output", out, "--key", filepath.Join(keys, "cosign.key"),
-		"-p", "git-url=file://" + src, "-p", "output-image=" + reg + "/app/sample:hermetic", "-p", "skip-checks=true", "-w", "source=" + ws}
+		"-p", "git-url=file://" + src, "-p", "output-image=" + reg + "/app/sample:hermetic", "-p", "skip-checks=true", "-w", "source=" + ws,
+		// Required even when skip-checks skips the policy gate: Tekton
+		// refuses a run that leaves a workspace a task needs unbound.
+		"-w", "keys=" + keys}
 	for _, p := range params {
 		args = append(args, "-p", p)
 	}
