@@ -12,12 +12,18 @@
 #    bundles resolver), with Chains' signing-secrets as the signing key, and
 #    checks that every task succeeded.
 # 4. Waits until Chains has signed the PipelineRun, which puts the image's
-#    signature and the PipelineRun's SLSA provenance beside the image.
-# 5. The release gate on what Chains wrote: verify-policy from the host and
-#    as a TaskRun of the published verify-policy bundle, with the trusted
-#    tasks of the published catalog; `cosign verify` and `cosign
-#    verify-attestation` as a user would; then three tampered cases that
-#    must fail (scripts/cluster/tamper.sh).
+#    signature and the PipelineRun's SLSA provenance beside the image, then
+#    runs the release gate on what Chains wrote: verify-policy from the host
+#    and as a TaskRun of the published verify-policy bundle, with the
+#    trusted tasks of the published catalog; `cosign verify` and `cosign
+#    verify-attestation` as a user would.
+# 5. Installs the deploy gate from deploy/ and deploys the signed image.
+# 6. Tampered images, each refused by the release gate and, where it is
+#    about deploying, by the deploy gate: provenance from another run, an
+#    image re-pushed to the tag, an unsigned image, provenance naming an
+#    untrusted task, a signature removed.
+# Before the pipeline runs, every task, the pipeline and the PaC
+# PipelineRuns go through Tekton's admission webhook (server-side dry run).
 #
 # Its work directory is $STATE/pipeline; the outputs of each step are kept
 # there for a failing run.
@@ -118,12 +124,13 @@ kubectl create configmap release-policy --from-file=trusted-tasks.yaml="$W/trust
 	kubectl apply -f - >/dev/null
 IMAGE=$REGISTRY/apps/sample-app:cluster
 
-# run_pipeline NAME: a PipelineRun NAME of the docker-build bundle on the
+# run_pipeline NAME [BUNDLE]: a PipelineRun NAME of the docker-build bundle
+# (default: the published one) on the
 # served repository's HEAD, with a source volume of its own (hostPath: the
 # cluster has no storage provisioner); logs each TaskRun as it ends, keeps
 # the runs and their logs in $W/NAME.*, waits for Chains, and sets DIGEST.
 run_pipeline() {
-	local name=$1 t status seen="" tr
+	local name=$1 bundle=${2:-$PIPELINE_BUNDLE} t status seen="" tr
 	# The steps run as uid 65532 (the build step as root): the volume must
 	# be theirs, as fsGroup 65532 makes a provisioned one (docs/cluster.md).
 	mkdir -p "$W/volumes/$name" && chown 65532:65532 "$W/volumes/$name"
@@ -159,7 +166,7 @@ spec:
   pipelineRef:
     resolver: bundles
     params:
-    - {name: bundle, value: "$PIPELINE_BUNDLE"}
+    - {name: bundle, value: "$bundle"}
     - {name: name, value: docker-build}
     - {name: kind, value: pipeline}
   params:
@@ -292,14 +299,94 @@ result=$(kubectl get taskrun release-gate -o jsonpath='{.status.results[?(@.name
 [[ $result == *'"result":"SUCCESS"'* || $result == *'"result":"WARNING"'* ]] || die "release gate (TaskRun): TEST_OUTPUT $result"
 log "release gate (TaskRun of $VERIFY_BUNDLE) passes in $(($(date +%s) - t))s: $result"
 
-# --- 5. three tampered cases, each refused -----------------------------------------
+# Conforma's own release policy, when a checkout of conforma/policy is
+# given (CONFORMA_POLICY=DIR; the repository holds no copy of it): its
+# minimal and slsa3 collections, unchanged, with the data `trustline
+# catalog rule-data` writes for the published library, must pass on the
+# image the pipeline built.
+if [ -n "${CONFORMA_POLICY:-}" ]; then
+	[ -d "$CONFORMA_POLICY/policy/release" ] || die "CONFORMA_POLICY=$CONFORMA_POLICY: no policy/release in it"
+	mkdir -p "$W/conforma/data"
+	"$T" catalog rule-data --catalog "$LIB/catalog.yaml" --allowed-registry "$REGISTRY/" --output "$W/conforma/data/trustline.yaml"
+	for c in minimal slsa3; do
+		include='"@minimal"'
+		[ "$c" = slsa3 ] && include='"@minimal", "@slsa3"'
+		printf 'sources:\n- name: release\n  policy: ["%s/policy/lib", "%s/policy/release"]\n  data: ["%s/conforma/data"]\n  config: {include: [%s]}\n' \
+			"$CONFORMA_POLICY" "$CONFORMA_POLICY" "$W" "$include" >"$W/conforma/$c.yaml"
+		"$CLUSTER_ROOT/bin/verify-policy" --public-key "$STATE/pki/cosign.pub" --policy "$W/conforma/$c.yaml" \
+			--images "{\"components\":[{\"name\":\"sample-app\",\"containerImage\":\"$REF\",\"source\":{\"git\":{\"url\":\"$GIT_URL\",\"revision\":\"$GIT_COMMIT\"}}}]}" \
+			--output "text=$W/conforma/$c.txt" 2>"$W/conforma/$c.log" ||
+			{ cat "$W/conforma/$c.txt" "$W/conforma/$c.log" >&2; die "Conforma's $c collection does not pass on $REF"; }
+		log "Conforma's release policy, $c: $(grep -o 'PASSED.*' "$W/conforma/$c.txt")"
+	done
+fi
+
+# --- 5. the deploy gate -------------------------------------------------------------
+# deploy/ installed as docs/deploy-gate.md says, with the gate's image the
+# step-verify-policy image just published, the public key and the trusted
+# tasks; the namespace "apps" opts in.
+t=$(date +%s)
+GATE_IMAGE=$(grep -o "$REPO/step-verify-policy@sha256:[0-9a-f]\{64\}" "$LIB/tasks/verify-policy/0.1/verify-policy.yaml" | head -1)
+[ -n "$GATE_IMAGE" ] || die "no step-verify-policy image in the published verify-policy task"
+mkdir -p "$W/deploy"
+sed "s|ghcr.io/trustline-dev/step-verify-policy@sha256:[0-9a-f]\{64\}|$GATE_IMAGE|" "$CLUSTER_ROOT/deploy/gate.yaml" >"$W/deploy/gate.yaml"
+grep -q "$GATE_IMAGE" "$W/deploy/gate.yaml" || die "deploy/gate.yaml: no step-verify-policy image to replace"
+kubectl apply -f "$W/deploy/gate.yaml" >"$W/deploy/apply.log"
+kubectl -n trustline-gate create configmap trustline-gate-policy --from-file=cosign.pub="$STATE/pki/cosign.pub" \
+	--from-file=rule-data.yaml="$W/trusted-tasks.yaml" --dry-run=client -o yaml | kubectl apply -f - >>"$W/deploy/apply.log"
+kubectl apply -f "$CLUSTER_ROOT/deploy/webhooks.yaml" >>"$W/deploy/apply.log"
+# The certificate (a new one each time: applying webhooks.yaml empties the
+# caBundle). Gate pods already running read it only when the kubelet
+# updates their volume, up to a minute later: on a second run, restart them.
+rerun=$(kubectl -n trustline-gate get pods -o name 2>/dev/null | wc -l)
+PATH=$STATE/bin:$PATH KUBECONFIG=$STATE/admin.kubeconfig "$CLUSTER_ROOT/deploy/self-signed-cert.sh" >>"$W/deploy/apply.log" 2>&1 ||
+	{ cat "$W/deploy/apply.log" >&2; die "deploy/self-signed-cert.sh failed"; }
+[ "$rerun" = 0 ] || kubectl -n trustline-gate rollout restart deployment/trustline-gate >/dev/null
+kubectl -n trustline-gate rollout status deployment/trustline-gate --timeout=300s >&2 ||
+	{ kubectl -n trustline-gate get pods -o wide >&2; die "the deploy gate did not become available"; }
+kubectl create namespace apps --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl label namespace apps trustline.dev/deploy-gate=enabled --overwrite >/dev/null
+kubectl -n apps delete deployment --all --wait=true >/dev/null
+log "deploy gate installed from deploy/ ($GATE_IMAGE) in $(($(date +%s) - t))s"
+
+# admitted NAME IMAGE: a Deployment of IMAGE in apps is admitted and
+# becomes available. denied NAME IMAGE RULE...: kubectl is refused, and the
+# message names the image and each RULE.
+admitted() {
+	kubectl -n apps create deployment "$1" --image="$2" >"$W/deploy/$1.txt" 2>&1 ||
+		{ cat "$W/deploy/$1.txt" >&2; die "deploy gate: a Deployment of $2 was refused"; }
+	kubectl -n apps rollout status "deployment/$1" --timeout=180s >&2 ||
+		{ kubectl -n apps get pods -o wide >&2; die "deploy gate: the Deployment of $2 did not become available"; }
+	log "deploy gate: Deployment $1 of $2 admitted and available (image $(kubectl -n apps get deployment "$1" -o jsonpath='{.spec.template.spec.containers[0].image}'))"
+}
+denied() {
+	local name=$1 image=$2 rule
+	shift 2
+	if kubectl -n apps create deployment "$name" --image="$image" >"$W/deploy/$name.txt" 2>&1; then
+		die "deploy gate: a Deployment of $image was admitted"
+	fi
+	grep -q 'denied the request' "$W/deploy/$name.txt" && grep -qF "${image%%@*}" "$W/deploy/$name.txt" ||
+		{ cat "$W/deploy/$name.txt" >&2; die "deploy gate: $image refused, but not by the gate naming it"; }
+	for rule; do
+		grep -qF "$rule" "$W/deploy/$name.txt" || { cat "$W/deploy/$name.txt" >&2; die "deploy gate: $image denied, but not for $rule"; }
+	done
+	log "deploy gate: Deployment $name of $image denied ($*)"
+}
+admitted signed "$REF"
+
+# --- 6. tampered images, each refused by both gates -----------------------------------------
 # a. Provenance from another run: a second PipelineRun on a new commit makes
 #    image B; B's attestations are replaced by A's (signed by the same key,
 #    but about A).
 t=$(date +%s)
-(cd "$SRC" && echo "// rebuilt" >>main.go && git -c user.name=trustline-cluster -c user.email=cluster@trustline.invalid \
-	-c commit.gpgsign=false commit -q -am "second run" && git push -q "$W/git/sample-app.git" main)
-COMMIT_B=$(git -C "$SRC" rev-parse HEAD)
+# new_commit MESSAGE: a commit that changes the source, pushed to the served
+# repository (the build is reproducible: the same commit, the same image).
+new_commit() {
+	(cd "$SRC" && echo "// $1" >>main.go && git -c user.name=trustline-cluster -c user.email=cluster@trustline.invalid \
+		-c commit.gpgsign=false commit -q -am "$1" && git push -q "$W/git/sample-app.git" main)
+	git -C "$SRC" rev-parse HEAD
+}
+COMMIT_B=$(new_commit "second run")
 run_pipeline second
 REF_B=$REGISTRY/apps/sample-app@$DIGEST
 [ "$REF_B" != "$REF" ] || die "the second run built the same image $REF"
@@ -330,6 +417,20 @@ REPUSHED=$REGISTRY/apps/sample-app@sha256:${BUSYBOX#*@sha256:}
 	"$REGISTRY/apps/sample-app:sha256-${BUSYBOX#*@sha256:}.sig" >/dev/null 2>>"$W/tamper.log"
 "$COSIGN" copy --force "$(att "$REF")" "$(att "$REPUSHED")" >/dev/null 2>>"$W/tamper.log"
 refused image-re-pushed "$IMAGE" "$GIT_COMMIT" builtin.image.signature_check builtin.attestation.subject_check
+denied moved-tag "$IMAGE" builtin.image.signature_check
+denied unsigned "$BUSYBOX" builtin.image.signature_check
+
+# d. Provenance naming an untrusted task: the same git-clone task pushed to
+#    a bundle the trusted tasks do not list, in a copy of the pipeline.
+UNTRUSTED_CLONE=$("$T" bundle push "$LIB/tasks/git-clone/0.1/git-clone.yaml" "$REGISTRY/untrusted/task-git-clone:0.1" 2>>"$W/tamper.log")
+mkdir -p "$W/untrusted"
+sed "s|$REPO/task-git-clone:0.1@sha256:[0-9a-f]\{64\}|$UNTRUSTED_CLONE|" "$LIB/pipelines/docker-build/0.1/docker-build.yaml" >"$W/untrusted/docker-build.yaml"
+grep -q "$UNTRUSTED_CLONE" "$W/untrusted/docker-build.yaml" || die "no git-clone bundle to replace in the pipeline"
+COMMIT_U=$(new_commit "untrusted run")
+run_pipeline untrusted "$("$T" bundle push "$W/untrusted/docker-build.yaml" "$REGISTRY/untrusted/pipeline-docker-build:0.1" 2>>"$W/tamper.log")"
+REF_U=$REGISTRY/apps/sample-app@$DIGEST
+refused untrusted-task "$REF_U" "$COMMIT_U" trusted_task.trusted
+denied untrusted-task "$REF_U" trusted_task.trusted
 
 # c. Signature removed from A (Chains' and the attest task's).
 "$COSIGN" clean --type signature --force "$REF" >/dev/null 2>>"$W/tamper.log"
