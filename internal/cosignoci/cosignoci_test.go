@@ -202,8 +202,10 @@ func TestAttestationsAppendAndRead(t *testing.T) {
 	// A statement about another image does not verify for d.
 	other := pushRandom(t, host, "team/app")
 	wrong := attest(t, s, other, "https://cyclonedx.org/bom")
-	if _, err := wrong.Verify(ctx, v, d); !errors.Is(err, ErrWrongImage) {
+	if st, err := wrong.Verify(ctx, v, d); !errors.Is(err, ErrWrongImage) {
 		t.Errorf("statement about another image: %v", err)
+	} else if st == nil || st.PredicateType != "https://cyclonedx.org/bom" {
+		t.Errorf("statement about another image: returned %+v, want its cyclonedx statement", st)
 	}
 	// Malformed envelopes are refused before anything is written.
 	if _, err := c.AppendAttestations(ctx, other, Attestation{Envelope: []byte("{"), PredicateType: "x"}); err == nil {

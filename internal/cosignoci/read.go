@@ -250,7 +250,9 @@ func (s Signature) Verify(ctx context.Context, v *signing.Verifier, d name.Diges
 // Verify checks the envelope's signature with v, that it carries an
 // in-toto statement whose subject includes d's digest, and that the
 // statement's predicateType matches the stored annotation (when there is
-// one). It returns the statement.
+// one). It returns the statement; with ErrWrongImage it returns it too (its
+// signature verified), so a caller can say what the misplaced attestation
+// was: Tekton Chains stores no predicateType annotation.
 func (a Attestation) Verify(ctx context.Context, v *signing.Verifier, d name.Digest) (*Statement, error) {
 	pt, body, err := v.VerifyDSSE(ctx, a.Envelope)
 	if err != nil {
@@ -264,7 +266,7 @@ func (a Attestation) Verify(ctx context.Context, v *signing.Verifier, d name.Dig
 		return nil, fmt.Errorf("attestation %s: %w", a.Digest, err)
 	}
 	if !st.HasSubject(d) {
-		return nil, fmt.Errorf("attestation %s: no subject with digest %s: %w", a.Digest, d.DigestStr(), ErrWrongImage)
+		return st, fmt.Errorf("attestation %s: no subject with digest %s: %w", a.Digest, d.DigestStr(), ErrWrongImage)
 	}
 	if a.PredicateType != "" && a.PredicateType != st.PredicateType {
 		return nil, fmt.Errorf("attestation %s: annotation says predicateType %q, statement says %q", a.Digest, a.PredicateType, st.PredicateType)

@@ -282,7 +282,11 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 				code, title, fix = "builtin.attestation.syntax_check", "Attestation is well formed",
 					"Attach a DSSE envelope holding an in-toto statement."
 			}
-			vr.builtins = append(vr.builtins, builtin(code, title, fmt.Sprintf("Attestation %s (%s) of %s rejected: %s", a.Digest, orUnknown(a.PredicateType), vr.digest, shortErr(err)), fix))
+			predicateType := a.PredicateType
+			if st != nil { // signed, but about another image
+				predicateType = st.PredicateType
+			}
+			vr.builtins = append(vr.builtins, builtin(code, title, fmt.Sprintf("Attestation %s (%s) of %s rejected: %s", a.Digest, orUnknown(predicateType), vr.digest, shortErr(err)), fix))
 			continue
 		}
 		stJSON, err := json.Marshal(st)
