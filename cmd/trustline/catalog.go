@@ -235,6 +235,12 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
+			if len(c.StringSlice("allowed-registry")) == 0 {
+				// Found on the e2e cluster: Conforma's minimal collection
+				// fails base_image_registries.allowed_registries_provided on
+				// an empty list, even for an image FROM scratch.
+				fmt.Fprintln(c.App.ErrWriter, "trustline catalog rule-data: warning: no --allowed-registry: Conforma's base_image_registries rules fail on an empty allowed_registry_prefixes; give the registries your base images come from")
+			}
 			var b []byte
 			switch c.String("format") {
 			case "json":

@@ -448,6 +448,31 @@ func TestPipelineTimeoutCancelsRunningTasks(t *testing.T) {
 	}
 }
 
+// A volume mounted where the run's own directories lie (a task's /tmp
+// volume, with the work directory under /tmp) is refused with a reason,
+// not run with its paths rewritten under it.
+func TestMountPathOverWorkDirRefused(t *testing.T) {
+	r, _ := newRunner(t)
+	task := loadTask(t, "task-volume.yaml")
+	mountPath := filepath.Dir(r.WorkDir())
+	task.Spec.StepTemplate.VolumeMounts[0].MountPath = mountPath
+	for i := range task.Spec.Steps { // loading merged the template in
+		for j := range task.Spec.Steps[i].VolumeMounts {
+			task.Spec.Steps[i].VolumeMounts[j].MountPath = mountPath
+		}
+	}
+	tr, err := r.RunTask(context.Background(), task, nil, nil)
+	msg := fmt.Sprint(err)
+	if err == nil && tr != nil {
+		if c := tr.Status.GetCondition(apis.ConditionSucceeded); c != nil {
+			msg = c.Message
+		}
+	}
+	if !strings.Contains(msg, "mountPath "+strconv.Quote(mountPath)) || !strings.Contains(msg, "work directory") {
+		t.Errorf("mount over %s: %q, want it refused naming the mount path and the work directory", mountPath, msg)
+	}
+}
+
 func TestEmptyDirVolumeSharedBetweenSteps(t *testing.T) {
 	r, _ := newRunner(t)
 	tr, err := r.RunTask(context.Background(), loadTask(t, "task-volume.yaml"), nil, nil)

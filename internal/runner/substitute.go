@@ -180,6 +180,13 @@ func podPaths(where string, s *v1.Step, volumes map[string]string, dirs taskDirs
 		if !ok {
 			return nil, fmt.Errorf("%s: step %q: volumeMounts %q: no such volume", where, s.Name, m.Name)
 		}
+		// The mapping rewrites the mount path wherever it appears, so a
+		// mount path that is also where the TaskRun's own directories lie
+		// (a volume at /tmp, with the work directory under /tmp) would
+		// rewrite those too: refuse it rather than run a broken step.
+		if mp := strings.TrimSuffix(m.MountPath, "/"); mp == "" || dirs.work == mp || strings.HasPrefix(dirs.work, mp+"/") {
+			return nil, fmt.Errorf("%s: step %q: volumeMounts %q: mountPath %q holds this run's work directory %s, and trustline run maps mount paths by rewriting them: use another mount path (for a temporary directory, /var/tmp with TMPDIR) or another --output directory", where, s.Name, m.Name, m.MountPath, dirs.work)
+		}
 		pairs = append([]string{strings.TrimSuffix(m.MountPath, "/"), dir}, pairs...)
 	}
 	return strings.NewReplacer(pairs...), nil
