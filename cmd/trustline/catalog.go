@@ -175,24 +175,7 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.String("catalog"), err)
 			}
-			var b []byte
-			switch c.String("format") {
-			case "json":
-				b, err = json.MarshalIndent(rd, "", "  ")
-				b = append(b, '\n')
-			case "yaml":
-				b, err = yaml.Marshal(rd)
-			default:
-				return stepcli.Usagef("--format %q: use yaml or json", c.String("format"))
-			}
-			if err != nil {
-				return err
-			}
-			if out := c.String("output"); out != "" {
-				return outfile.Write(out, b, outfile.WithStdout(c.App.Writer))
-			}
-			_, err = c.App.Writer.Write(b)
-			return err
+			return writeRuleData(c, rd)
 		},
 	}
 }
@@ -241,24 +224,7 @@ Examples:
 				// an empty list, even for an image FROM scratch.
 				fmt.Fprintln(c.App.ErrWriter, "trustline catalog rule-data: warning: no --allowed-registry: Conforma's base_image_registries rules fail on an empty allowed_registry_prefixes; give the registries your base images come from")
 			}
-			var b []byte
-			switch c.String("format") {
-			case "json":
-				b, err = json.MarshalIndent(rd, "", "  ")
-				b = append(b, '\n')
-			case "yaml":
-				b, err = yaml.Marshal(rd)
-			default:
-				return stepcli.Usagef("--format %q: use yaml or json", c.String("format"))
-			}
-			if err != nil {
-				return err
-			}
-			if out := c.String("output"); out != "" {
-				return outfile.Write(out, b, outfile.WithStdout(c.App.Writer))
-			}
-			_, err = c.App.Writer.Write(b)
-			return err
+			return writeRuleData(c, rd)
 		},
 	}
 }
@@ -343,4 +309,28 @@ func orUnknown(v string) string {
 		return "(unknown digest)"
 	}
 	return v
+}
+
+// writeRuleData writes rule data as --format says (yaml or json) to --output
+// or stdout: what trusted-tasks and rule-data share.
+func writeRuleData(c *cli.Context, rd any) error {
+	var b []byte
+	var err error
+	switch c.String("format") {
+	case "json":
+		b, err = json.MarshalIndent(rd, "", "  ")
+		b = append(b, '\n')
+	case "yaml":
+		b, err = yaml.Marshal(rd)
+	default:
+		return stepcli.Usagef("--format %q: use yaml or json", c.String("format"))
+	}
+	if err != nil {
+		return err
+	}
+	if out := c.String("output"); out != "" {
+		return outfile.Write(out, b, outfile.WithStdout(c.App.Writer))
+	}
+	_, err = c.App.Writer.Write(b)
+	return err
 }
