@@ -64,7 +64,8 @@ func (r *Runner) planPipeline(ctx context.Context, where string, spec *v1.Pipeli
 
 // planTask finds the Task of one pipeline task (embedded, or through the
 // task resolver), checks that it can run here, and lists what it waits
-// for.
+// for. optionalWorkspaces says which of the pipeline's workspaces are
+// optional.
 func (r *Runner) planTask(ctx context.Context, where string, pt v1.PipelineTask, finally bool, repl replacements, optionalWorkspaces map[string]bool) (*ptRun, error) {
 	ptr := &ptRun{pt: *pt.DeepCopy(), finally: finally}
 	if pt.TaskSpec != nil {

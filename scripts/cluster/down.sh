@@ -18,22 +18,6 @@ fi
 log "stopping the cluster in $STATE"
 KUBECTL=$STATE/bin/kubectl
 
-# stop NAME: TERM, then KILL after 10s, the process up.sh recorded.
-stop() {
-	local f=$STATE/pids/$1 pid i
-	[ -f "$f" ] || return 0
-	pid=$(cat "$f")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		for ((i = 0; i < 10; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-	fi
-	rm -f "$f"
-}
-
 # Pods first, through the kubelet while it still runs: their sandboxes'
 # networks and namespaces go the ordinary way.
 if [ -f "$STATE/pids/kubelet" ] && kill -0 "$(cat "$STATE/pids/kubelet")" 2>/dev/null; then

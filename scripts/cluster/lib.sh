@@ -52,6 +52,22 @@ start() {
 	echo $! >"$STATE/pids/$name"
 	log "started $name (pid $!)"
 }
+# stop NAME: TERM, then KILL after 10s, the process start recorded.
+stop() {
+	local f=$STATE/pids/$1 pid i
+	[ -f "$f" ] || return 0
+	pid=$(cat "$f")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		for ((i = 0; i < 10; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	fi
+	rm -f "$f"
+}
+
 alive() { kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null || die "$1 exited: $(tail -5 "$STATE/logs/$1.log")"; }
 # ready SECONDS NAME CMD...: wait for CMD to succeed while process NAME lives.
 ready() {

@@ -53,8 +53,9 @@ REPO=$REGISTRY/trustline
 timed publish "$T" catalog publish --root "$LIB" --registry "$REPO" --insecure --bin "$CLUSTER_ROOT/bin" \
 	--key "$STATE/pki/cosign.key" --commit "$COMMIT" --source https://github.com/trustline-dev/trustline \
 	>"$W/publish.txt" 2>"$W/publish.log" || { tail -20 "$W/publish.log" >&2; die "trustline catalog publish failed"; }
-PIPELINE_BUNDLE=$(grep -o "$REPO/pipeline-docker-build:[^ \"']*@sha256:[0-9a-f]\{64\}" "$LIB/pipelines/docker-build/0.1/docker-build.yaml" "$LIB/catalog.yaml" "$W/publish.txt" | head -1 | cut -d: -f2-)
-[ -n "$PIPELINE_BUNDLE" ] || { cat "$W/publish.txt" >&2; die "no pipeline bundle in the publish report"; }
+# publish records every bundle it pushed in the copy's catalog.yaml.
+PIPELINE_BUNDLE=$(grep -o "$REPO/pipeline-docker-build:[^ \"']*@sha256:[0-9a-f]\{64\}" "$LIB/catalog.yaml" | head -1)
+[ -n "$PIPELINE_BUNDLE" ] || { cat "$W/publish.txt" >&2; die "no pipeline bundle recorded in $LIB/catalog.yaml"; }
 if grep -rn 'sha256:0\{64\}' "$LIB/tasks" "$LIB/pipelines" >&2; then die "publish left all-zero digests"; fi
 "$T" catalog trusted-tasks --catalog "$LIB/catalog.yaml" --output "$W/trusted-tasks.yaml"
 log "library published to $REPO in $(($(date +%s) - T0))s: pipeline bundle $PIPELINE_BUNDLE"
@@ -75,7 +76,7 @@ mkdir -p "$W/git"
 git clone -q --bare "$SRC" "$W/git/sample-app.git"
 (cd "$CLUSTER_ROOT" && go build -o "$STATE/bin/gitserver" ./test/cluster/gitserver)
 GIT_ADDR=$BRIDGE_IP:8418
-if [ -f "$STATE/pids/gitserver" ]; then kill "$(cat "$STATE/pids/gitserver")" 2>/dev/null && sleep 0.5 || true; fi
+stop gitserver # an earlier run's, on the same port
 start gitserver "$STATE/bin/gitserver" --addr "$GIT_ADDR" --root "$W/git"
 ready 30 gitserver git ls-remote "http://$GIT_ADDR/sample-app.git"
 GIT_URL=http://$GIT_ADDR/sample-app.git

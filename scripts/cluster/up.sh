@@ -25,7 +25,7 @@ fi
 need=()
 for p in etcd:etcd-server containerd:containerd runc:runc docker-registry:docker-registry \
 	/usr/lib/cni/bridge:containernetworking-plugins /bin/busybox:busybox-static openssl:openssl gcc:gcc \
-	python3:python3; do
+	python3:python3 curl:curl; do
 	command -v "${p%%:*}" >/dev/null || need+=("${p#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
