@@ -22,6 +22,19 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 failed=()
+
+# Go 1.26's fuzz coordinator can fail a target at the -fuzztime boundary
+# with a bare "context deadline exceeded" (go.dev/issue/75804, fixed in Go
+# 1.27): the deadline fires on the parent context before the workers'
+# context is cancelled. A real finding always writes a failing input and
+# prints more than that one line, so only that exact shape counts as the
+# race, and the target's seeds are then replayed to be sure.
+coordinator_deadline_race() {
+	local why
+	why=$(awk '/^--- FAIL: /{f=1; next} f && /^FAIL$/{exit} f{print}' "$1")
+	[[ $why == '    context deadline exceeded' ]] && ! grep -q 'Failing input written' "$1"
+}
+
 # package directory -> target names, from the test sources.
 mapfile -t lines < <(grep -rEo --include='*_test.go' '^func (Fuzz[A-Za-z0-9_]*)\(' . |
 	grep -v '^./vendor/' | sed -E 's#^\./(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\(#\1 \2#' | sort)
@@ -49,6 +62,9 @@ for dir in $(printf '%s\n' "${!targets[@]}" | sort); do
 		if (cd "$dir" && "$bin" -test.run '^$' -test.fuzz "^${name}\$" -test.fuzztime "$fuzztime" \
 			-test.fuzzcachedir "$tmp/cache" >"$tmp/run.log" 2>&1); then
 			echo "   $name ok ($(($(date +%s) - t1))s)"
+		elif coordinator_deadline_race "$tmp/run.log" &&
+			(cd "$dir" && "$bin" -test.run "^${name}\$" >"$tmp/replay.log" 2>&1); then
+			echo "   $name ok ($(($(date +%s) - t1))s; go.dev/issue/75804 deadline race at the end, no failing input, seeds replayed)"
 		else
 			cat "$tmp/run.log"
 			failed+=("$dir $name")
