@@ -169,15 +169,23 @@ func TestCycloneDX(t *testing.T) {
 
 func TestIrrelevant(t *testing.T) {
 	for p, want := range map[string]bool{
-		"/srv/app/node_modules/react/index.js":                true,
-		"/srv/app/node_modules/react/package.json":            false,
-		"/srv/app/node_modules/react/LICENSE.md":              false,
-		"/usr/share/doc/curl/changelog.Debian.gz":             true,
-		"/usr/share/doc/curl/copyright":                       false,
-		"/usr/lib/python3/dist-packages/x/__init__.py":        true,
-		"/usr/lib/python3/dist-packages/x-1.dist-info/RECORD": false,
-		"/usr/local/bin/app":                                  false,
-		"/opt/app/lib/x.jar":                                  false,
+		"/srv/app/node_modules/react/index.js":                   true,
+		"/srv/app/node_modules/react/package.json":               false,
+		"/srv/app/node_modules/react/LICENSE.md":                 false,
+		"/usr/share/doc/curl/changelog.Debian.gz":                true,
+		"/usr/share/doc/curl/copyright":                          false,
+		"/usr/lib/python3/dist-packages/x/__init__.py":           true,
+		"/usr/lib/python3/dist-packages/x-1.dist-info/RECORD":    false,
+		"/usr/local/bin/app":                                     false,
+		"/opt/app/lib/x.jar":                                     false,
+		"/var/lib/apt/lists/deb.debian.org_debian_Packages":      true,
+		"/var/lib/dpkg/status":                                   false,
+		"/usr/share/perl5/Foo.pl":                                true,
+		"/usr/local/lib/perl5/perllocal.pod":                     false,
+		"/usr/lib/swipl/pack/x/pack.pl":                          false,
+		"/srv/app/setup.py":                                      false,
+		"/srv/app/node_modules/x/.eslintrc":                      true,
+		"/usr/share/doc/linux-modules-6.1.0/changelog.Debian.gz": false,
 	} {
 		if got := irrelevant(p); got != want {
 			t.Errorf("irrelevant(%s) = %v, want %v", p, got, want)

@@ -103,7 +103,7 @@ func Extract(r io.Reader, root string, opts ...Option) (*Listing, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &extractor{root: root, opts: o, l: &Listing{Entries: map[string]bool{}}, dirs: map[string]bool{}}
+	x := &extractor{root: root, opts: o, l: &Listing{Entries: map[string]bool{}}, written: map[string]kind{}, buf: make([]byte, 256<<10)}
 	tr := tar.NewReader(r)
 	var total int64
 	for n := 0; ; n++ {
@@ -138,12 +138,25 @@ type extractor struct {
 	root string
 	opts options
 	l    *Listing
-	// dirs are the directories (image paths) known to be real
-	// directories below root, so deep trees are not Lstat'ed once per
-	// component per entry. Only this extractor writes below root; it
-	// forgets the cache whenever it removes anything that could be one.
-	dirs map[string]bool
+	// written records what this extractor put below root, by image path.
+	// root starts empty and nothing else writes there, so the map is the
+	// tree's true state: no entry costs an Lstat per path component, and
+	// a directory is created only when something is written below it
+	// (most directories of a layer hold only files no reader needs, and
+	// mkdir is the most expensive call on a journaling disk).
+	written map[string]kind
+	// buf is reused for every file's content.
+	buf []byte
 }
+
+// kind is what stands at a path below the root.
+type kind uint8
+
+const (
+	kindDir kind = iota + 1
+	kindFile
+	kindOther // a symbolic link
+)
 
 // Clean maps an entry name to an absolute path inside the layer's root:
 // ".." cannot climb above "/", as in a chroot.
@@ -187,16 +200,22 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		x.l.Omitted++
 		return nil
 	}
-	parent, ok, err := x.mkdirs(dir)
-	if err != nil {
-		return err
+	var parent string
+	ok := true
+	if hdr.Typeflag == tar.TypeDir {
+		parent, ok = filepath.Join(x.root, dir), !x.blocked(dir)
+	} else {
+		var err error
+		if parent, ok, err = x.mkdirs(dir); err != nil {
+			return err
+		}
 	}
 	if !ok {
 		x.skip(p, "a parent directory is not a directory in this layer")
 		return nil
 	}
 	target := filepath.Join(parent, base)
-	err = x.write(hdr, r, p, dir, target)
+	err := x.write(hdr, r, p, dir, target)
 	if errors.Is(err, errNotEmpty) {
 		x.skip(p, err.Error())
 		return nil
@@ -207,63 +226,67 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 func (x *extractor) write(hdr *tar.Header, r io.Reader, p, dir, target string) error {
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		fi, err := os.Lstat(target)
-		if err == nil && fi.IsDir() {
+		// Listed, and created when something below it is written.
+		if x.written[p] == kindDir {
 			return nil
 		}
-		if err == nil {
-			if err := os.Remove(target); err != nil {
-				return err
-			}
-		}
-		return os.Mkdir(target, 0o755)
+		return x.free(p, target)
 	case tar.TypeSymlink:
-		if err := x.removeNonDir(target); err != nil {
+		if err := x.free(p, target); err != nil {
 			return err
 		}
-		return os.Symlink(x.linkTarget(dir, hdr.Linkname), target)
+		if err := os.Symlink(x.linkTarget(dir, hdr.Linkname), target); err != nil {
+			return err
+		}
+		x.written[p] = kindOther
+		return nil
 	case tar.TypeLink:
 		src := Clean(hdr.Linkname)
-		srcDir, ok, err := x.lookupDir(path.Dir(src))
-		if err != nil || !ok {
-			x.skip(p, "hard link source is not in this layer")
+		if x.written[src] != kindFile {
+			x.skip(p, "hard link source is not a regular file written from this layer")
 			return nil
 		}
-		srcPath := filepath.Join(srcDir, path.Base(src))
-		fi, err := os.Lstat(srcPath)
-		if err != nil || !fi.Mode().IsRegular() {
-			x.skip(p, "hard link source is not a regular file in this layer")
-			return nil
-		}
-		if err := x.removeNonDir(target); err != nil {
+		if err := x.free(p, target); err != nil {
 			return err
 		}
-		return os.Link(srcPath, target)
+		if err := os.Link(filepath.Join(x.root, src), target); err != nil {
+			return err
+		}
+		x.written[p] = kindFile
+		return nil
 	default:
 		if hdr.Size > x.opts.maxFileSize {
 			x.skip(p, fmt.Sprintf("%d bytes, over the %d-byte file limit", hdr.Size, x.opts.maxFileSize))
 			return nil
 		}
-		if err := x.removeNonDir(target); err != nil {
+		if err := x.free(p, target); err != nil {
 			return err
 		}
-		mode := os.FileMode(0o644)
+		mode := uint32(0o644)
 		if hdr.Mode&0o111 != 0 {
 			mode = 0o755
 		}
-		// O_NOFOLLOW|O_EXCL: the name was just freed; never open
-		// through a link that a racing writer could have put there.
-		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, mode)
+		// O_NOFOLLOW|O_EXCL: never open through a link, nor a name
+		// anything else put there. A plain blocking descriptor: a
+		// regular file gains nothing from the runtime's poller, which
+		// would cost two more calls per file.
+		fd, err := syscall.Open(target, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, mode)
 		if err != nil {
-			return err
+			return &os.PathError{Op: "open", Path: target, Err: err}
 		}
-		_, err = io.Copy(f, io.LimitReader(r, hdr.Size))
+		f := os.NewFile(uintptr(fd), target)
+		x.written[p] = kindFile
+		_, err = io.CopyBuffer(writerOnly{f}, io.LimitReader(r, hdr.Size), x.buf)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		return err
 	}
 }
+
+// writerOnly hides *os.File's ReadFrom, which would ignore the reused
+// buffer and copy through a small one of its own.
+type writerOnly struct{ io.Writer }
 
 // linkTarget rewrites a symbolic link found at dir so that it is relative
 // and, resolved lexically from dir with chroot semantics, stays inside the
@@ -285,73 +308,69 @@ func (x *extractor) linkTarget(dir, linkname string) string {
 
 // mkdirs makes sure every component of dir exists as a real directory (not
 // a link) below the root and returns its host path. ok is false when a
-// component exists and is not a directory: the entry is then skipped, so
-// nothing is ever written through a link.
+// component is something else: the entry is then skipped, so nothing is
+// ever written through a link.
 func (x *extractor) mkdirs(dir string) (string, bool, error) {
-	cur := x.root
 	if dir == "/" {
-		return cur, true, nil
+		return x.root, true, nil
 	}
-	if x.dirs[dir] {
-		return filepath.Join(x.root, dir), true, nil
+	host := filepath.Join(x.root, dir)
+	if x.written[dir] == kindDir {
+		return host, true, nil
 	}
-	defer func() {
-		if fi, err := os.Lstat(filepath.Join(x.root, dir)); err == nil && fi.IsDir() {
-			x.dirs[dir] = true
+	for i := 1; i <= len(dir); i++ {
+		if i < len(dir) && dir[i] != '/' {
+			continue
 		}
-	}()
-	for _, c := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
-		cur = filepath.Join(cur, c)
-		fi, err := os.Lstat(cur)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			if err := os.Mkdir(cur, 0o755); err != nil {
+		prefix := dir[:i]
+		switch x.written[prefix] {
+		case kindDir:
+			continue
+		case 0:
+			if err := os.Mkdir(filepath.Join(x.root, prefix), 0o755); err != nil {
 				return "", false, err
 			}
-		case err != nil:
-			return "", false, err
-		case !fi.IsDir():
+			x.written[prefix] = kindDir
+		default:
 			return "", false, nil
 		}
 	}
-	return cur, true, nil
+	return host, true, nil
 }
 
-// lookupDir is mkdirs without creating anything.
-func (x *extractor) lookupDir(dir string) (string, bool, error) {
-	cur := x.root
-	if dir == "/" {
-		return cur, true, nil
-	}
-	for _, c := range strings.Split(strings.TrimPrefix(dir, "/"), "/") {
-		cur = filepath.Join(cur, c)
-		fi, err := os.Lstat(cur)
-		if err != nil || !fi.IsDir() {
-			return "", false, nil
+// blocked reports whether a component of dir is written as something
+// other than a directory, so nothing may be placed below it.
+func (x *extractor) blocked(dir string) bool {
+	for i := 1; i <= len(dir); i++ {
+		if i < len(dir) && dir[i] != '/' {
+			continue
+		}
+		if k := x.written[dir[:i]]; k != 0 && k != kindDir {
+			return true
 		}
 	}
-	return cur, true, nil
+	return false
 }
 
-// removeNonDir frees a name for a new entry. A later entry replaces an
-// earlier one with the same name in the same layer; a directory with
-// contents is replaced only if it is empty (docker does the same).
-func (x *extractor) removeNonDir(target string) error {
-	fi, err := os.Lstat(target)
-	if errors.Is(err, os.ErrNotExist) {
+// free makes the name p (host path target) available for a new entry. A
+// later entry replaces an earlier one with the same name in the same
+// layer; a directory with contents is replaced only if it is empty
+// (docker does the same).
+func (x *extractor) free(p, target string) error {
+	switch x.written[p] {
+	case 0:
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		clear(x.dirs)
+	case kindDir:
 		if err := os.Remove(target); err != nil {
 			return errNotEmpty
 		}
-		return nil
+	default:
+		if err := os.Remove(target); err != nil {
+			return err
+		}
 	}
-	return os.Remove(target)
+	delete(x.written, p)
+	return nil
 }
 
 // errNotEmpty: an entry would replace a directory that has contents; the

@@ -209,6 +209,28 @@ func TestSkipContent(t *testing.T) {
 	}
 }
 
+// Directories are listed but created only when something is written
+// below them: a tree of skipped files costs no mkdir.
+func TestDirectoriesCreatedOnDemand(t *testing.T) {
+	root, _ := sandbox(t)
+	l, err := Extract(bytes.NewReader(tarOf(t, []entry{
+		{name: "src/", typ: tar.TypeDir}, {name: "src/lib/", typ: tar.TypeDir}, {name: "src/lib/x.js", body: "js"},
+		{name: "pkg/", typ: tar.TypeDir}, {name: "pkg/deep/", typ: tar.TypeDir}, {name: "pkg/deep/package.json", body: "{}"},
+	})), root, WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{".", "pkg", "pkg/deep", "pkg/deep/package.json"}
+	if got := tree(t, root); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("tree = %v, want %v", got, want)
+	}
+	for _, d := range []string{"/src", "/src/lib", "/pkg", "/pkg/deep"} {
+		if isDir, ok := l.Entries[d]; !ok || !isDir {
+			t.Errorf("%s is not listed as a directory", d)
+		}
+	}
+}
+
 func TestLimits(t *testing.T) {
 	root, _ := sandbox(t)
 	big := strings.Repeat("x", 2<<20)
