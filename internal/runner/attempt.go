@@ -22,6 +22,7 @@ func (r *Runner) attempt(ctx context.Context, in *taskInput, tr *v1.TaskRun, att
 	if err != nil {
 		return fail(v1.TaskRunReasonFailed, "%v", err)
 	}
+	defer unmountVolumes(dirs.volumes) //nolint:errcheck // a mount left behind costs memory, not the result
 	steps, err := r.substitute(in, tr, attempt, dirs)
 	if err != nil {
 		return fail(v1.TaskRunReasonFailed, "%v", err)

@@ -53,9 +53,10 @@ var taskSpecAllow = allow{
 	"stepTemplate": allow{"env": allow{"name": nil, "value": nil}, "workingDir": nil, "securityContext": nil, "computeResources": nil, "imagePullPolicy": nil, "volumeMounts": allow{"name": nil, "mountPath": nil, "readOnly": nil}},
 	"workspaces":   allow{"name": nil, "description": nil, "mountPath": nil, "readOnly": nil, "optional": nil},
 	"results":      allow{"name": nil, "type": nil, "description": nil, "properties": nil},
-	// emptyDir volumes are a fresh directory per TaskRun, as on a node;
+	// emptyDir volumes are a fresh directory per TaskRun, as on a node
+	// (medium Memory: a tmpfs of sizeLimit where the runner may mount);
 	// a secret volume is a directory given with WithSecrets (--secret).
-	"volumes": allow{"name": nil, "emptyDir": allow{}, "secret": allow{"secretName": nil, "optional": nil}},
+	"volumes": allow{"name": nil, "emptyDir": allow{"medium": nil, "sizeLimit": nil}, "secret": allow{"secretName": nil, "optional": nil}},
 }
 
 var pipelineTaskAllow = allow{

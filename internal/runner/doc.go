@@ -38,7 +38,9 @@
 //     volumeMounts), onError continue/stopAndFail, stdoutConfig and
 //     stderrConfig paths, /tekton/home per TaskRun (HOME).
 //   - Volumes: emptyDir (a directory of the TaskRun; mount paths are
-//     rewritten wherever a step names them) and secret volumes given as
+//     rewritten wherever a step names them; medium Memory: a tmpfs of
+//     its sizeLimit mounted there when the runner is root, unmounted
+//     with its contents when the TaskRun ends) and secret volumes given as
 //     directories (WithSecrets, --secret NAME=DIR; an optional secret not
 //     given mounts empty).
 //   - taskRef: a local task library (tasks/<name>/<version>/<name>.yaml) and

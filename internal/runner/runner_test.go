@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"knative.dev/pkg/apis"
 
@@ -484,6 +485,35 @@ func TestEmptyDirVolumeSharedBetweenSteps(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(r.WorkDir(), tr.Name, "volumes", "cache", "f")); err != nil {
 		t.Errorf("the volume is not a directory of the TaskRun: %v", err)
+	}
+}
+
+// An emptyDir of medium Memory is a tmpfs mounted on the TaskRun's volume
+// directory, as the kubelet mounts one: the steps share it, and it is
+// unmounted, contents and all (it is RAM), when the TaskRun ends, where an
+// ordinary emptyDir keeps its files.
+func TestMemoryVolumeIsATmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	r, _ := newRunner(t)
+	tr, err := r.RunTask(context.Background(), loadTask(t, "task-memory-volume.yaml"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := taskResults(tr)
+	if res["shared"] != "in memory" {
+		t.Errorf("shared = %q (%v)", res["shared"], tr.Status.Conditions)
+	}
+	vol := filepath.Join(r.WorkDir(), tr.Name, "volumes", "scratch")
+	if res["where"] != vol {
+		t.Errorf("the step worked in %q, want the volume %s", res["where"], vol)
+	}
+	if _, err := os.Stat(filepath.Join(vol, "f")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the volume's file is still there after the TaskRun: it was not a tmpfs (err %v)", err)
+	}
+	if ms, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(vol)); len(ms) != 0 {
+		t.Errorf("%s is still mounted", vol)
 	}
 }
 

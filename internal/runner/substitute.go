@@ -126,6 +126,13 @@ func (r *Runner) volumeDirs(where string, vols []corev1.Volume, params replaceme
 		if err := os.MkdirAll(volumes[v.Name], 0o755); err != nil {
 			return nil, err
 		}
+		if e := v.EmptyDir; e != nil && e.Medium == corev1.StorageMediumMemory {
+			var limit int64
+			if e.SizeLimit != nil {
+				limit = e.SizeLimit.Value()
+			}
+			mountMemory(volumes[v.Name], limit)
+		}
 	}
 	return volumes, nil
 }

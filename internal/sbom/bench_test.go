@@ -8,7 +8,7 @@ import (
 )
 
 // benchImage is the three-layer test image (dpkg, Go binary, npm, Python).
-func benchImage(b *testing.B) v1.Image {
+func benchImage(b testing.TB) v1.Image {
 	return imageOf(b, "amd64", baseAnnotations, baseLayer(b), appLayer(b), cleanupLayer(b))
 }
 

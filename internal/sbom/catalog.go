@@ -117,11 +117,11 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 		}
 		work[i] = &layerWork{layer: l, diffID: d, key: layerKey(dg, d)}
 	}
-	tmp, err := os.MkdirTemp(o.tmpDir, "trustline-sbom-")
+	tmp, err := newScratch(o.tmpDir, o.spillDir)
 	if err != nil {
-		return nil, fmt.Errorf("temporary directory: %w", err)
+		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer tmp.remove()
 
 	// Phase 1: what each layer holds (cache, or unpack). A layer that is
 	// unpacked will be cataloged: the licence scanner (a CPU second to
@@ -136,7 +136,7 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 				return nil
 			}
 			prepareLicenses()
-			return unpack(gctx, &o, i, w, tmp)
+			return tmp.unpack(gctx, &o, i, w)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -157,7 +157,7 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 				return nil
 			}
 			if w.dir == "" { // info was cached, packages were not
-				if err := unpack(gctx, &o, i, w, tmp); err != nil {
+				if err := tmp.unpack(gctx, &o, i, w); err != nil {
 					return err
 				}
 			}
@@ -234,7 +234,7 @@ func short(h v1.Hash) string {
 }
 
 // unpack extracts one layer into tmp and fills w.info and w.dir.
-func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) error {
+func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -246,6 +246,11 @@ func unpack(ctx context.Context, o *options, i int, w *layerWork, tmp string) er
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir) // frees the space for the spill directory
+		}
+	}()
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o755); err != nil {
 		return err

@@ -17,6 +17,7 @@ type Option func(*options)
 type options struct {
 	cacheDir    string
 	tmpDir      string
+	spillDir    string
 	progress    io.Writer
 	parallelism int
 	limits      []layerfs.Option
@@ -61,6 +62,12 @@ func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = di
 
 // WithTempDir sets where layers are unpacked (default os.TempDir()).
 func WithTempDir(dir string) Option { return func(o *options) { o.tmpDir = dir } }
+
+// WithSpillDir names where a layer is unpacked when the temporary
+// directory runs out of space (ENOSPC): a size-limited tmpfs as the
+// temporary directory then costs no failed builds. Default: none, the
+// error is returned.
+func WithSpillDir(dir string) Option { return func(o *options) { o.spillDir = dir } }
 
 // WithProgress sends one line per layer and phase to w (default: nothing).
 func WithProgress(w io.Writer) Option {
