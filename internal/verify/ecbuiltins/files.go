@@ -58,14 +58,21 @@ func pathsOperand(t *ast.Term) ([]string, error) {
 	return out, err
 }
 
+// refAndPaths reads the operands of the two file built-ins: a reference
+// and an array of paths.
+func refAndPaths(a, b *ast.Term) (string, []string, error) {
+	ref, err := refOperand(a)
+	if err != nil {
+		return "", nil, err
+	}
+	paths, err := pathsOperand(b)
+	return ref, paths, err
+}
+
 // blobFiles reads the files named exactly by paths out of a tar blob. A
 // file that is not YAML or JSON, or is over the size limit, is left out.
 func (s *Set) blobFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(a)
-	if err != nil {
-		return nil, err
-	}
-	paths, err := pathsOperand(b)
+	ref, paths, err := refAndPaths(a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +96,7 @@ func (s *Set) blobFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, er
 // imageFiles reads the YAML and JSON files directly inside any of paths
 // in the image's flattened file system. The reference must be a digest.
 func (s *Set) imageFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(a)
-	if err != nil {
-		return nil, err
-	}
-	paths, err := pathsOperand(b)
+	ref, paths, err := refAndPaths(a, b)
 	if err != nil {
 		return nil, err
 	}
