@@ -29,7 +29,6 @@ import (
 	"github.com/trustline-dev/trustline/internal/verify"
 	"github.com/trustline-dev/trustline/internal/verify/ecp"
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
-	"github.com/trustline-dev/trustline/policy"
 )
 
 // env is a real registry on 127.0.0.1 behind a faulty proxy (which counts
@@ -45,21 +44,11 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	s, pub, err := fixture.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signing.ParsePublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pdir, ddir, err := policy.Extract(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := fixture.NewKeys(t)
+	pdir, ddir := fixture.Policy(t)
 	reg := testregistry.Start(t)
 	rd := map[string]any{"trusted_tasks": fixture.TrustedTasks(time.Now().AddDate(-1, 0, 0), time.Time{})}
-	return &env{reg: reg, proxy: faulty.Start(t, reg), signer: s, key: key,
+	return &env{reg: reg, proxy: faulty.Start(t, reg), signer: keys.Signer, key: keys.Verifier,
 		pol: &ecp.Policy{Name: "gate", Sources: []ecp.Source{{Name: "pack", Policy: []string{pdir}, Data: []string{ddir}, RuleData: rd}}}}
 }
 

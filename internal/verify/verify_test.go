@@ -20,7 +20,6 @@ import (
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
 	"github.com/trustline-dev/trustline/internal/verify/report"
 	"github.com/trustline-dev/trustline/internal/verify/snapshot"
-	"github.com/trustline-dev/trustline/policy"
 )
 
 // now is the tests' effective time: after the fixture's tasks became
@@ -39,19 +38,9 @@ func setup(t *testing.T) *env { return setupB(t) }
 
 func setupB(t testing.TB) *env {
 	t.Helper()
-	s, pub, err := fixture.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signing.ParsePublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pdir, ddir, err := policy.Extract(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{reg: testregistry.Start(t), signer: s, key: key, pdir: pdir, ddir: ddir}
+	keys := fixture.NewKeys(t)
+	pdir, ddir := fixture.Policy(t)
+	return &env{reg: testregistry.Start(t), signer: keys.Signer, key: keys.Verifier, pdir: pdir, ddir: ddir}
 }
 
 // goodImage is a fully attested image that passes the default pack.

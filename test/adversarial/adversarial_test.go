@@ -49,7 +49,6 @@ import (
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
 	"github.com/trustline-dev/trustline/internal/verify/report"
 	"github.com/trustline-dev/trustline/internal/verify/snapshot"
-	"github.com/trustline-dev/trustline/policy"
 )
 
 // now is the effective time: a year after the fixture's tasks became
@@ -73,19 +72,9 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	s, pub, err := fixture.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := signing.ParsePublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pdir, ddir, err := policy.Extract(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, ctx: context.Background(), reg: testregistry.Start(t), signer: s, key: key, pdir: pdir, ddir: ddir}
+	keys := fixture.NewKeys(t)
+	pdir, ddir := fixture.Policy(t)
+	return &env{t: t, ctx: context.Background(), reg: testregistry.Start(t), signer: keys.Signer, key: keys.Verifier, pdir: pdir, ddir: ddir}
 }
 
 func (e *env) good(repo string) fixture.Image {
