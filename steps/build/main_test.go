@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/stepcli/stepclitest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -102,7 +102,7 @@ func TestStop(t *testing.T) {
 			}
 			cmd := exec.Command(os.Args[0], args...)
 			cmd.Env = append(os.Environ(), "TRUSTLINE_TEST_STEP_MAIN=1", "TMPDIR="+stepTmp)
-			stderr := &syncBuffer{}
+			stderr := &stepclitest.Buffer{}
 			cmd.Stderr = stderr
 			must(t, cmd.Start())
 			exited := make(chan error, 1)
@@ -195,25 +195,6 @@ func findProcess(t *testing.T, cmdline string) int {
 func processAlive(pid int, sleep string) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	return err == nil && string(b) == "sleep\x00"+sleep+"\x00"
-}
-
-// syncBuffer is a bytes.Buffer a process's output goroutine may write
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestStep(t *testing.T) {

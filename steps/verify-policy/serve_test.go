@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -19,11 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/stepcli/stepclitest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
 )
@@ -64,19 +63,6 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// syncBuffer is stderr shared by the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // The whole subcommand, as main runs it: flags, HTTPS with the given
 // certificate, a verdict for a signed and an unsigned image, the rule
 // data reloaded when its file changes, and a graceful stop on SIGTERM
@@ -98,7 +84,7 @@ func TestServe(t *testing.T) {
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	stderr := &syncBuffer{}
+	stderr := &stepclitest.Buffer{}
 	code := make(chan int, 1)
 	go func() {
 		code <- stepcli.RunContext(runCtx, newApp(func(string) string { return "" }), []string{"verify-policy", "serve", "--listen", addr,
