@@ -24,6 +24,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/admission"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -44,11 +45,11 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	keys := fixture.NewKeys(t)
+	signer, verifier := signingtest.NewKeyPair(t)
 	pdir, ddir := fixture.Policy(t)
 	reg := testregistry.Start(t)
 	rd := map[string]any{"trusted_tasks": fixture.TrustedTasks(time.Now().AddDate(-1, 0, 0), time.Time{})}
-	return &env{reg: reg, proxy: faulty.Start(t, reg), signer: keys.Signer, key: keys.Verifier,
+	return &env{reg: reg, proxy: faulty.Start(t, reg), signer: signer, key: verifier,
 		pol: &ecp.Policy{Name: "gate", Sources: []ecp.Source{{Name: "pack", Policy: []string{pdir}, Data: []string{ddir}, RuleData: rd}}}}
 }
 

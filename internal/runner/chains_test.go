@@ -54,11 +54,7 @@ func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	}
 	d := testregistry.Push(t, reg+"/team/app:dev", img)
 
-	signer := signingtest.NewSigner(t)
-	verifier, err := signer.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, verifier := signingtest.NewKeyPair(t)
 	r, progress := newRunner(t, WithChains(&Chains{Signer: signer}))
 	task := loadTask(t, "task-image.yaml")
 	params, err := ParseParams(task.Spec.Params, []string{"url=" + reg + "/team/app:dev", "digest=" + d.DigestStr()})
@@ -111,11 +107,7 @@ func TestChainsSignsPipelineRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := testregistry.Push(t, reg+"/team/app:dev", img)
-	signer := signingtest.NewSigner(t)
-	verifier, err := signer.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, verifier := signingtest.NewKeyPair(t)
 	// slsa-tekton records each TaskRun in the provenance (the default
 	// build type records only tasks that came from a bundle).
 	r, progress := newRunner(t, WithChains(&Chains{Signer: signer, Provenance: []provenance.Option{provenance.WithBuildType("https://tekton.dev/chains/v2/slsa-tekton")}}))

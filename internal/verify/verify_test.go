@@ -14,6 +14,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/verify"
 	"github.com/trustline-dev/trustline/internal/verify/ecp"
@@ -38,9 +39,9 @@ func setup(t *testing.T) *env { return setupB(t) }
 
 func setupB(t testing.TB) *env {
 	t.Helper()
-	keys := fixture.NewKeys(t)
+	signer, verifier := signingtest.NewKeyPair(t)
 	pdir, ddir := fixture.Policy(t)
-	return &env{reg: testregistry.Start(t), signer: keys.Signer, key: keys.Verifier, pdir: pdir, ddir: ddir}
+	return &env{reg: testregistry.Start(t), signer: signer, key: verifier, pdir: pdir, ddir: ddir}
 }
 
 // goodImage is a fully attested image that passes the default pack.

@@ -42,6 +42,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/signing/signingtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -72,9 +73,9 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
-	keys := fixture.NewKeys(t)
+	signer, verifier := signingtest.NewKeyPair(t)
 	pdir, ddir := fixture.Policy(t)
-	return &env{t: t, ctx: context.Background(), reg: testregistry.Start(t), signer: keys.Signer, key: keys.Verifier, pdir: pdir, ddir: ddir}
+	return &env{t: t, ctx: context.Background(), reg: testregistry.Start(t), signer: signer, key: verifier, pdir: pdir, ddir: ddir}
 }
 
 func (e *env) good(repo string) fixture.Image {

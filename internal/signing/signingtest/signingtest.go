@@ -26,3 +26,14 @@ func NewSigner(t testing.TB) *signing.Signer {
 	}
 	return s
 }
+
+// NewKeyPair returns a fresh signer and the verifier of what it signs.
+func NewKeyPair(t testing.TB) (*signing.Signer, *signing.Verifier) {
+	t.Helper()
+	s := NewSigner(t)
+	v, err := s.Verifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
