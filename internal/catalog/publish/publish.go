@@ -200,29 +200,20 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		fmt.Fprintf(o.progress, "step image %s\n", d)
 	}
 
-	// 2. Pin them into the task YAMLs.
+	// 2. Pin them into the task YAMLs, and into the deploy gate, which
+	// runs the verify-policy step image (deploy/gate.yaml).
+	var pinned []string
 	for _, it := range items {
-		if it.Kind != catalog.KindTask {
-			continue
-		}
-		changed, err := rewrite(filepath.Join(root, it.Path), stepPin, func(m []string) string {
-			if d, ok := rep.StepImages[m[2]]; ok && (m[1] == oldRegistry || m[1] == o.registry) {
-				return d
-			}
-			return m[0]
-		})
-		if err != nil {
-			return nil, err
-		}
-		if changed {
-			rep.Files = append(rep.Files, it.Path)
+		if it.Kind == catalog.KindTask {
+			pinned = append(pinned, it.Path)
 		}
 	}
-	// The deploy gate runs the verify-policy step image (deploy/gate.yaml).
 	for _, f := range DeployFiles {
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			continue
+		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+			pinned = append(pinned, f)
 		}
+	}
+	for _, f := range pinned {
 		changed, err := rewrite(filepath.Join(root, f), stepPin, func(m []string) string {
 			if d, ok := rep.StepImages[m[2]]; ok && (m[1] == oldRegistry || m[1] == o.registry) {
 				return d
