@@ -13,7 +13,6 @@ import (
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -222,11 +221,7 @@ func TestMovedTagDenied(t *testing.T) {
 	if r := post(t, ts, "/validate", rv(t, "Deployment", tag)); !r.Allowed {
 		t.Fatalf("before the move: %s", message(r))
 	}
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rebuilt := testregistry.Push(t, e.reg+"/app:latest", img)
+	rebuilt := testregistry.PushRandom(t, e.reg+"/app:latest")
 	r := post(t, ts, "/validate", rv(t, "Deployment", tag))
 	if r.Allowed {
 		t.Fatal("the moved tag was allowed")

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
@@ -107,8 +106,7 @@ func TestTestResultPredicate(t *testing.T) {
 func TestRunWritesNothingOnFailure(t *testing.T) {
 	ctx := context.Background()
 	host := testregistry.Start(t)
-	img, _ := random.Image(256, 1)
-	d := testregistry.Push(t, host+"/app:v1", img)
+	d := testregistry.PushRandom(t, host+"/app:v1")
 	s := signingtest.NewSigner(t)
 	missing := d.Context().Digest("sha256:" + strings.Repeat("a", 64))
 	p, _ := ParsePredicate([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.6"}`), "cyclonedx")
@@ -194,8 +192,7 @@ func BenchmarkRun(b *testing.B) {
 	}
 	var digests []name.Digest
 	for i := 0; i < b.N; i++ {
-		img, _ := random.Image(256, 1)
-		digests = append(digests, testregistry.Push(b, host+"/app:v1", img))
+		digests = append(digests, testregistry.PushRandom(b, host+"/app:v1"))
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
@@ -48,11 +47,7 @@ func decodeSLSA(t *testing.T, predicate []byte) slsaPredicate {
 func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 	ctx := context.Background()
 	reg := testregistry.Start(t)
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := testregistry.Push(t, reg+"/team/app:dev", img)
+	d := testregistry.PushRandom(t, reg+"/team/app:dev")
 
 	signer, verifier := signingtest.NewKeyPair(t)
 	r, progress := newRunner(t, WithChains(&Chains{Signer: signer}))
@@ -102,11 +97,7 @@ func TestChainsSignsWhatATaskRunBuilt(t *testing.T) {
 func TestChainsSignsPipelineRun(t *testing.T) {
 	ctx := context.Background()
 	reg := testregistry.Start(t)
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := testregistry.Push(t, reg+"/team/app:dev", img)
+	d := testregistry.PushRandom(t, reg+"/team/app:dev")
 	signer, verifier := signingtest.NewKeyPair(t)
 	// slsa-tekton records each TaskRun in the provenance (the default
 	// build type records only tasks that came from a bundle).

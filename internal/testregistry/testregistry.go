@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -44,4 +45,16 @@ func Push(t testing.TB, ref string, img v1.Image, opts ...remote.Option) name.Di
 		t.Fatal(err)
 	}
 	return r.Context().Digest(d.String())
+}
+
+// PushRandom pushes an image of one random 256-byte layer to ref and
+// returns it by digest: a stand-in for a built image where its contents do
+// not matter.
+func PushRandom(t testing.TB, ref string) name.Digest {
+	t.Helper()
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Push(t, ref, img)
 }
