@@ -22,7 +22,9 @@ func (r *Runner) attempt(ctx context.Context, in *taskInput, tr *v1.TaskRun, att
 	if err != nil {
 		return fail(v1.TaskRunReasonFailed, "%v", err)
 	}
-	defer unmountVolumes(dirs.volumes) //nolint:errcheck // a mount left behind costs memory, not the result
+	if hasMemoryVolume(in.spec.Volumes) {
+		defer unmountVolumes(dirs.volumes) //nolint:errcheck // a mount left behind costs memory, not the result
+	}
 	steps, err := r.substitute(in, tr, attempt, dirs)
 	if err != nil {
 		return fail(v1.TaskRunReasonFailed, "%v", err)

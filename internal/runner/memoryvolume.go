@@ -3,11 +3,22 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
+
+// isMemory reports whether v is an emptyDir of medium Memory.
+func isMemory(v corev1.Volume) bool {
+	return v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory
+}
+
+func hasMemoryVolume(vols []corev1.Volume) bool {
+	return slices.ContainsFunc(vols, isMemory)
+}
 
 // mountMemory mounts a tmpfs of at most limit bytes (0: the kernel's
 // default) at dir, as the kubelet does for an emptyDir of medium Memory,

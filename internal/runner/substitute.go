@@ -126,10 +126,10 @@ func (r *Runner) volumeDirs(where string, vols []corev1.Volume, params replaceme
 		if err := os.MkdirAll(volumes[v.Name], 0o755); err != nil {
 			return nil, err
 		}
-		if e := v.EmptyDir; e != nil && e.Medium == corev1.StorageMediumMemory {
+		if isMemory(v) {
 			var limit int64
-			if e.SizeLimit != nil {
-				limit = e.SizeLimit.Value()
+			if v.EmptyDir.SizeLimit != nil {
+				limit = v.EmptyDir.SizeLimit.Value()
 			}
 			mountMemory(volumes[v.Name], limit)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 )
@@ -44,7 +45,7 @@ func (s *scratch) unpack(ctx context.Context, o *options, i int, w *layerWork) e
 	if s.spillErr != nil {
 		return fmt.Errorf("%w (spill directory: %w)", err, s.spillErr)
 	}
-	fmt.Fprintf(o.progress, "layer %d %s: %s is full, unpacking again below %s\n", i+1, short(w.diffID), o.tmpDir, s.spillParent)
+	fmt.Fprintf(o.progress, "layer %d %s: %s is full, unpacking again below %s\n", i+1, short(w.diffID), filepath.Dir(s.primary), s.spillParent)
 	return unpack(ctx, o, i, w, s.spill)
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path"
 	"path/filepath"
@@ -318,11 +319,7 @@ func (x *extractor) mkdirs(dir string) (string, bool, error) {
 	if x.written[dir] == kindDir {
 		return host, true, nil
 	}
-	for i := 1; i <= len(dir); i++ {
-		if i < len(dir) && dir[i] != '/' {
-			continue
-		}
-		prefix := dir[:i]
+	for prefix := range ancestry(dir) {
 		switch x.written[prefix] {
 		case kindDir:
 			continue
@@ -341,15 +338,23 @@ func (x *extractor) mkdirs(dir string) (string, bool, error) {
 // blocked reports whether a component of dir is written as something
 // other than a directory, so nothing may be placed below it.
 func (x *extractor) blocked(dir string) bool {
-	for i := 1; i <= len(dir); i++ {
-		if i < len(dir) && dir[i] != '/' {
-			continue
-		}
-		if k := x.written[dir[:i]]; k != 0 && k != kindDir {
+	for prefix := range ancestry(dir) {
+		if k := x.written[prefix]; k != 0 && k != kindDir {
 			return true
 		}
 	}
 	return false
+}
+
+// ancestry yields "/a", "/a/b", "/a/b/c" for dir "/a/b/c", outermost first.
+func ancestry(dir string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := 1; i <= len(dir); i++ {
+			if (i == len(dir) || dir[i] == '/') && !yield(dir[:i]) {
+				return
+			}
+		}
+	}
 }
 
 // free makes the name p (host path target) available for a new entry. A
