@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 func TestParseInput(t *testing.T) {
@@ -67,7 +67,7 @@ func TestSBOMSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sbomtest.ValidateCycloneDX(t, doc)
+	sharedtest.ValidateCycloneDX(t, doc)
 	if res.Components != 4 {
 		t.Errorf("%d components, want 4", res.Components)
 	}

@@ -1,12 +1,11 @@
 package provenance
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // findUp walks up from the working directory to the first directory
@@ -33,30 +32,5 @@ func findUp(t *testing.T, rel string) string {
 // validate checks doc against a schema in shared/schemas.
 func validate(t *testing.T, schema string, doc []byte) {
 	t.Helper()
-	path := filepath.Join(findUp(t, "shared/schemas"), schema)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sdoc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(path, sdoc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Fatalf("%s does not pass %s:\n%v\n%s", "statement", schema, err, doc)
-	}
+	sharedtest.Validate(t, sharedtest.Schema(t, schema), "statement", doc)
 }

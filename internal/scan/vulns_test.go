@@ -13,7 +13,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/scan/match"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // realSBOM is a CycloneDX SBOM of packages the real databases name: from
@@ -97,7 +97,7 @@ func realSBOM(t *testing.T, db string) []byte {
 // and one that reads it give the same findings as matching against the
 // whole compiled database, on the real databases.
 func TestColdAndCachedScansFindTheSame(t *testing.T) {
-	db := testdb.OSV(t)
+	db := sharedtest.OSV(t)
 	sbom := realSBOM(t, db)
 	doc, err := inventory.Decode(sbom)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -47,7 +47,7 @@ func TestPrefetchSBOM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sbomtest.ValidateCycloneDX(t, doc)
+	sharedtest.ValidateCycloneDX(t, doc)
 	var bom struct {
 		Components []struct {
 			PURL       string `json:"purl"`

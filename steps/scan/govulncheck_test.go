@@ -8,11 +8,12 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 func TestGoBinariesAgreeWithGovulncheck(t *testing.T) {
 	tool := testdb.Govulncheck(t)
-	osvDir := testdb.OSV(t)
+	osvDir := sharedtest.OSV(t)
 	vulndb := testdb.GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip"))
 	cache := t.TempDir()
 	for _, name := range []string{"xtext", "gin"} {

@@ -21,7 +21,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/scan"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -99,7 +99,7 @@ func spdxDoc() []byte {
 
 func TestImageAttachments(t *testing.T) {
 	reg := testregistry.Start(t)
-	db, cache := testdb.OSV(t), t.TempDir()
+	db, cache := sharedtest.OSV(t), t.TempDir()
 	cdx, err := os.ReadFile("testdata/small.cdx.json")
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +146,7 @@ func TestImageAttachments(t *testing.T) {
 // name, normalized_severity and fixed_in_version.
 func TestAttachClairReport(t *testing.T) {
 	reg := testregistry.Start(t)
-	db, cache := testdb.OSV(t), t.TempDir()
+	db, cache := sharedtest.OSV(t), t.TempDir()
 	cdx, err := os.ReadFile("testdata/small.cdx.json")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
@@ -33,7 +34,7 @@ import (
 // an image that has no SBOM (--catalog).
 func TestSBOMStepThenScan(t *testing.T) {
 	tool := testdb.Govulncheck(t)
-	osvDir := testdb.OSV(t)
+	osvDir := sharedtest.OSV(t)
 	bin := testdb.BuildProgram(t, "gin")
 	want := testdb.GovulncheckFindings(t, tool, testdb.GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip")), bin)
 

@@ -12,7 +12,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/results"
 	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
@@ -77,7 +77,7 @@ func readReport(t *testing.T, path string) *finding.Report {
 }
 
 func TestGatingAndVEX(t *testing.T) {
-	db, cache := testdb.OSV(t), t.TempDir()
+	db, cache := sharedtest.OSV(t), t.TempDir()
 	out := filepath.Join(t.TempDir(), "report.json")
 	o := runScan(t, "--sbom", "testdata/mixed.cdx.json", "--db", db, "--db-cache", cache, "--fail-on", "high", "--format", "json", "--output", out)
 	if o.code != exitcode.Failed {
@@ -189,7 +189,7 @@ func TestMissingOrCorruptDatabaseIsError(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	db := testdb.OSV(t)
+	db := sharedtest.OSV(t)
 	for name, args := range map[string][]string{
 		"no input":      {"--db", db},
 		"two inputs":    {"--db", db, "--sbom", "x.json", "--image", "example.com/a:b"},

@@ -31,6 +31,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/provenance"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 	"github.com/trustline-dev/trustline/internal/signing"
 )
 
@@ -58,20 +59,6 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	os.Exit(m.Run())
-}
-
-// sharedDir finds the shared/ folder beside the repository (CI lays a
-// copy at the same place).
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	for d := repoRoot; ; d = filepath.Dir(d) {
-		if st, err := os.Stat(filepath.Join(d, "shared", "osv")); err == nil && st.IsDir() {
-			return filepath.Join(d, "shared")
-		}
-		if d == filepath.Dir(d) {
-			t.Fatal("shared/osv not found beside the repository: the e2e tests need the OSV database")
-		}
-	}
 }
 
 // startRegistry runs Debian's docker-registry on a free loopback port with
@@ -293,7 +280,7 @@ var chainsRules = []string{
 func TestPipelineOnDockerRegistry(t *testing.T) {
 	ctx := context.Background()
 	registry := startRegistry(t)
-	d := runDemo(t, registry, true, filepath.Join(sharedDir(t), "osv"))
+	d := runDemo(t, registry, true, sharedtest.OSV(t))
 
 	// Chains' part: the image is signed and its provenance attached, both
 	// verifiable with the demo's key.
@@ -498,7 +485,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 // entry alone is a finding of unknown severity.
 func highSeverityOSV(t *testing.T) string {
 	t.Helper()
-	zr, err := zip.OpenReader(filepath.Join(sharedDir(t), "osv", "Go", "all.zip"))
+	zr, err := zip.OpenReader(filepath.Join(sharedtest.OSV(t), "Go", "all.zip"))
 	if err != nil {
 		t.Fatal(err)
 	}

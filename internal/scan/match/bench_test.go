@@ -5,14 +5,14 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // BenchmarkPackages matches 1,000 packages (every package the database
 // names in each ecosystem, at version "0.0.1"/"0:0-0", so each lookup
 // hits and every range is evaluated) against the compiled database.
 func BenchmarkPackages(b *testing.B) {
-	db := testdb.OSV(b)
+	db := sharedtest.OSV(b)
 	pkgs := []finding.Package{}
 	for _, p := range []struct{ eco, name, version string }{
 		{"Go", "golang.org/x/text", "0.3.0"}, {"Go", "stdlib", "1.20.3"}, {"Go", "github.com/gin-gonic/gin", "1.6.0"},

@@ -8,7 +8,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/osvdb"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 var shared *osvdb.Index
@@ -16,7 +16,7 @@ var shared *osvdb.Index
 func index(t *testing.T) *osvdb.Index {
 	t.Helper()
 	if shared == nil {
-		ix, err := osvdb.Open(testdb.OSV(t), osvdb.WithProgress(os.Stderr))
+		ix, err := osvdb.Open(sharedtest.OSV(t), osvdb.WithProgress(os.Stderr))
 		if err != nil {
 			t.Fatal(err)
 		}

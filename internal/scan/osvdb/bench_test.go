@@ -3,7 +3,7 @@ package osvdb
 import (
 	"testing"
 
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // goRefs is a Go SBOM's worth of packages: every 20th Go package the
@@ -26,7 +26,7 @@ func goRefs(b *testing.B, db string) []PackageRef {
 // pre-pass over the Go zip, the records naming the SBOM's packages
 // compiled (no cache).
 func BenchmarkOpenForCold(b *testing.B) {
-	db := testdb.OSV(b)
+	db := sharedtest.OSV(b)
 	refs := goRefs(b, db)
 	b.ResetTimer()
 	for range b.N {
@@ -39,7 +39,7 @@ func BenchmarkOpenForCold(b *testing.B) {
 // BenchmarkOpenForCached is every later scan: the name index read from
 // the cache, only the records naming the SBOM's packages decompressed.
 func BenchmarkOpenForCached(b *testing.B) {
-	db, cache := testdb.OSV(b), b.TempDir()
+	db, cache := sharedtest.OSV(b), b.TempDir()
 	refs := goRefs(b, db)
 	if _, err := Open(db, WithPackages(refs), WithCacheDir(cache)); err != nil {
 		b.Fatal(err)
@@ -54,7 +54,7 @@ func BenchmarkOpenForCached(b *testing.B) {
 
 // BenchmarkCompile compiles every record of the three databases.
 func BenchmarkCompile(b *testing.B) {
-	db := testdb.OSV(b)
+	db := sharedtest.OSV(b)
 	for range b.N {
 		if _, err := Open(db); err != nil {
 			b.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/scan/cvss"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // refsOf returns every package the full index holds, and a few it does
@@ -63,7 +63,7 @@ func sameLookups(t *testing.T, full, got *Index, refs []PackageRef) {
 // name index (warm), the real database answers every lookup of those
 // packages exactly as the whole compiled database does.
 func TestOpenForPackagesMatchesFullIndex(t *testing.T) {
-	db := testdb.OSV(t)
+	db := sharedtest.OSV(t)
 	full, err := Open(db)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestNameValues(t *testing.T) {
 // beyond one per id (the README of shared/osv counts those). Every one
 // must stay in the index, not overwrite another.
 func TestAlmaLinuxIDsInSeveralReleasesAllCount(t *testing.T) {
-	ix, err := Open(testdb.OSV(t))
+	ix, err := Open(sharedtest.OSV(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestAlmaLinuxIDsInSeveralReleasesAllCount(t *testing.T) {
 }
 
 func TestRatingsFromRealRecords(t *testing.T) {
-	ix, err := Open(testdb.OSV(t))
+	ix, err := Open(sharedtest.OSV(t))
 	if err != nil {
 		t.Fatal(err)
 	}

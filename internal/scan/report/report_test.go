@@ -12,7 +12,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/misconfig"
-	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -87,7 +87,7 @@ func TestCycloneDXSchemaAndContent(t *testing.T) {
 	if err := CycloneDX(&buf, load(t)); err != nil {
 		t.Fatal(err)
 	}
-	testdb.ValidateCycloneDX(t, buf.Bytes())
+	sharedtest.ValidateCycloneDX(t, buf.Bytes())
 	var bom struct {
 		SpecVersion     string `json:"specVersion"`
 		Vulnerabilities []struct {
@@ -253,7 +253,7 @@ func TestCosignVuln(t *testing.T) {
 	if p.Invocation == nil || p.Scanner.URI == "" || p.Scanner.Version == "" || p.Metadata.ScanStartedOn == "" || p.Metadata.ScanFinishedOn == "" {
 		t.Errorf("incomplete predicate: %s", buf.Bytes())
 	}
-	testdb.ValidateCycloneDX(t, p.Scanner.Result)
+	sharedtest.ValidateCycloneDX(t, p.Scanner.Result)
 	var cdx bytes.Buffer
 	if err := CycloneDX(&cdx, load(t)); err != nil {
 		t.Fatal(err)

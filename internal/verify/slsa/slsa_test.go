@@ -6,29 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
-// sharedDir finds ../shared beside the repository by walking up.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, "shared", "schemas")
-		if _, err := os.Stat(p); err == nil {
-			return filepath.Join(dir, "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/schemas not found above the working directory (CI lays it beside the repository)")
-		}
-		dir = parent
-	}
-}
-
 func TestEmbeddedSchemasMatchShared(t *testing.T) {
-	shared := sharedDir(t)
 	for _, f := range []string{"slsa_provenance_v1.json", "slsa_provenance_v0.2.json"} {
-		want, err := os.ReadFile(filepath.Join(shared, "schemas", "slsa", f))
+		want, err := os.ReadFile(filepath.Join(sharedtest.Schemas(t), "slsa", f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/testdb"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // TestSyftSBOMsAgreeWithGovulncheck builds a binary against old modules,
@@ -24,7 +25,7 @@ import (
 // compares the findings with govulncheck's.
 func TestSyftSBOMsAgreeWithGovulncheck(t *testing.T) {
 	tool := testdb.Govulncheck(t)
-	osvDir := testdb.OSV(t)
+	osvDir := sharedtest.OSV(t)
 	bin := testdb.BuildProgram(t, "gin")
 	want := testdb.GovulncheckFindings(t, tool, testdb.GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip")), bin)
 
