@@ -28,20 +28,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"go.podman.io/buildah"
 
 	"github.com/trustline-dev/trustline/internal/build/buildtest"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
-func TestMain(m *testing.M) {
-	// The hermetic build and buildah's chroot isolation re-execute the
-	// test binary; the child must run its job and never reach m.Run.
-	if buildah.InitReexec() {
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { buildtest.Main(m) }
 
 // fixture is shared by the subtests of one test: one registry, one
 // storage, one base image, so that layers are pulled and stored once.

@@ -158,16 +158,19 @@ func (c *Catalog) Entries(kind string) []Entry {
 
 // Find returns the version entry of a task or pipeline, or nil.
 func (c *Catalog) Find(kind, name, version string) *Version {
-	list := c.Tasks
-	if kind == KindPipeline {
-		list = c.Pipelines
-	}
+	return c.FindFunc(kind, name, func(v *Version) bool { return v.Version == version })
+}
+
+// FindFunc returns the first version entry of a task or pipeline that
+// match accepts, or nil.
+func (c *Catalog) FindFunc(kind, name string, match func(*Version) bool) *Version {
+	list := c.Entries(kind)
 	for i := range list {
 		if list[i].Name != name {
 			continue
 		}
 		for j := range list[i].Versions {
-			if list[i].Versions[j].Version == version {
+			if match(&list[i].Versions[j]) {
 				return &list[i].Versions[j]
 			}
 		}

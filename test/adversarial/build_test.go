@@ -10,20 +10,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"go.podman.io/buildah"
 
 	"github.com/trustline-dev/trustline/internal/build"
+	"github.com/trustline-dev/trustline/internal/build/buildtest"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 )
 
-func TestMain(m *testing.M) {
-	// buildah's chroot isolation re-executes the test binary; the child
-	// must run its job and never reach m.Run.
-	if buildah.InitReexec() {
-		return
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { buildtest.Main(m) }
 
 // builder builds small FROM scratch images with the build step's library
 // into one storage, as root (chroot isolation and its mounts need it).

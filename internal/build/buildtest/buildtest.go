@@ -1,5 +1,6 @@
 // Package buildtest holds what the build step's tests in more than one
-// package need: a small real base image with a shell.
+// package need: a TestMain that lets buildah re-execute the test binary,
+// and a small real base image with a shell.
 package buildtest
 
 import (
@@ -16,7 +17,18 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"go.podman.io/buildah"
 )
+
+// Main is TestMain for a package whose tests build images: buildah's
+// chroot isolation and the hermetic build re-execute the test binary, and
+// the child must run its job and never reach m.Run.
+func Main(m *testing.M) {
+	if buildah.InitReexec() {
+		return
+	}
+	os.Exit(m.Run())
+}
 
 // BusyboxApplets are linked to /bin/busybox in the Busybox image.
 var BusyboxApplets = []string{"sh", "cat", "echo", "wget", "true", "false", "ls", "mkdir", "sleep", "test", "httpd", "kill"}

@@ -2,34 +2,10 @@ package publish
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
-
-func benchTree(b *testing.B) string {
-	b.Helper()
-	t := &testing.T{}
-	root := b.TempDir()
-	copyTree(t, root)
-	items, err := Tree(root)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, it := range items {
-		for _, img := range it.StepImages {
-			if m := stepPin.FindStringSubmatch(img); m != nil {
-				copyFile(t, "/bin/true", filepath.Join(root, "bin", m[2]))
-			}
-		}
-	}
-	commit(t, root, "tree")
-	if t.Failed() {
-		b.Fatal("setting up the tree failed")
-	}
-	return root
-}
 
 // BenchmarkPublishTree: the first publish of the repository's tasks and
 // pipelines (step images with /bin/true stand-ins, bundles, catalog,
@@ -38,7 +14,7 @@ func BenchmarkPublishTree(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
-		root := benchTree(b)
+		root := repositoryTree(b)
 		reg := testregistry.Start(b) + "/trustline"
 		b.StartTimer()
 		if _, err := Publish(ctx, root, WithRegistry(reg)); err != nil {
@@ -51,7 +27,7 @@ func BenchmarkPublishTree(b *testing.B) {
 // nothing (only HEAD requests to check the bundles are there).
 func BenchmarkRepublish(b *testing.B) {
 	ctx := context.Background()
-	root := benchTree(b)
+	root := repositoryTree(b)
 	reg := testregistry.Start(b) + "/trustline"
 	if _, err := Publish(ctx, root, WithRegistry(reg)); err != nil {
 		b.Fatal(err)

@@ -27,7 +27,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/validate"
 )
 
-func copyFile(t *testing.T, src, dst string) {
+func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -61,7 +61,7 @@ func scratchRepo(t *testing.T) string {
 	return root
 }
 
-func commit(t *testing.T, root, msg string) string {
+func commit(t testing.TB, root, msg string) string {
 	t.Helper()
 	repo, err := git.PlainOpen(root)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
@@ -298,8 +298,30 @@ func TestRepositoryCatalogIsSynced(t *testing.T) {
 	}
 }
 
+// repositoryTree is a Git repository holding a copy of the repository's
+// tasks, pipelines and catalog, with /bin/true standing in for every step
+// binary they pin.
+func repositoryTree(t testing.TB) string {
+	t.Helper()
+	root := t.TempDir()
+	copyTree(t, root)
+	items, err := Tree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		for _, img := range it.StepImages {
+			if m := stepPin.FindStringSubmatch(img); m != nil {
+				copyFile(t, "/bin/true", filepath.Join(root, "bin", m[2]))
+			}
+		}
+	}
+	commit(t, root, "tree")
+	return root
+}
+
 // copyTree copies the repository's tasks/ and pipelines/ and catalog.yaml.
-func copyTree(t *testing.T, dst string) {
+func copyTree(t testing.TB, dst string) {
 	t.Helper()
 	src := filepath.Join("..", "..", "..")
 	for _, dir := range []string{"tasks", "pipelines"} {
@@ -323,20 +345,7 @@ func copyTree(t *testing.T, dst string) {
 // Tekton's resolver reads the pipeline and every task it references.
 func TestPublishRepositoryTree(t *testing.T) {
 	ctx := context.Background()
-	root := t.TempDir()
-	copyTree(t, root)
-	items, err := Tree(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range items {
-		for _, img := range it.StepImages {
-			if m := stepPin.FindStringSubmatch(img); m != nil {
-				copyFile(t, "/bin/true", filepath.Join(root, "bin", m[2]))
-			}
-		}
-	}
-	commit(t, root, "tree")
+	root := repositoryTree(t)
 	reg := testregistry.Start(t) + "/trustline"
 	if _, err := Publish(ctx, root, WithRegistry(reg)); err != nil {
 		t.Fatal(err)

@@ -124,7 +124,7 @@ func SyncCatalog(c *catalog.Catalog, items []Item) ([]Change, error) {
 	present := map[string]bool{}
 	for _, it := range items {
 		present[it.Path] = true
-		v := findPath(c, it.Kind, it.Name, it.Path)
+		v := c.FindFunc(it.Kind, it.Name, func(v *catalog.Version) bool { return v.Path == it.Path })
 		if v == nil {
 			c.Upsert(it.Kind, it.Name, catalog.Version{Version: it.Version, Path: it.Path, StepImages: it.StepImages, ContentDigest: it.Content})
 			changes = append(changes, Change{it.Kind, it.Name, it.Version, "added"})
@@ -186,24 +186,6 @@ func SyncCatalog(c *catalog.Catalog, items []Item) ([]Change, error) {
 		c.Pipelines = []catalog.Entry{}
 	}
 	return changes, errors.Join(errs...)
-}
-
-func findPath(c *catalog.Catalog, kind, name, path string) *catalog.Version {
-	list := c.Tasks
-	if kind == catalog.KindPipeline {
-		list = c.Pipelines
-	}
-	for i := range list {
-		if list[i].Name != name {
-			continue
-		}
-		for j := range list[i].Versions {
-			if list[i].Versions[j].Path == path {
-				return &list[i].Versions[j]
-			}
-		}
-	}
-	return nil
 }
 
 // LoadCatalog reads root/catalog.yaml, or starts an empty one.
