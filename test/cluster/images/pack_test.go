@@ -106,12 +106,17 @@ func pack(kind string, ref name.Reference, binary string) (v1.Image, error) {
 }
 
 func withEnv(img v1.Image, env ...string) (v1.Image, error) {
+	return withConfig(img, func(c *v1.Config) { c.Env = append(c.Env, env...) })
+}
+
+// withConfig returns img with its runtime configuration changed by edit.
+func withConfig(img v1.Image, edit func(*v1.Config)) (v1.Image, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.Config.Env = append(cf.Config.Env, env...)
+	edit(&cf.Config)
 	return mutate.ConfigFile(img, cf)
 }
 
@@ -141,16 +146,11 @@ func withApplets(img v1.Image, binary string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err = mutate.AppendLayers(img, layer)
-	if err != nil {
+	if img, err = mutate.AppendLayers(img, layer); err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.Config.Entrypoint = []string{"/bin/sh"}
-	cf.Config.Env = []string{"PATH=/bin:/usr/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
-	return mutate.ConfigFile(img, cf)
+	return withConfig(img, func(c *v1.Config) {
+		c.Entrypoint = []string{"/bin/sh"}
+		c.Env = []string{"PATH=/bin:/usr/bin", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"}
+	})
 }
