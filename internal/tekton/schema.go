@@ -1,5 +1,7 @@
 package tekton
 
+import "slices"
+
 // preservedFields lists, for each apiVersion/kind that Tekton Pipelines
 // v1.10.0 serves, the fields whose CRD schema
 // (config/300-crds/*.yaml) is x-kubernetes-preserve-unknown-fields
@@ -15,27 +17,13 @@ var preservedFields = map[string][]string{
 	"tekton.dev/v1/Task":          taskPreservedFields,
 	"tekton.dev/v1beta1/Pipeline": pipelinePreservedFields,
 	"tekton.dev/v1/Pipeline":      pipelinePreservedFields,
-	"tekton.dev/v1beta1/TaskRun": {
-		"spec.params[].value",
-		"spec.podTemplate.affinity",
-		"spec.podTemplate.securityContext",
-		"spec.podTemplate.volumes",
-		"spec.taskRef.params[].value",
-		"spec.taskSpec",
-		"spec.workspaces[].volumeClaimTemplate",
+	"tekton.dev/v1beta1/TaskRun": slices.Concat(taskRunSpecPreservedFields, []string{
 		"status.retriesStatus",
 		"status.steps[].results[].value",
 		"status.taskResults[].value",
 		"status.taskSpec",
-	},
-	"tekton.dev/v1/TaskRun": {
-		"spec.params[].value",
-		"spec.podTemplate.affinity",
-		"spec.podTemplate.securityContext",
-		"spec.podTemplate.volumes",
-		"spec.taskRef.params[].value",
-		"spec.taskSpec",
-		"spec.workspaces[].volumeClaimTemplate",
+	}),
+	"tekton.dev/v1/TaskRun": slices.Concat(taskRunSpecPreservedFields, []string{
 		"status.results[].value",
 		"status.retriesStatus",
 		"status.steps[].results[].value",
@@ -44,7 +32,7 @@ var preservedFields = map[string][]string{
 		"status.taskSpec.steps[].params[].value",
 		"status.taskSpec.steps[].ref.params[].value",
 		"status.taskSpec.volumes",
-	},
+	}),
 	"tekton.dev/v1beta1/PipelineRun": {
 		"spec.params[].value",
 		"spec.pipelineRef.params[].value",
@@ -96,8 +84,18 @@ var preservedFields = map[string][]string{
 	"tekton.dev/v1alpha1/VerificationPolicy": {},
 }
 
-// Task and Pipeline have the same preserved fields in v1beta1 and v1.
+// Task and Pipeline have the same preserved fields in v1beta1 and v1;
+// TaskRun the same spec fields, with a status that changed.
 var (
+	taskRunSpecPreservedFields = []string{
+		"spec.params[].value",
+		"spec.podTemplate.affinity",
+		"spec.podTemplate.securityContext",
+		"spec.podTemplate.volumes",
+		"spec.taskRef.params[].value",
+		"spec.taskSpec",
+		"spec.workspaces[].volumeClaimTemplate",
+	}
 	taskPreservedFields = []string{
 		"spec.params[].default",
 		"spec.results[].value",

@@ -49,6 +49,12 @@ func TestUnknownFieldIsNamedWithItsPathAndLine(t *testing.T) {
 	}
 }
 
+// oneStepTask is a Task of apiVersion with one step; stepFields, indented
+// as a step's fields and starting with a newline, follow its image.
+func oneStepTask(apiVersion, stepFields string) string {
+	return "apiVersion: " + apiVersion + "\nkind: Task\nmetadata:\n  name: t\nspec:\n  steps:\n  - name: s\n    image: x" + stepFields
+}
+
 // Under x-kubernetes-preserve-unknown-fields (a Pipeline's taskSpec) the
 // apiserver keeps a miscased key and the webhook's encoding/json matches
 // it case-insensitively; at a Task's own steps the schema rejects it.
@@ -80,18 +86,11 @@ spec:
 		t.Errorf("mountpath decoded as %q, want /v", got)
 	}
 
-	task := `apiVersion: tekton.dev/v1
-kind: Task
-metadata:
-  name: t
-spec:
-  steps:
-  - name: s
-    image: x
+	task := oneStepTask("tekton.dev/v1", `
     volumeMounts:
     - name: v
       mountpath: /v
-`
+`)
 	_, ps = parseValidate(t, task)
 	if len(ps) != 1 || ps[0].Field != "spec.steps[0].volumeMounts[0].mountpath" || ps[0].Line != 11 {
 		t.Fatalf("apiserver rejects mountpath in a Task's steps: %+v", ps)
@@ -202,18 +201,11 @@ func TestLongValuesAreShortened(t *testing.T) {
 // v1beta1 step "resources" is v1 "computeResources": the conversion is
 // Tekton's.
 func TestV1beta1ConvertsWithTektonsCode(t *testing.T) {
-	src := `apiVersion: tekton.dev/v1beta1
-kind: Task
-metadata:
-  name: t
-spec:
-  steps:
-  - name: s
-    image: x
+	src := oneStepTask("tekton.dev/v1beta1", `
     resources:
       limits:
         memory: 1Gi
-`
+`)
 	docs, ps := parseValidate(t, src)
 	if len(ps) != 0 {
 		t.Fatal(ps)
