@@ -59,20 +59,24 @@ func checkLayout(file string, l catalog.Location, meta metadata) []tekton.Proble
 }
 
 type metadata struct {
-	name        string
-	labels      map[string]string
-	annotations map[string]string
-	description string
+	name   string
+	labels map[string]string
 }
 
-func checkAnnotations(file string, meta metadata) []tekton.Problem {
+// checkDocumented applies what Tasks and Pipelines share: the catalog
+// annotations, a description saying what the kind ("task", "pipeline")
+// does, and a description for every param.
+func checkDocumented(file, kind string, annotations map[string]string, description string, params []v1.ParamSpec) []tekton.Problem {
 	var ps []tekton.Problem
 	for _, a := range RequiredAnnotations {
-		if strings.TrimSpace(meta.annotations[a]) == "" {
+		if strings.TrimSpace(annotations[a]) == "" {
 			ps = append(ps, tekton.Problem{Rule: "TL008", File: file, Field: "metadata.annotations." + a, Message: "missing Tekton catalog annotation"})
 		}
 	}
-	return ps
+	if strings.TrimSpace(description) == "" {
+		ps = append(ps, tekton.Problem{Rule: "TL009", File: file, Field: "spec.description", Message: "missing: say what the " + kind + " does"})
+	}
+	return append(ps, checkParams(file, "spec.params", params)...)
 }
 
 func checkParams(file, field string, params []v1.ParamSpec) []tekton.Problem {
@@ -88,12 +92,7 @@ func checkParams(file, field string, params []v1.ParamSpec) []tekton.Problem {
 
 // checkTask applies the step, param, privilege and result conventions.
 func checkTask(file string, t *v1.Task) []tekton.Problem {
-	meta := metadata{name: t.Name, labels: t.Labels, annotations: t.Annotations, description: t.Spec.Description}
-	ps := checkAnnotations(file, meta)
-	if strings.TrimSpace(t.Spec.Description) == "" {
-		ps = append(ps, tekton.Problem{Rule: "TL009", File: file, Field: "spec.description", Message: "missing: say what the task does"})
-	}
-	ps = append(ps, checkParams(file, "spec.params", t.Spec.Params)...)
+	ps := checkDocumented(file, "task", t.Annotations, t.Spec.Description, t.Spec.Params)
 	ps = append(ps, checkTaskSpec(file, "spec", t.Spec)...)
 	return ps
 }
@@ -231,12 +230,7 @@ func checkResultHints(file, field string, rs []result) []tekton.Problem {
 // descriptions, bundle references pinned by digest, inline task specs and
 // the result hints of pipeline results.
 func checkPipeline(file string, p *v1.Pipeline) []tekton.Problem {
-	meta := metadata{name: p.Name, labels: p.Labels, annotations: p.Annotations, description: p.Spec.Description}
-	ps := checkAnnotations(file, meta)
-	if strings.TrimSpace(p.Spec.Description) == "" {
-		ps = append(ps, tekton.Problem{Rule: "TL009", File: file, Field: "spec.description", Message: "missing: say what the pipeline does"})
-	}
-	ps = append(ps, checkParams(file, "spec.params", p.Spec.Params)...)
+	ps := checkDocumented(file, "pipeline", p.Annotations, p.Spec.Description, p.Spec.Params)
 	ps = append(ps, checkPipelineTasks(file, "spec.tasks", p.Spec.Tasks)...)
 	ps = append(ps, checkPipelineTasks(file, "spec.finally", p.Spec.Finally)...)
 	ps = append(ps, checkResultHints(file, "spec.results", pipelineResults(p.Spec.Results))...)
