@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/trustline-dev/trustline/internal/golden"
+)
 
 // The CRDs the exports are checked against, as the projects publish them
 // (gzipped): policy-controller's config/300-clusterimagepolicy.yaml at
@@ -165,14 +164,7 @@ func TestExportMatchesPublishedCRDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", format+".golden.yaml")
-			if *update {
-				os.WriteFile(golden, out, 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil || !bytes.Equal(out, want) {
-				t.Errorf("differs from %s (go test -update to rewrite):\n%s", golden, out)
-			}
+			golden.Check(t, filepath.Join("testdata", format+".golden.yaml"), out)
 			sch := schemaOf(t, format)
 			if err := validate(t, sch, out); err != nil {
 				t.Fatalf("fails the %s CRD schema: %v\n%s", format, err, out)

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/trustline-dev/trustline/internal/golden"
+)
 
 func mustParse(t *testing.T, file string) *Run {
 	t.Helper()
@@ -24,26 +22,16 @@ func mustParse(t *testing.T, file string) *Run {
 	return r
 }
 
-// golden compares the statement, re-indented (protojson's spacing varies
+// checkStatement compares the statement, re-indented (protojson's spacing varies
 // between builds on purpose), with testdata/<name>.
-func golden(t *testing.T, name string, got []byte) {
+func checkStatement(t *testing.T, name string, got []byte) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, got, "", "  "); err != nil {
 		t.Fatal(err)
 	}
 	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.WriteFile(path, buf.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs from what the Chains formatter made now; run with -update and review:\n%s", path, buf.Bytes())
-	}
+	golden.Check(t, filepath.Join("testdata", name), buf.Bytes())
 }
 
 func TestTaskRunSLSA1(t *testing.T) {
@@ -53,7 +41,7 @@ func TestTaskRunSLSA1(t *testing.T) {
 		t.Fatal(err)
 	}
 	validate(t, "slsa/slsa_provenance_v1.json", st)
-	golden(t, "taskrun.slsa1.json", st)
+	checkStatement(t, "taskrun.slsa1.json", st)
 	s, err := Summarize(st)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +81,7 @@ func TestTaskRunSLSA02(t *testing.T) {
 		t.Fatal(err)
 	}
 	validate(t, "slsa/slsa_provenance_v0.2.json", st)
-	golden(t, "taskrun.slsa02.json", st)
+	checkStatement(t, "taskrun.slsa02.json", st)
 	var v struct {
 		PredicateType string `json:"predicateType"`
 		Predicate     struct {

@@ -3,17 +3,15 @@ package validate
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/trustline-dev/trustline/internal/golden"
 	"github.com/trustline-dev/trustline/internal/tekton"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/corpus/golden")
 
 // TestCorpus gives the admission verdict on every fixture of
 // testdata/corpus, per document, and the problems behind it, with
@@ -39,7 +37,7 @@ func TestCorpus(t *testing.T) {
 			if err := WriteText(&out, ps); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", "corpus", "golden", name+".txt"), out.Bytes())
+			golden.Check(t, filepath.Join("testdata", "corpus", "golden", name+".txt"), out.Bytes())
 			if strings.HasPrefix(name, "invalid-") == (Errors(ps) == 0) {
 				t.Errorf("%s: an invalid- fixture must be rejected, any other admitted; %d errors", name, Errors(ps))
 			}
@@ -57,7 +55,7 @@ func TestCorpusOutputs(t *testing.T) {
 	}
 	var text bytes.Buffer
 	WriteText(&text, ps)
-	golden(t, filepath.Join("testdata", "corpus", "golden", "v1beta1-catalog-task.conventions.txt"), text.Bytes())
+	golden.Check(t, filepath.Join("testdata", "corpus", "golden", "v1beta1-catalog-task.conventions.txt"), text.Bytes())
 
 	f = filepath.Join("testdata", "corpus", "invalid-mixed.yaml")
 	ps, err = Paths(context.Background(), []string{f}, TektonOnly())
@@ -68,7 +66,7 @@ func TestCorpusOutputs(t *testing.T) {
 	if err := WriteJSON(&js, ps); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, filepath.Join("testdata", "corpus", "golden", "invalid-mixed.json"), js.Bytes())
+	golden.Check(t, filepath.Join("testdata", "corpus", "golden", "invalid-mixed.json"), js.Bytes())
 }
 
 // verdicts lists each document of a file with what admission says.
@@ -102,24 +100,4 @@ func verdicts(t *testing.T, file string, ps []tekton.Problem) string {
 		out.WriteString("(no document decoded): rejected\n")
 	}
 	return out.String()
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestCorpus -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -run TestCorpus -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }

@@ -3,19 +3,17 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/trustline-dev/trustline/internal/golden"
 	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/misconfig"
 	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func load(t *testing.T) *finding.Report {
 	t.Helper()
@@ -41,22 +39,9 @@ func configReport(t *testing.T) *finding.Report {
 		Misconfigurations: res.Findings, Rules: misconfig.Rules}
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", name, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 }
 
 func TestGolden(t *testing.T) {
@@ -76,7 +61,7 @@ func TestGolden(t *testing.T) {
 				if err := Write(&buf, format, tc.rep(t)); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, tc.name+".golden."+format, buf.Bytes())
+				checkGolden(t, tc.name+".golden."+format, buf.Bytes())
 			})
 		}
 	}

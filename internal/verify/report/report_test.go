@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/trustline-dev/trustline/internal/golden"
+)
 
 func sample() *Report {
 	r := &Report{
@@ -39,17 +37,7 @@ func TestGolden(t *testing.T) {
 		if err := sample().Write(&b, f, now); err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", string(f)+".golden")
-		if *update {
-			os.WriteFile(golden, b.Bytes(), 0o644)
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run go test -update)", err)
-		}
-		if !bytes.Equal(b.Bytes(), want) {
-			t.Errorf("%s output differs from %s:\n%s", f, golden, b.String())
-		}
+		golden.Check(t, filepath.Join("testdata", string(f)+".golden"), b.Bytes())
 	}
 }
 
