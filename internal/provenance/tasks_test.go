@@ -6,9 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func checkTask(t *testing.T, path string) {
 		gotSubjects[s.Name] = "sha256:" + s.Digest["sha256"]
 	}
 	if fmt.Sprint(gotSubjects) != fmt.Sprint(wantSubjects) {
-		t.Errorf("Chains subjects %v, want the task's images %v", keys(gotSubjects), keys(wantSubjects))
+		t.Errorf("Chains subjects %v, want the task's images %v", slices.Sorted(maps.Keys(gotSubjects)), slices.Sorted(maps.Keys(wantSubjects)))
 	}
 	gotBy := map[string]string{}
 	for _, b := range sum.ByProducts {
@@ -161,7 +162,7 @@ func checkTask(t *testing.T, path string) {
 	}
 	for n, d := range wantByproducts {
 		if gotBy[n] != d {
-			t.Errorf("%s is not a byproduct with digest %s in the provenance (byproducts: %v)", n, d, keys(gotBy))
+			t.Errorf("%s is not a byproduct with digest %s in the provenance (byproducts: %v)", n, d, slices.Sorted(maps.Keys(gotBy)))
 		}
 	}
 }
@@ -213,15 +214,6 @@ func plausible(task string, r pipelinev1.TaskResult, declared map[string]pipelin
 		return pipelinev1.NewObject(obj), nil
 	}
 	return str("value")
-}
-
-func keys(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // TestTypeHintCheck runs the check on a task with every kind of hint, and

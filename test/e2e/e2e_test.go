@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -260,15 +261,6 @@ func violationCodes(report []byte) []string {
 	return out
 }
 
-func has(codes []string, code string) bool {
-	for _, c := range codes {
-		if c == code {
-			return true
-		}
-	}
-	return false
-}
-
 // What the runner and Chains are responsible for: with these wired, none
 // of these rules may fail on the untouched image.
 var chainsRules = []string{
@@ -319,7 +311,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 	code, codes := d.verify(t, d.image.String(), "", "")
 	t.Logf("release gate on the untouched image: exit %d, violations %v", code, codes)
 	for _, r := range chainsRules {
-		if has(codes, r) {
+		if slices.Contains(codes, r) {
 			t.Errorf("untouched image: %s failed", r)
 		}
 	}
@@ -343,7 +335,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, codes := d.verify(t, d.image.String(), "", pub)
-		if code != 1 || !has(codes, "signature.image_signed") || !has(codes, "provenance.attestation_present") {
+		if code != 1 || !slices.Contains(codes, "signature.image_signed") || !slices.Contains(codes, "provenance.attestation_present") {
 			t.Errorf("exit %d, violations %v: want signature.image_signed and provenance.attestation_present", code, codes)
 		}
 	})
@@ -369,7 +361,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 		}
 		body := re.ReplaceAllString(string(policy), "${1}sha256:"+strings.Repeat("0", 64))
 		code, codes := d.verify(t, d.image.String(), writePolicy(t, body), "")
-		if code != 1 || !has(codes, "trusted_task.trusted") {
+		if code != 1 || !slices.Contains(codes, "trusted_task.trusted") {
 			t.Errorf("exit %d, violations %v: want trusted_task.trusted", code, codes)
 		}
 	})
@@ -381,7 +373,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Fatal("no effective_on in the policy")
 		}
 		code, codes := d.verify(t, d.image.String(), writePolicy(t, body), "")
-		if code != 1 || !has(codes, "trusted_task.current") {
+		if code != 1 || !slices.Contains(codes, "trusted_task.current") {
 			t.Errorf("exit %d, violations %v: want trusted_task.current", code, codes)
 		}
 	})
@@ -424,10 +416,10 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, codes := d.verify(t, d.image.String(), "", "")
-		if code != 1 || !has(codes, "sbom.attached") {
+		if code != 1 || !slices.Contains(codes, "sbom.attached") {
 			t.Errorf("exit %d, violations %v: want sbom.attached", code, codes)
 		}
-		if has(codes, "provenance.attestation_present") {
+		if slices.Contains(codes, "provenance.attestation_present") {
 			t.Errorf("violations %v: the provenance was kept", codes)
 		}
 	})
@@ -453,7 +445,7 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, codes := d.verify(t, tag.String(), "", "")
-		if code != 1 || !has(codes, "signature.image_signed") || !has(codes, "provenance.attestation_present") {
+		if code != 1 || !slices.Contains(codes, "signature.image_signed") || !slices.Contains(codes, "provenance.attestation_present") {
 			t.Errorf("exit %d, violations %v: want signature.image_signed and provenance.attestation_present", code, codes)
 		}
 	})
@@ -468,10 +460,10 @@ func TestPipelineOnDockerRegistry(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, codes := d.verify(t, d.image.String(), "", "")
-		if code != 1 || !has(codes, "signature.image_signed") {
+		if code != 1 || !slices.Contains(codes, "signature.image_signed") {
 			t.Errorf("exit %d, violations %v: want signature.image_signed", code, codes)
 		}
-		if has(codes, "provenance.attestation_present") {
+		if slices.Contains(codes, "provenance.attestation_present") {
 			t.Errorf("violations %v: the provenance is still there", codes)
 		}
 	})
@@ -546,7 +538,7 @@ func TestScanAboveThreshold(t *testing.T) {
 		t.Errorf("the demo did not end with the FAIL verdict:\n%s", tail(d.output, 30))
 	}
 	code, codes := d.verify(t, d.image.String(), "", "")
-	if code != 1 || !has(codes, "cve.below_threshold") {
+	if code != 1 || !slices.Contains(codes, "cve.below_threshold") {
 		t.Fatalf("exit %d, violations %v: want cve.below_threshold", code, codes)
 	}
 	if !bytes.Contains(d.lastReport, []byte("GO-2022-1059")) {

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -282,7 +283,7 @@ func (o *options) includedChanges(c *catalog.Catalog, old, cur []string) []catal
 	}
 	was, now := byRepo(old), byRepo(cur)
 	var out []catalog.ChangelogEntry
-	for _, repo := range sortedKeys(now) {
+	for _, repo := range slices.Sorted(maps.Keys(now)) {
 		prev, ok := was[repo]
 		if !ok || prev == now[repo] {
 			continue
@@ -359,16 +360,6 @@ func orDash(s string) string {
 	}
 	return s
 }
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func day(s string) string {
 	if t, err := catalog.ParseDate(s); err == nil {
 		return t.UTC().Format(time.DateOnly)

@@ -9,10 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +156,7 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 			}
 		}
 	}
-	names := sortedKeys(steps)
+	names := slices.Sorted(maps.Keys(steps))
 	images := map[string]v1.Image{}
 	for _, s := range names {
 		bin := filepath.Join(o.binDir, s)
@@ -508,7 +509,7 @@ func includes(b []byte) []string {
 			seen[string(m)] = true
 		}
 	}
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 func fileDigest(path string) (string, error) {
@@ -518,13 +519,4 @@ func fileDigest(path string) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

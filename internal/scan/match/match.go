@@ -4,6 +4,7 @@
 package match
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -71,7 +72,7 @@ func Packages(ix *osvdb.Index, pkgs []finding.Package) Result {
 		}
 		for _, n := range names {
 			for _, e := range ix.Lookup(p.Ecosystem, n) {
-				if p.GOOS != "" && len(e.GOOS) > 0 && !contains(e.GOOS, p.GOOS) {
+				if p.GOOS != "" && len(e.GOOS) > 0 && !slices.Contains(e.GOOS, p.GOOS) {
 					continue // e.g. a Windows-only advisory in a Linux binary
 				}
 				if ok, fixed := affected(e, p.Version, cmp); ok {
@@ -132,7 +133,7 @@ func dedupe(p finding.Package, hits []hit) []finding.Vulnerability {
 		}
 		for _, id := range append([]string{h.vuln.ID}, h.vuln.Aliases...) {
 			seen[id] = idx
-			if id != out[idx].ID && !contains(out[idx].Aliases, id) {
+			if id != out[idx].ID && !slices.Contains(out[idx].Aliases, id) {
 				out[idx].Aliases = append(out[idx].Aliases, id)
 			}
 		}
@@ -140,7 +141,7 @@ func dedupe(p finding.Package, hits []hit) []finding.Vulnerability {
 			// AlmaLinux advisories name their CVEs as "related"; they are
 			// what people search for, so they are listed, but they do not
 			// merge advisories (a CVE can be fixed by several errata).
-			if id != out[idx].ID && !contains(out[idx].Aliases, id) {
+			if id != out[idx].ID && !slices.Contains(out[idx].Aliases, id) {
 				out[idx].Aliases = append(out[idx].Aliases, id)
 			}
 		}
@@ -152,15 +153,6 @@ func dedupe(p finding.Package, hits []hit) []finding.Vulnerability {
 		sort.Strings(out[i].Aliases)
 	}
 	return out
-}
-
-func contains(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // Affected evaluates one affected entry for a version: listed in

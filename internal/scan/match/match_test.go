@@ -1,8 +1,10 @@
 package match
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,11 +71,11 @@ func TestRealDatabase(t *testing.T) {
 			res := Packages(ix, []finding.Package{c.pkg})
 			got := ids(res.Vulnerabilities)
 			if c.wantNone && len(got) > 0 {
-				t.Fatalf("want no findings, got %v", keys(got))
+				t.Fatalf("want no findings, got %v", slices.Sorted(maps.Keys(got)))
 			}
 			for _, w := range c.want {
 				if _, ok := got[w]; !ok {
-					t.Errorf("missing %s; got %v", w, keys(got))
+					t.Errorf("missing %s; got %v", w, slices.Sorted(maps.Keys(got)))
 				}
 			}
 			for _, w := range c.notWant {
@@ -83,14 +85,6 @@ func TestRealDatabase(t *testing.T) {
 			}
 		})
 	}
-}
-
-func keys(m map[string]finding.Vulnerability) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // An advisory published under two ids that alias each other (a GHSA and

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -253,11 +255,4 @@ func GovulncheckFindings(t testing.TB, tool, db, bin string) []string {
 }
 
 // Keys returns the sorted keys of a set.
-func Keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func Keys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
