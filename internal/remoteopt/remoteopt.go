@@ -24,15 +24,19 @@ const UserAgent = "trustline"
 // (--tls-verify=false) should set it.
 type Insecure bool
 
+// nameOptions are the options that parse a reference the way insecure says.
+func (insecure Insecure) nameOptions() []name.Option {
+	if insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
 // ParseReference parses a tag or digest reference. Plain HTTP is used for
 // loopback registries (go-containerregistry's rule) and, when insecure is
 // set, for any registry.
 func ParseReference(ref string, insecure Insecure) (name.Reference, error) {
-	var opts []name.Option
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, opts...)
+	r, err := name.ParseReference(ref, insecure.nameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("image reference %q: %w", ref, err)
 	}
@@ -41,11 +45,7 @@ func ParseReference(ref string, insecure Insecure) (name.Reference, error) {
 
 // ParseDigest parses a reference that must name a digest (repo@sha256:...).
 func ParseDigest(ref string, insecure Insecure) (name.Digest, error) {
-	var opts []name.Option
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	d, err := name.NewDigest(ref, opts...)
+	d, err := name.NewDigest(ref, insecure.nameOptions()...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("image reference %q must be repo@sha256:<hex>: %w", ref, err)
 	}

@@ -22,23 +22,23 @@ import (
 // Formats lists the output formats by name.
 var Formats = []string{"table", "json", "sarif", "cyclonedx", "cosign-vuln", "clair"}
 
+// writers are the formats' writers, by name.
+var writers = map[string]func(io.Writer, *finding.Report) error{
+	"table":       Table,
+	"json":        JSON,
+	"sarif":       SARIF,
+	"cyclonedx":   CycloneDX,
+	"cosign-vuln": CosignVuln,
+	"clair":       Clair,
+}
+
 // Write writes r in format to w.
 func Write(w io.Writer, format string, r *finding.Report) error {
-	switch format {
-	case "table":
-		return Table(w, r)
-	case "json":
-		return JSON(w, r)
-	case "sarif":
-		return SARIF(w, r)
-	case "cyclonedx":
-		return CycloneDX(w, r)
-	case "cosign-vuln":
-		return CosignVuln(w, r)
-	case "clair":
-		return Clair(w, r)
+	write, ok := writers[format]
+	if !ok {
+		return fmt.Errorf("output format %q: want one of %s", format, strings.Join(Formats, ", "))
 	}
-	return fmt.Errorf("output format %q: want one of %s", format, strings.Join(Formats, ", "))
+	return write(w, r)
 }
 
 // JSON writes the report as JSON with one array element per line:

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -64,6 +65,22 @@ func TestGolden(t *testing.T) {
 				checkGolden(t, tc.name+".golden."+format, buf.Bytes())
 			})
 		}
+	}
+}
+
+// Formats (what --help lists) and the writers are the same set, and an
+// unknown format is refused by name.
+func TestFormatsAndWriters(t *testing.T) {
+	if len(Formats) != len(writers) {
+		t.Errorf("%d formats listed, %d writers", len(Formats), len(writers))
+	}
+	for _, f := range Formats {
+		if writers[f] == nil {
+			t.Errorf("format %q has no writer", f)
+		}
+	}
+	if err := Write(io.Discard, "yaml", &finding.Report{}); err == nil || !strings.Contains(err.Error(), `"yaml"`) {
+		t.Errorf("unknown format: %v", err)
 	}
 }
 
