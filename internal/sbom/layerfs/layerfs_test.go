@@ -13,45 +13,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 )
 
-type entry struct {
-	name     string
-	body     string
-	typ      byte
-	linkname string
-	size     int64
-}
-
-func tarOf(t testing.TB, entries []entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.linkname, Mode: 0o644, ModTime: time.Unix(0, 0)}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(e.body))
-		}
-		if h.Typeflag == tar.TypeChar || h.Typeflag == tar.TypeBlock {
-			h.Devmajor, h.Devminor = 1, 3
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := io.WriteString(tw, e.body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+// file is one entry of a crafted layer (sbomtest.Tar writes them).
+type file = sbomtest.File
 
 // tree lists every path below dir with its type, links with targets.
 func tree(t testing.TB, dir string) []string {
@@ -118,24 +85,24 @@ func checkSandbox(t testing.TB, parent string) {
 func TestHostileEntries(t *testing.T) {
 	root, parent := sandbox(t)
 	sentinel := filepath.Join(parent, "sentinel")
-	layer := tarOf(t, []entry{
-		{name: "../../sentinel", body: "pwned"},                      // traversal
-		{name: "/abs/file", body: "abs"},                             // absolute name
-		{name: "a/../../../b", body: "b"},                            // traversal mid-path
-		{name: "escape", typ: tar.TypeSymlink, linkname: "../../.."}, // escaping relative link
-		{name: "escape/sentinel", body: "pwned"},                     // write through it
-		{name: "abslink", typ: tar.TypeSymlink, linkname: sentinel},  // absolute link to a host file
-		{name: "abslink", body: "pwned"},                             // overwrite through it
-		{name: "etc", typ: tar.TypeSymlink, linkname: "/"},
-		{name: "etc/passwd", body: "pwned"},
-		{name: "hard", typ: tar.TypeLink, linkname: "../../sentinel"}, // hard link out
-		{name: "hard2", typ: tar.TypeLink, linkname: "abslink"},       // hard link to a link
-		{name: "dev/null", typ: tar.TypeChar},
-		{name: "dev/sda", typ: tar.TypeBlock},
-		{name: "fifo", typ: tar.TypeFifo},
-		{name: "ok/file", body: "fine"},
-		{name: "ok/link", typ: tar.TypeSymlink, linkname: "/ok/file"},
-	})
+	layer := sbomtest.Tar(t,
+		file{Name: "../../sentinel", Body: "pwned"},                       // traversal
+		file{Name: "/abs/file", Body: "abs"},                              // absolute name
+		file{Name: "a/../../../b", Body: "b"},                             // traversal mid-path
+		file{Name: "escape", Type: tar.TypeSymlink, Linkname: "../../.."}, // escaping relative link
+		file{Name: "escape/sentinel", Body: "pwned"},                      // write through it
+		file{Name: "abslink", Type: tar.TypeSymlink, Linkname: sentinel},  // absolute link to a host file
+		file{Name: "abslink", Body: "pwned"},                              // overwrite through it
+		file{Name: "etc", Type: tar.TypeSymlink, Linkname: "/"},
+		file{Name: "etc/passwd", Body: "pwned"},
+		file{Name: "hard", Type: tar.TypeLink, Linkname: "../../sentinel"}, // hard link out
+		file{Name: "hard2", Type: tar.TypeLink, Linkname: "abslink"},       // hard link to a link
+		file{Name: "dev/null", Type: tar.TypeChar},
+		file{Name: "dev/sda", Type: tar.TypeBlock},
+		file{Name: "fifo", Type: tar.TypeFifo},
+		file{Name: "ok/file", Body: "fine"},
+		file{Name: "ok/link", Type: tar.TypeSymlink, Linkname: "/ok/file"},
+	)
 	l, err := Extract(bytes.NewReader(layer), root)
 	if err != nil {
 		t.Fatal(err)
@@ -164,12 +131,12 @@ func TestHostileEntries(t *testing.T) {
 
 func TestWhiteouts(t *testing.T) {
 	root, _ := sandbox(t)
-	l, err := Extract(bytes.NewReader(tarOf(t, []entry{
-		{name: "usr/lib/.wh.python3"},
-		{name: "opt/.wh..wh..opq"},
-		{name: "opt/new", body: "x"},
-		{name: "bin", typ: tar.TypeSymlink, linkname: "usr/bin"},
-	})), root)
+	l, err := Extract(bytes.NewReader(sbomtest.Tar(t,
+		file{Name: "usr/lib/.wh.python3"},
+		file{Name: "opt/.wh..wh..opq"},
+		file{Name: "opt/new", Body: "x"},
+		file{Name: "bin", Type: tar.TypeSymlink, Linkname: "usr/bin"},
+	)), root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +160,7 @@ func TestWhiteouts(t *testing.T) {
 
 func TestSkipContent(t *testing.T) {
 	root, _ := sandbox(t)
-	l, err := Extract(bytes.NewReader(tarOf(t, []entry{{name: "a/x.js", body: "js"}, {name: "a/package.json", body: "{}"}})), root,
+	l, err := Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "a/x.js", Body: "js"}, file{Name: "a/package.json", Body: "{}"})), root,
 		WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
 	if err != nil {
 		t.Fatal(err)
@@ -213,10 +180,10 @@ func TestSkipContent(t *testing.T) {
 // below them: a tree of skipped files costs no mkdir.
 func TestDirectoriesCreatedOnDemand(t *testing.T) {
 	root, _ := sandbox(t)
-	l, err := Extract(bytes.NewReader(tarOf(t, []entry{
-		{name: "src/", typ: tar.TypeDir}, {name: "src/lib/", typ: tar.TypeDir}, {name: "src/lib/x.js", body: "js"},
-		{name: "pkg/", typ: tar.TypeDir}, {name: "pkg/deep/", typ: tar.TypeDir}, {name: "pkg/deep/package.json", body: "{}"},
-	})), root, WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
+	l, err := Extract(bytes.NewReader(sbomtest.Tar(t,
+		file{Name: "src/", Type: tar.TypeDir}, file{Name: "src/lib/", Type: tar.TypeDir}, file{Name: "src/lib/x.js", Body: "js"},
+		file{Name: "pkg/", Type: tar.TypeDir}, file{Name: "pkg/deep/", Type: tar.TypeDir}, file{Name: "pkg/deep/package.json", Body: "{}"},
+	)), root, WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +201,7 @@ func TestDirectoriesCreatedOnDemand(t *testing.T) {
 func TestLimits(t *testing.T) {
 	root, _ := sandbox(t)
 	big := strings.Repeat("x", 2<<20)
-	l, err := Extract(bytes.NewReader(tarOf(t, []entry{{name: "big", body: big}, {name: "small", body: "s"}})), root,
+	l, err := Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "big", Body: big}, file{Name: "small", Body: "s"})), root,
 		WithMaxFileSize(1<<20))
 	if err != nil {
 		t.Fatal(err)
@@ -250,13 +217,13 @@ func TestLimits(t *testing.T) {
 	}
 
 	root2, _ := sandbox(t)
-	_, err = Extract(bytes.NewReader(tarOf(t, []entry{{name: "a", body: big}, {name: "b", body: big}})), root2,
+	_, err = Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "a", Body: big}, file{Name: "b", Body: big})), root2,
 		WithMaxTotalSize(3<<20))
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("total limit: err = %v, want ErrLimit", err)
 	}
 	root3, _ := sandbox(t)
-	_, err = Extract(bytes.NewReader(tarOf(t, []entry{{name: "a"}, {name: "b"}, {name: "c"}})), root3, WithMaxEntries(2))
+	_, err = Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "a"}, file{Name: "b"}, file{Name: "c"})), root3, WithMaxEntries(2))
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("entry limit: err = %v, want ErrLimit", err)
 	}
@@ -330,9 +297,9 @@ func TestBombMemoryBounded(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	f.Add(tarOf(f, []entry{{name: "a/b", body: "x"}, {name: "l", typ: tar.TypeSymlink, linkname: "../../x"}, {name: "l/y", body: "y"}}))
-	f.Add(tarOf(f, []entry{{name: "../../../etc/passwd", body: "x"}, {name: "h", typ: tar.TypeLink, linkname: "/etc/passwd"}}))
-	f.Add(tarOf(f, []entry{{name: "d/.wh..wh..opq"}, {name: "d/.wh.x"}, {name: "dev", typ: tar.TypeChar}}))
+	f.Add(sbomtest.Tar(f, file{Name: "a/b", Body: "x"}, file{Name: "l", Type: tar.TypeSymlink, Linkname: "../../x"}, file{Name: "l/y", Body: "y"}))
+	f.Add(sbomtest.Tar(f, file{Name: "../../../etc/passwd", Body: "x"}, file{Name: "h", Type: tar.TypeLink, Linkname: "/etc/passwd"}))
+	f.Add(sbomtest.Tar(f, file{Name: "d/.wh..wh..opq"}, file{Name: "d/.wh.x"}, file{Name: "dev", Type: tar.TypeChar}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parent := t.TempDir()
 		root := filepath.Join(parent, "root")
