@@ -10,6 +10,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/tekton/yamldoc"
 )
 
 // CheckYAML checks the Kubernetes and Tekton documents in one YAML file.
@@ -31,25 +32,13 @@ func CheckYAML(name string, data []byte) ([]finding.Misconfiguration, error) {
 			continue
 		}
 		root := doc.Content[0]
-		if root.Kind != yaml.MappingNode || get(root, "apiVersion") == nil || get(root, "kind") == nil {
+		if root.Kind != yaml.MappingNode || yamldoc.MapValue(root, "apiVersion") == nil || yamldoc.MapValue(root, "kind") == nil {
 			continue
 		}
-		kind := get(root, "kind").Value
+		kind := yamldoc.MapValue(root, "kind").Value
 		out = append(out, walk(name, kind, root)...)
 	}
 	return out, nil
-}
-
-func get(m *yaml.Node, key string) *yaml.Node {
-	if m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func isTrue(n *yaml.Node) bool {
@@ -75,7 +64,7 @@ func walk(file, kind string, n *yaml.Node) []finding.Misconfiguration {
 			case "hostPath":
 				if v.Kind == yaml.MappingNode {
 					p := ""
-					if x := get(v, "path"); x != nil {
+					if x := yamldoc.MapValue(v, "path"); x != nil {
 						p = " " + x.Value
 					}
 					out = append(out, newFinding("TL-K8S-002", file, line, fmt.Sprintf("%s:%d: %s mounts hostPath%s", file, line, kind, p)))

@@ -155,7 +155,7 @@ func step(n *yaml.Node, path string) (*yaml.Node, int, string) {
 				return nil, 0, ""
 			}
 			for _, item := range n.Content {
-				if v := mapValue(item, "name"); v != nil && v.Value == key {
+				if v := MapValue(item, "name"); v != nil && v.Value == key {
 					return item, item.Line, rest
 				}
 			}
@@ -188,7 +188,9 @@ func step(n *yaml.Node, path string) (*yaml.Node, int, string) {
 	return n.Content[best+1], n.Content[best].Line, path[len(n.Content[best].Value):]
 }
 
-func mapValue(n *yaml.Node, key string) *yaml.Node {
+// MapValue returns the value of key in the mapping node n, or nil when n
+// is not a mapping or has no such key.
+func MapValue(n *yaml.Node, key string) *yaml.Node {
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
