@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"sigs.k8s.io/yaml"
 )
@@ -30,6 +31,21 @@ func Object(b []byte) (js []byte, fields map[string]json.RawMessage, err error) 
 		return nil, nil, err
 	}
 	return js, fields, nil
+}
+
+// Load reads the document at path and parses it; an error names the file
+// as what it is ("policy", "images file").
+func Load[T any](path, what string, parse func([]byte) (T, error)) (T, error) {
+	var zero T
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return zero, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	v, err := parse(b)
+	if err != nil {
+		return zero, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return v, nil
 }
 
 // Strict decodes JSON into v, rejecting unknown fields and trailing data.
