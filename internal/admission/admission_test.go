@@ -181,6 +181,24 @@ func message(r *admissionv1.AdmissionResponse) string {
 	return r.Result.Message
 }
 
+// wantDenied fails the test unless r is a denial whose message holds each
+// of wants; denied names what had to be denied, and explains what the
+// message must say.
+func wantDenied(t *testing.T, r *admissionv1.AdmissionResponse, denied, explains string, wants ...string) {
+	t.Helper()
+	if r.Allowed {
+		t.Fatalf("%s was allowed", denied)
+	}
+	msg := message(r)
+	t.Logf("denial: %s", msg)
+	for _, w := range wants {
+		if !strings.Contains(msg, w) {
+			t.Errorf("denial should name %s:\n%s", explains, msg)
+			return
+		}
+	}
+}
+
 func TestEveryKindSignedAllowedUnsignedDenied(t *testing.T) {
 	e := newEnv(t)
 	good, _ := e.push(t, "good", true, 1)
@@ -222,14 +240,8 @@ func TestMovedTagDenied(t *testing.T) {
 		t.Fatalf("before the move: %s", message(r))
 	}
 	rebuilt := testregistry.PushRandom(t, e.reg+"/app:latest")
-	r := post(t, ts, "/validate", rv(t, "Deployment", tag))
-	if r.Allowed {
-		t.Fatal("the moved tag was allowed")
-	}
-	t.Logf("denial: %s", message(r))
-	if msg := message(r); !strings.Contains(msg, "@"+rebuilt.DigestStr()) || !strings.Contains(msg, `image "`+tag+`"`) || !strings.Contains(msg, "builtin.image.signature_check") {
-		t.Errorf("denial should name the tag, the rebuilt digest and the rule:\n%s", msg)
-	}
+	wantDenied(t, post(t, ts, "/validate", rv(t, "Deployment", tag)), "the moved tag", "the tag, the rebuilt digest and the rule",
+		"@"+rebuilt.DigestStr(), `image "`+tag+`"`, "builtin.image.signature_check")
 }
 
 func TestRegistryErrorFailsClosedUnlessFailOpen(t *testing.T) {
@@ -237,15 +249,10 @@ func TestRegistryErrorFailsClosedUnlessFailOpen(t *testing.T) {
 	tag, _ := e.push(t, "app", true, 1)
 	e.proxy.Set(&faulty.Rule{Path: "/manifests/", Fault: faulty.Status(http.StatusForbidden, "")})
 	_, closed := e.gate(t)
-	r := post(t, closed, "/validate", rv(t, "Pod", tag))
-	if r.Allowed {
-		t.Fatal("a registry error was allowed without --fail-open")
-	}
-	if msg := message(r); !strings.Contains(msg, `image "`+tag+`"`) || !strings.Contains(msg, "could not be verified") || !strings.Contains(msg, "403") {
-		t.Errorf("denial should name the image and the registry error:\n%s", msg)
-	}
+	wantDenied(t, post(t, closed, "/validate", rv(t, "Pod", tag)), "a registry error (without --fail-open)", "the image and the registry error",
+		`image "`+tag+`"`, "could not be verified", "403")
 	_, open := e.gate(t, admission.WithFailOpen(true))
-	r = post(t, open, "/validate", rv(t, "Pod", tag))
+	r := post(t, open, "/validate", rv(t, "Pod", tag))
 	if !r.Allowed || len(r.Warnings) != 2 || !strings.Contains(r.Warnings[0], tag) {
 		t.Fatalf("fail open: allowed=%v warnings=%q", r.Allowed, r.Warnings)
 	}
@@ -436,11 +443,6 @@ func TestUntrustedTaskDenied(t *testing.T) {
 	delete(tt, fixture.TaskBundleRepo+"scan:0.1")
 	e.pol.Sources[0].RuleData = map[string]any{"trusted_tasks": tt}
 	_, ts := e.gate(t)
-	r := post(t, ts, "/validate", rv(t, "Deployment", tag))
-	if r.Allowed {
-		t.Fatal("an image built by an untrusted task was allowed")
-	}
-	if msg := message(r); !strings.Contains(msg, `image "`+tag+`"`) || !strings.Contains(msg, "trusted_task.") || !strings.Contains(msg, "scan") {
-		t.Errorf("denial should name the image, the trusted_task rule and the task:\n%s", msg)
-	}
+	wantDenied(t, post(t, ts, "/validate", rv(t, "Deployment", tag)), "an image built by an untrusted task", "the image, the trusted_task rule and the task",
+		`image "`+tag+`"`, "trusted_task.", "scan")
 }

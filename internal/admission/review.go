@@ -113,35 +113,30 @@ func Images(req *admissionv1.AdmissionRequest) ([]ContainerImage, error) {
 func podSpec(kind string, raw []byte) (*corev1.PodSpec, error) {
 	switch kind {
 	case "Pod":
-		var o corev1.Pod
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec, err
+		return specOf(raw, func(o *corev1.Pod) *corev1.PodSpec { return &o.Spec })
 	case "Deployment":
-		var o appsv1.Deployment
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec.Template.Spec, err
+		return specOf(raw, func(o *appsv1.Deployment) *corev1.PodSpec { return &o.Spec.Template.Spec })
 	case "StatefulSet":
-		var o appsv1.StatefulSet
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec.Template.Spec, err
+		return specOf(raw, func(o *appsv1.StatefulSet) *corev1.PodSpec { return &o.Spec.Template.Spec })
 	case "DaemonSet":
-		var o appsv1.DaemonSet
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec.Template.Spec, err
+		return specOf(raw, func(o *appsv1.DaemonSet) *corev1.PodSpec { return &o.Spec.Template.Spec })
 	case "ReplicaSet":
-		var o appsv1.ReplicaSet
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec.Template.Spec, err
+		return specOf(raw, func(o *appsv1.ReplicaSet) *corev1.PodSpec { return &o.Spec.Template.Spec })
 	case "Job":
-		var o batchv1.Job
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec.Template.Spec, err
+		return specOf(raw, func(o *batchv1.Job) *corev1.PodSpec { return &o.Spec.Template.Spec })
 	case "CronJob":
-		var o batchv1.CronJob
-		err := json.Unmarshal(raw, &o)
-		return &o.Spec.JobTemplate.Spec.Template.Spec, err
+		return specOf(raw, func(o *batchv1.CronJob) *corev1.PodSpec { return &o.Spec.JobTemplate.Spec.Template.Spec })
 	}
 	return nil, fmt.Errorf("%w %s", ErrUnsupportedKind, kind)
+}
+
+// specOf decodes raw as a T and returns the pod spec spec finds in it.
+// The spec is returned with the decoding error, as json.Unmarshal leaves
+// what it could decode.
+func specOf[T any](raw []byte, spec func(*T) *corev1.PodSpec) (*corev1.PodSpec, error) {
+	var o T
+	err := json.Unmarshal(raw, &o)
+	return spec(&o), err
 }
 
 // PatchOp is one RFC 6902 operation.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -20,20 +19,7 @@ import (
 
 func pushRandom(t *testing.T, host, repo string) name.Digest {
 	t.Helper()
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _ := name.ParseReference(host + "/" + repo + ":latest")
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	d, err := name.NewDigest(host + "/" + repo + "@" + h.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return testregistry.PushRandom(t, host+"/"+repo+":latest")
 }
 
 func newKey(t *testing.T) (*signing.Signer, *signing.Verifier) {

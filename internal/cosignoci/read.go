@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/trustline-dev/trustline/internal/signing"
@@ -40,27 +42,58 @@ func (c *Client) Signatures(ctx context.Context, d name.Digest) ([]Signature, er
 }
 
 func readSignatures(img v1.Image) ([]Signature, error) {
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, err
-	}
 	var out []Signature
-	for _, l := range m.Layers {
-		if l.MediaType != SimpleSigningMediaType {
-			continue
-		}
-		b, err := layerBytes(img, l)
+	for l, err := range layersOf(img, isMediaType(SimpleSigningMediaType)) {
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, Signature{
-			Payload:         b,
-			Base64Signature: l.Annotations[SignatureAnnotation],
-			Annotations:     l.Annotations,
-			Digest:          l.Digest,
+			Payload:         l.data,
+			Base64Signature: l.desc.Annotations[SignatureAnnotation],
+			Annotations:     l.desc.Annotations,
+			Digest:          l.desc.Digest,
 		})
 	}
 	return out, nil
+}
+
+// layer is one layer of an image read whole, with the manifest that
+// lists it.
+type layer struct {
+	manifest *v1.Manifest
+	desc     v1.Descriptor
+	data     []byte
+}
+
+// layersOf reads, in order, the layers of img whose media type keep
+// accepts. An error (reading the manifest or a layer) is the last thing
+// it yields; a layer is read only when the one before has been taken, so
+// a caller that stops early reads no more.
+func layersOf(img v1.Image, keep func(types.MediaType) bool) iter.Seq2[layer, error] {
+	return func(yield func(layer, error) bool) {
+		m, err := img.Manifest()
+		if err != nil {
+			yield(layer{}, err)
+			return
+		}
+		for _, l := range m.Layers {
+			if !keep(l.MediaType) {
+				continue
+			}
+			b, err := layerBytes(img, l)
+			if err != nil {
+				yield(layer{}, err)
+				return
+			}
+			if !yield(layer{manifest: m, desc: l, data: b}, nil) {
+				return
+			}
+		}
+	}
+}
+
+func isMediaType(want types.MediaType) func(types.MediaType) bool {
+	return func(mt types.MediaType) bool { return mt == want }
 }
 
 func layerBytes(img v1.Image, l v1.Descriptor) ([]byte, error) {
@@ -110,24 +143,16 @@ func (c *Client) Attestations(ctx context.Context, d name.Digest, opts ...ReadOp
 	img, err := remote.Image(tag, c.ropts(ctx)...)
 	switch {
 	case err == nil:
-		m, err := img.Manifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", tag, err)
-		}
-		for _, l := range m.Layers {
-			if l.MediaType != DSSEMediaType {
-				continue
-			}
-			b, err := layerBytes(img, l)
+		for l, err := range layersOf(img, isMediaType(DSSEMediaType)) {
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", tag, err)
 			}
 			out = append(out, Attestation{
-				Envelope:      b,
-				PredicateType: l.Annotations[PredicateTypeAnnotation],
-				Annotations:   l.Annotations,
+				Envelope:      l.data,
+				PredicateType: l.desc.Annotations[PredicateTypeAnnotation],
+				Annotations:   l.desc.Annotations,
 				Source:        SourceTag,
-				Digest:        l.Digest,
+				Digest:        l.desc.Digest,
 			})
 		}
 	case isNotFound(err):
@@ -171,26 +196,21 @@ func (c *Client) bundleReferrers(ctx context.Context, d name.Digest) ([]Attestat
 		if err != nil {
 			return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 		}
-		m, err := img.Manifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
+		isBundle := func(mt types.MediaType) bool {
+			return strings.HasPrefix(string(mt), "application/vnd.dev.sigstore.bundle")
 		}
-		for _, l := range m.Layers {
-			if !strings.HasPrefix(string(l.MediaType), "application/vnd.dev.sigstore.bundle") {
-				continue
-			}
-			b, err := layerBytes(img, l)
+		for l, err := range layersOf(img, isBundle) {
 			if err != nil {
 				return nil, fmt.Errorf("reading referrer %s: %w", ref, err)
 			}
-			env, err := EnvelopeFromBundle(b)
+			env, err := EnvelopeFromBundle(l.data)
 			if err != nil {
 				return nil, fmt.Errorf("referrer %s: %w", ref, err)
 			}
 			out = append(out, Attestation{
 				Envelope:      env,
-				PredicateType: m.Annotations[BundlePredicateTypeAnnotation],
-				Annotations:   m.Annotations,
+				PredicateType: l.manifest.Annotations[BundlePredicateTypeAnnotation],
+				Annotations:   l.manifest.Annotations,
 				Source:        SourceReferrer,
 				Digest:        desc.Digest,
 			})

@@ -108,10 +108,7 @@ func (c *Client) AppendSignatures(ctx context.Context, d name.Digest, dedupe *si
 		if s.Base64Signature == "" {
 			return tag, errors.New("signature without a value")
 		}
-		ann := maps.Clone(s.Annotations)
-		if ann == nil {
-			ann = map[string]string{}
-		}
+		ann := layerAnnotations(s.Annotations)
 		ann[SignatureAnnotation] = s.Base64Signature
 		if dup(ctx, old, s, ann, dedupe) {
 			c.logf("signature already present at %s", tag)
@@ -122,19 +119,11 @@ func (c *Client) AppendSignatures(ctx context.Context, d name.Digest, dedupe *si
 			Annotations: ann,
 		})
 	}
-	if len(adds) == 0 {
-		return tag, nil
-	}
-	if err := c.appendAndWrite(ctx, tag, base, adds); err != nil {
-		return tag, err
-	}
-	c.logf("wrote %d signature(s) to %s", len(adds), tag)
-	return tag, nil
+	return tag, c.appendAndWrite(ctx, tag, base, adds, "signature")
 }
 
 func dup(ctx context.Context, old []Signature, s Signature, ann map[string]string, v *signing.Verifier) bool {
-	sum := sha256.Sum256(s.Payload)
-	want := "sha256:" + hex.EncodeToString(sum[:])
+	want := sha256Digest(s.Payload)
 	for _, o := range old {
 		if o.Digest.String() != want {
 			continue
@@ -191,15 +180,11 @@ func (c *Client) AppendAttestations(ctx context.Context, d name.Digest, atts ...
 	}
 	var adds []mutate.Addendum
 	for _, a := range atts {
-		sum := sha256.Sum256(a.Envelope)
-		if have["sha256:"+hex.EncodeToString(sum[:])] {
+		if have[sha256Digest(a.Envelope)] {
 			c.logf("attestation %s already present at %s", a.PredicateType, tag)
 			continue
 		}
-		ann := maps.Clone(a.Annotations)
-		if ann == nil {
-			ann = map[string]string{}
-		}
+		ann := layerAnnotations(a.Annotations)
 		// cosign puts an empty signature annotation on attestation layers:
 		// the signature is inside the envelope.
 		ann[SignatureAnnotation] = ""
@@ -209,17 +194,32 @@ func (c *Client) AppendAttestations(ctx context.Context, d name.Digest, atts ...
 			Annotations: ann,
 		})
 	}
-	if len(adds) == 0 {
-		return tag, nil
-	}
-	if err := c.appendAndWrite(ctx, tag, base, adds); err != nil {
-		return tag, err
-	}
-	c.logf("wrote %d attestation(s) to %s", len(adds), tag)
-	return tag, nil
+	return tag, c.appendAndWrite(ctx, tag, base, adds, "attestation")
 }
 
-func (c *Client) appendAndWrite(ctx context.Context, tag name.Tag, base v1.Image, adds []mutate.Addendum) error {
+// layerAnnotations is a copy of ann, never nil, for a new layer's own
+// annotations to be set in without touching the caller's map.
+func layerAnnotations(ann map[string]string) map[string]string {
+	out := maps.Clone(ann)
+	if out == nil {
+		out = map[string]string{}
+	}
+	return out
+}
+
+// sha256Digest is the digest of b as a registry names a layer.
+func sha256Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// appendAndWrite adds the layers to base and writes the image at tag,
+// logging how many of what it wrote; no layers (all of them already
+// present) writes nothing.
+func (c *Client) appendAndWrite(ctx context.Context, tag name.Tag, base v1.Image, adds []mutate.Addendum, what string) error {
+	if len(adds) == 0 {
+		return nil
+	}
 	img, err := mutate.Append(base, adds...)
 	if err != nil {
 		return fmt.Errorf("building %s: %w", tag, err)
@@ -227,6 +227,7 @@ func (c *Client) appendAndWrite(ctx context.Context, tag name.Tag, base v1.Image
 	if err := remote.Write(tag, img, c.ropts(ctx)...); err != nil {
 		return fmt.Errorf("writing %s: %w", tag, err)
 	}
+	c.logf("wrote %d %s(s) to %s", len(adds), what, tag)
 	return nil
 }
 

@@ -143,101 +143,158 @@ func (v *Verifier) checkImage(ctx context.Context, img Image) report.Component {
 // a builtin violation; an error is returned only when the registry could
 // not answer.
 func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
+	ref, desc, err := v.fetch(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	if desc == nil {
+		vr := &verified{passed: map[string]bool{}, missing: true}
+		vr.builtins = append(vr.builtins, builtin("builtin.image.accessible", "Image is accessible",
+			fmt.Sprintf("Image %s was not found in the registry", img.Ref),
+			"Check the image reference (repository, tag, digest) and that it was pushed."))
+		return vr, nil
+	}
+	vr := &verified{digest: ref.Context().Digest(desc.Digest.String()), passed: map[string]bool{}}
+	image, platformDigests, err := v.describe(ctx, img, ref, desc, vr.digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkSignatures(ctx, vr, platformDigests); err != nil {
+		return nil, err
+	}
+	sigList := make([]any, 0, len(vr.sigs))
+	for _, s := range vr.sigs {
+		sigList = append(sigList, map[string]any{"keyid": s.KeyID, "sig": s.Sig})
+	}
+	image["signatures"] = sigList
+	attList, err := v.checkAttestations(ctx, vr)
+	if err != nil {
+		return nil, err
+	}
+	vr.input = map[string]any{"image": image, "attestations": attList, "snapshot": v.snapshot,
+		"component_name": componentName(img), "policy_spec": v.policySpec}
+	return vr, nil
+}
+
+// fetch gets the image's descriptor from the registry; an image the
+// registry does not have has none (nil, and no error).
+func (v *Verifier) fetch(ctx context.Context, img Image) (name.Reference, *remote.Descriptor, error) {
 	ref, err := remoteopt.ParseReference(img.Ref, remoteopt.Insecure(v.o.insecure))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 	}
 	desc, err := remote.Get(ref, append(v.ropts, remote.WithContext(ctx))...)
 	if err != nil {
 		if isNotFound(err) {
-			vr := &verified{passed: map[string]bool{}, missing: true}
-			vr.builtins = append(vr.builtins, builtin("builtin.image.accessible", "Image is accessible",
-				fmt.Sprintf("Image %s was not found in the registry", img.Ref),
-				"Check the image reference (repository, tag, digest) and that it was pushed."))
-			return vr, nil
+			return ref, nil, nil
 		}
-		return nil, fmt.Errorf("resolving %s: %w", img.Ref, err)
+		return nil, nil, fmt.Errorf("resolving %s: %w", img.Ref, err)
 	}
 	if d, ok := ref.(name.Digest); ok && d.DigestStr() != desc.Digest.String() {
-		return nil, fmt.Errorf("registry returned %s for %s", desc.Digest, img.Ref)
+		return nil, nil, fmt.Errorf("registry returned %s for %s", desc.Digest, img.Ref)
 	}
-	vr := &verified{digest: ref.Context().Digest(desc.Digest.String()), passed: map[string]bool{}}
-	image := map[string]any{"ref": vr.digest.String()}
+	return ref, desc, nil
+}
+
+// describe builds input.image (all of it but the signatures) and lists
+// the platform images of an index, whose signatures are checked too.
+func (v *Verifier) describe(ctx context.Context, img Image, ref name.Reference, desc *remote.Descriptor, d name.Digest) (map[string]any, []name.Digest, error) {
+	image := map[string]any{"ref": d.String()}
 	if img.Source != nil && img.Source.Git != nil {
 		b, _ := json.Marshal(img.Source)
 		var src any
 		json.Unmarshal(b, &src)
 		image["source"] = src
 	}
-
 	var platformDigests []name.Digest
 	var annotations map[string]string
+	var err error
 	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return nil, fmt.Errorf("reading index %s: %w", vr.digest, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading index %s: %w", vr.digest, err)
-		}
-		annotations = im.Annotations
-		var plats []any
-		for _, m := range im.Manifests {
-			if m.Platform != nil && m.Platform.OS == "unknown" {
-				continue // attestation manifests of buildkit
-			}
-			pd := ref.Context().Digest(m.Digest.String())
-			platformDigests = append(platformDigests, pd)
-			p := map[string]any{"ref": pd.String()}
-			if m.Platform != nil {
-				p["platform"] = m.Platform.String()
-			}
-			plats = append(plats, p)
-		}
-		image["platforms"] = plats
+		annotations, platformDigests, err = describeIndex(image, ref, desc, d)
 	} else {
-		im, err := desc.Image()
-		if err != nil {
-			return nil, fmt.Errorf("reading image %s: %w", vr.digest, err)
-		}
-		m, err := im.Manifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading image %s: %w", vr.digest, err)
-		}
-		annotations = m.Annotations
-		// input.image.files: an operator bundle's manifests, as Conforma
-		// reads them (nothing for other images).
-		files, err := v.builtins.BundleFiles(ctx, im)
-		if err != nil {
-			return nil, fmt.Errorf("reading the files of %s: %w", vr.digest, err)
-		}
-		if len(files) > 0 {
-			image["files"] = files
-		}
-		raw, err := remoteopt.RawConfigFile(im)
-		if err != nil {
-			return nil, fmt.Errorf("reading config of %s: %w", vr.digest, err)
-		}
-		var cfg struct {
-			Config any `json:"config"`
-		}
-		if err := json.Unmarshal(raw, &cfg); err == nil && cfg.Config != nil {
-			image["config"] = cfg.Config
-		}
+		annotations, err = v.describeImage(ctx, image, desc, d)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	if base := annotations[baseNameAnnotation]; base != "" {
 		p := map[string]any{"ref": base}
-		if d := annotations[baseDigestAnnotation]; d != "" {
-			p["digest"] = d
+		if bd := annotations[baseDigestAnnotation]; bd != "" {
+			p["digest"] = bd
 		}
 		image["parent"] = p
 	}
+	return image, platformDigests, nil
+}
 
-	// Signatures of the image itself.
+// describeIndex puts an index's platform images in image and returns the
+// index's annotations and those images by digest.
+func describeIndex(image map[string]any, ref name.Reference, desc *remote.Descriptor, d name.Digest) (map[string]string, []name.Digest, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading index %s: %w", d, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading index %s: %w", d, err)
+	}
+	var platformDigests []name.Digest
+	var plats []any
+	for _, m := range im.Manifests {
+		if m.Platform != nil && m.Platform.OS == "unknown" {
+			continue // attestation manifests of buildkit
+		}
+		pd := ref.Context().Digest(m.Digest.String())
+		platformDigests = append(platformDigests, pd)
+		p := map[string]any{"ref": pd.String()}
+		if m.Platform != nil {
+			p["platform"] = m.Platform.String()
+		}
+		plats = append(plats, p)
+	}
+	image["platforms"] = plats
+	return im.Annotations, platformDigests, nil
+}
+
+// describeImage puts an image's files and config in image and returns
+// its annotations.
+func (v *Verifier) describeImage(ctx context.Context, image map[string]any, desc *remote.Descriptor, d name.Digest) (map[string]string, error) {
+	im, err := desc.Image()
+	if err != nil {
+		return nil, fmt.Errorf("reading image %s: %w", d, err)
+	}
+	m, err := im.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading image %s: %w", d, err)
+	}
+	// input.image.files: an operator bundle's manifests, as Conforma
+	// reads them (nothing for other images).
+	files, err := v.builtins.BundleFiles(ctx, im)
+	if err != nil {
+		return nil, fmt.Errorf("reading the files of %s: %w", d, err)
+	}
+	if len(files) > 0 {
+		image["files"] = files
+	}
+	raw, err := remoteopt.RawConfigFile(im)
+	if err != nil {
+		return nil, fmt.Errorf("reading config of %s: %w", d, err)
+	}
+	var cfg struct {
+		Config any `json:"config"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err == nil && cfg.Config != nil {
+		image["config"] = cfg.Config
+	}
+	return m.Annotations, nil
+}
+
+// checkSignatures verifies the signatures of the image and of each
+// platform image of an index, which must be signed too.
+func (v *Verifier) checkSignatures(ctx context.Context, vr *verified, platformDigests []name.Digest) error {
 	sigs, problem, err := v.signatures(ctx, vr.digest)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	vr.sigs = sigs
 	if len(sigs) == 0 {
@@ -245,11 +302,10 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 			fmt.Sprintf("No image signature of %s verifies with the public key: %s", vr.digest, problem),
 			"Sign the image (Tekton Chains does) with the private key matching the policy's public key."))
 	}
-	// Each platform image of an index is signed too.
 	for _, pd := range platformDigests {
 		ps, problem, err := v.signatures(ctx, pd)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(ps) == 0 {
 			vr.builtins = append(vr.builtins, builtin("builtin.image.signature_check", "Image signature check passed",
@@ -257,36 +313,23 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 				"Sign every image of the index, not only the index."))
 		}
 	}
-	sigList := make([]any, 0, len(sigs))
-	for _, s := range sigs {
-		sigList = append(sigList, map[string]any{"keyid": s.KeyID, "sig": s.Sig})
-	}
-	image["signatures"] = sigList
+	return nil
+}
 
+// checkAttestations verifies the attestations beside the image and
+// returns input.attestations: the statements that verify and follow
+// their schema. The others are builtin violations.
+func (v *Verifier) checkAttestations(ctx context.Context, vr *verified) ([]any, error) {
 	atts, err := v.client.Attestations(ctx, vr.digest, cosignoci.WithReferrers())
 	if err != nil {
 		return nil, err
 	}
-	var attList []any
+	attList := []any{}
 	var inputSize int64
 	for _, a := range atts {
 		st, err := a.Verify(ctx, v.key, vr.digest)
 		if err != nil {
-			code, title, fix := "builtin.attestation.signature_check", "Attestation signature check passed",
-				"Attach attestations signed by the key the policy trusts."
-			switch {
-			case errors.Is(err, cosignoci.ErrWrongImage):
-				code, title, fix = "builtin.attestation.subject_check", "Attestation subject matches the image",
-					"Attach attestations whose subject is this image's digest; this one describes another image."
-			case !errors.Is(err, signing.ErrBadSignature):
-				code, title, fix = "builtin.attestation.syntax_check", "Attestation is well formed",
-					"Attach a DSSE envelope holding an in-toto statement."
-			}
-			predicateType := a.PredicateType
-			if st != nil { // signed, but about another image
-				predicateType = st.PredicateType
-			}
-			vr.builtins = append(vr.builtins, builtin(code, title, fmt.Sprintf("Attestation %s (%s) of %s rejected: %s", a.Digest, orUnknown(predicateType), vr.digest, shortErr(err)), fix))
+			vr.builtins = append(vr.builtins, rejected(a, st, vr.digest, err))
 			continue
 		}
 		stJSON, err := json.Marshal(st)
@@ -308,14 +351,7 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 		if err := json.Unmarshal(stJSON, &stAny); err != nil {
 			return nil, err
 		}
-		var envSigs []any
-		var repSigs []report.Signature
-		if env, _, err := signing.ParseEnvelope(a.Envelope); err == nil {
-			for _, s := range env.Signatures {
-				envSigs = append(envSigs, map[string]any{"keyid": s.KeyID, "sig": s.Sig})
-				repSigs = append(repSigs, report.Signature{KeyID: s.KeyID, Sig: s.Sig})
-			}
-		}
+		envSigs, repSigs := envelopeSignatures(a.Envelope)
 		attList = append(attList, map[string]any{"statement": stAny, "signatures": envSigs})
 		vr.atts = append(vr.atts, report.Attestation{Type: "https://in-toto.io/Statement/v1", PredicateType: st.PredicateType, Digest: a.Digest.String(), Signatures: repSigs})
 		if v.schemas.Has(st.PredicateType) {
@@ -330,12 +366,42 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 			fmt.Sprintf("No attestations found beside %s", vr.digest),
 			"Enable Tekton Chains (provenance) and attach the SBOM, scan and test attestations."))
 	}
-	if attList == nil {
-		attList = []any{}
+	return attList, nil
+}
+
+// rejected is the violation of an attestation that did not verify: which
+// check failed depends on why.
+func rejected(a cosignoci.Attestation, st *cosignoci.Statement, d name.Digest, err error) report.Result {
+	code, title, fix := "builtin.attestation.signature_check", "Attestation signature check passed",
+		"Attach attestations signed by the key the policy trusts."
+	switch {
+	case errors.Is(err, cosignoci.ErrWrongImage):
+		code, title, fix = "builtin.attestation.subject_check", "Attestation subject matches the image",
+			"Attach attestations whose subject is this image's digest; this one describes another image."
+	case !errors.Is(err, signing.ErrBadSignature):
+		code, title, fix = "builtin.attestation.syntax_check", "Attestation is well formed",
+			"Attach a DSSE envelope holding an in-toto statement."
 	}
-	vr.input = map[string]any{"image": image, "attestations": attList, "snapshot": v.snapshot,
-		"component_name": componentName(img), "policy_spec": v.policySpec}
-	return vr, nil
+	predicateType := a.PredicateType
+	if st != nil { // signed, but about another image
+		predicateType = st.PredicateType
+	}
+	return builtin(code, title, fmt.Sprintf("Attestation %s (%s) of %s rejected: %s", a.Digest, orUnknown(predicateType), d, shortErr(err)), fix)
+}
+
+// envelopeSignatures lists the signatures of a DSSE envelope for the
+// policy input and for the report; an envelope that does not parse has
+// none.
+func envelopeSignatures(envelope []byte) ([]any, []report.Signature) {
+	var envSigs []any
+	var repSigs []report.Signature
+	if env, _, err := signing.ParseEnvelope(envelope); err == nil {
+		for _, s := range env.Signatures {
+			envSigs = append(envSigs, map[string]any{"keyid": s.KeyID, "sig": s.Sig})
+			repSigs = append(repSigs, report.Signature{KeyID: s.KeyID, Sig: s.Sig})
+		}
+	}
+	return envSigs, repSigs
 }
 
 func orUnknown(s string) string {

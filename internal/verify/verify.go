@@ -219,31 +219,9 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 		}
 		v.fixed = &t
 	}
-	// Keep a connection per worker alive: http.DefaultTransport keeps two
-	// per host, so concurrent workers would open and close connections
-	// (and TLS sessions) on every request.
-	dt := http.DefaultTransport.(*http.Transport).Clone()
-	dt.MaxIdleConnsPerHost = 4 * o.workers
-	if dt.MaxIdleConnsPerHost < 16 {
-		dt.MaxIdleConnsPerHost = 16
-	}
-	var tr http.RoundTripper = dt
-	if o.transport != nil {
-		tr = o.transport
-	}
-	v.cache = httpcache.New(httpcache.WithTransport(tr))
-	ropts := append(remoteopt.Options(ctx, remote.WithTransport(v.cache)), o.remote...)
-	// One puller for the run: it keeps an authenticated transport per
-	// repository, so the image, its .sig and its .att share one registry
-	// handshake instead of one each.
-	puller, err := remote.NewPuller(ropts...)
-	if err != nil {
+	if err := v.connect(ctx); err != nil {
 		return nil, err
 	}
-	ropts = append(ropts, remote.Reuse(puller))
-	v.ropts = ropts
-	v.client = cosignoci.New(cosignoci.WithRemoteOptions(ropts...))
-	v.builtins = ecbuiltins.New(ecbuiltins.WithRemoteOptions(ropts...), ecbuiltins.WithInsecure(o.insecure))
 	pubPEM, err := publicKeyPEM(key)
 	if err != nil {
 		return nil, err
@@ -253,103 +231,140 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 		return nil, err
 	}
 	v.schemas = schemas
-
 	if pol == nil {
-		dir, err := os.MkdirTemp("", "trustline-policy-*")
-		if err != nil {
+		if pol, err = v.defaultPolicy(); err != nil {
 			return nil, err
 		}
-		v.cleanup = func() { os.RemoveAll(dir) }
-		pdir, ddir, err := policy.Extract(dir)
-		if err != nil {
-			v.cleanup()
-			return nil, err
-		}
-		pol = &ecp.Policy{Name: "trustline default policy", Sources: []ecp.Source{{Name: "default", Policy: []string{pdir}, Data: []string{ddir}}}}
-		if o.policyURI == "" {
-			v.o.policyURI = "https://github.com/trustline-dev/trustline/tree/main/policy"
-		}
 	}
-	if len(o.ruleData) > 0 {
-		cp := *pol
-		cp.Sources = append([]ecp.Source(nil), pol.Sources...)
-		for i := range cp.Sources {
-			merged := map[string]any{}
-			for k, val := range cp.Sources[i].RuleData {
-				merged[k] = val
-			}
-			for k, val := range o.ruleData {
-				merged[k] = val
-			}
-			cp.Sources[i].RuleData = merged
-		}
-		pol = &cp
+	v.pol = withExclusions(withRuleData(pol, o.ruleData), o.exclude)
+	v.policySpec = toAny(v.pol)
+	if err := v.compile(ctx, pubPEM); err != nil {
+		v.cleanup()
+		return nil, err
 	}
-	if len(o.exclude) > 0 {
-		cp := *pol
-		cp.Sources = append([]ecp.Source(nil), pol.Sources...)
-		for i := range cp.Sources {
-			// A source without its own config follows the policy-wide
-			// configuration; keep that when adding the exclusions.
-			base := cp.Sources[i].Config
-			if base == nil {
-				base = pol.Configuration
-			}
-			c := ecp.Config{}
-			if base != nil {
-				c = *base
-			}
-			c.Exclude = append(append([]string(nil), c.Exclude...), o.exclude...)
-			cp.Sources[i].Config = &c
-		}
-		pol = &cp
+	return v, nil
+}
+
+// connect sets up the run's registry access: one cache and one puller
+// shared by the signature client and the ec.* built-ins.
+func (v *Verifier) connect(ctx context.Context) error {
+	// Keep a connection per worker alive: http.DefaultTransport keeps two
+	// per host, so concurrent workers would open and close connections
+	// (and TLS sessions) on every request.
+	dt := http.DefaultTransport.(*http.Transport).Clone()
+	dt.MaxIdleConnsPerHost = 4 * v.o.workers
+	if dt.MaxIdleConnsPerHost < 16 {
+		dt.MaxIdleConnsPerHost = 16
 	}
-	v.pol = pol
-	v.policySpec = toAny(pol)
-	res := source.New(source.WithCacheDir(o.cacheDir), source.WithBaseDir(o.baseDir), source.WithInsecure(o.insecure),
-		source.WithRemoteOptions(ropts...))
+	var tr http.RoundTripper = dt
+	if v.o.transport != nil {
+		tr = v.o.transport
+	}
+	v.cache = httpcache.New(httpcache.WithTransport(tr))
+	ropts := append(remoteopt.Options(ctx, remote.WithTransport(v.cache)), v.o.remote...)
+	// One puller for the run: it keeps an authenticated transport per
+	// repository, so the image, its .sig and its .att share one registry
+	// handshake instead of one each.
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return err
+	}
+	v.ropts = append(ropts, remote.Reuse(puller))
+	v.client = cosignoci.New(cosignoci.WithRemoteOptions(v.ropts...))
+	v.builtins = ecbuiltins.New(ecbuiltins.WithRemoteOptions(v.ropts...), ecbuiltins.WithInsecure(v.o.insecure))
+	return nil
+}
+
+// defaultPolicy extracts the default pack to a temporary directory (Close
+// removes it) and returns the policy that uses it.
+func (v *Verifier) defaultPolicy() (*ecp.Policy, error) {
+	dir, err := os.MkdirTemp("", "trustline-policy-*")
+	if err != nil {
+		return nil, err
+	}
+	v.cleanup = func() { os.RemoveAll(dir) }
+	pdir, ddir, err := policy.Extract(dir)
+	if err != nil {
+		v.cleanup()
+		return nil, err
+	}
+	if v.o.policyURI == "" {
+		v.o.policyURI = "https://github.com/trustline-dev/trustline/tree/main/policy"
+	}
+	return &ecp.Policy{Name: "trustline default policy", Sources: []ecp.Source{{Name: "default", Policy: []string{pdir}, Data: []string{ddir}}}}, nil
+}
+
+// withRuleData is pol with rd merged over every source's ruleData.
+func withRuleData(pol *ecp.Policy, rd map[string]any) *ecp.Policy {
+	if len(rd) == 0 {
+		return pol
+	}
+	return withSources(pol, func(s *ecp.Source) {
+		merged := map[string]any{}
+		for k, val := range s.RuleData {
+			merged[k] = val
+		}
+		for k, val := range rd {
+			merged[k] = val
+		}
+		s.RuleData = merged
+	})
+}
+
+// withExclusions is pol with exclude added to every source's
+// configuration.
+func withExclusions(pol *ecp.Policy, exclude []string) *ecp.Policy {
+	if len(exclude) == 0 {
+		return pol
+	}
+	return withSources(pol, func(s *ecp.Source) {
+		// A source without its own config follows the policy-wide
+		// configuration; keep that when adding the exclusions.
+		base := s.Config
+		if base == nil {
+			base = pol.Configuration
+		}
+		c := ecp.Config{}
+		if base != nil {
+			c = *base
+		}
+		c.Exclude = append(append([]string(nil), c.Exclude...), exclude...)
+		s.Config = &c
+	})
+}
+
+// withSources is a copy of pol with each source changed by edit; pol,
+// which the caller owns, is left as it is.
+func withSources(pol *ecp.Policy, edit func(*ecp.Source)) *ecp.Policy {
+	cp := *pol
+	cp.Sources = append([]ecp.Source(nil), pol.Sources...)
+	for i := range cp.Sources {
+		edit(&cp.Sources[i])
+	}
+	return &cp
+}
+
+// compile resolves the policy and data of every source of v.pol, compiles
+// an engine for each, and records in the report what was used.
+func (v *Verifier) compile(ctx context.Context, pubPEM string) error {
+	res := source.New(source.WithCacheDir(v.o.cacheDir), source.WithBaseDir(v.o.baseDir), source.WithInsecure(v.o.insecure),
+		source.WithRemoteOptions(v.ropts...))
 	h := sha256.New()
-	spec, _ := json.Marshal(pol)
+	spec, _ := json.Marshal(v.pol)
 	h.Write(spec)
-	v.rep = report.Policy{Name: pol.Name, URI: v.o.policyURI}
-	for i, s := range pol.Sources {
-		var pp, dp, digests []string
-		for _, l := range s.Policy {
-			r, err := res.Resolve(ctx, l)
-			if err != nil {
-				v.cleanup()
-				return nil, fmt.Errorf("%w: sources[%d].policy: %w", ErrBadInput, i, err)
-			}
-			pp = append(pp, r.Path)
-			digests = append(digests, digestOf(r, h))
-		}
-		for _, l := range s.Data {
-			r, err := res.Resolve(ctx, l)
-			if err != nil {
-				v.cleanup()
-				return nil, fmt.Errorf("%w: sources[%d].data: %w", ErrBadInput, i, err)
-			}
-			dp = append(dp, r.Path)
-			digests = append(digests, digestOf(r, h))
-		}
-		eopts := []evaluator.Option{evaluator.WithDataPaths(dp...), evaluator.WithBuiltins(v.builtins)}
-		if v.o.maxMemory != nil {
-			eopts = append(eopts, evaluator.WithMaxMemory(*v.o.maxMemory))
-		}
-		if s.RuleData != nil {
-			eopts = append(eopts, evaluator.WithRuleData(s.RuleData))
-		}
-		// data.config as Conforma writes it: the sigstore options its
-		// policies verify with, and the effective time when it is fixed.
-		config := map[string]any{"default_sigstore_opts": sigstoreOpts(pubPEM)}
-		if v.fixed != nil {
-			config["policy"] = map[string]any{"when_ns": v.fixed.UnixNano()}
-		}
-		eopts = append(eopts, evaluator.WithData(map[string]any{"config": config}))
-		e, err := evaluator.New(ctx, pp, eopts...)
+	v.rep = report.Policy{Name: v.pol.Name, URI: v.o.policyURI}
+	for i, s := range v.pol.Sources {
+		pp, digests, err := resolveAll(ctx, res, s.Policy, h, nil)
 		if err != nil {
-			v.cleanup()
-			return nil, fmt.Errorf("%w: sources[%d] (%s): %w", ErrBadInput, i, s.Name, err)
+			return fmt.Errorf("%w: sources[%d].policy: %w", ErrBadInput, i, err)
+		}
+		dp, digests, err := resolveAll(ctx, res, s.Data, h, digests)
+		if err != nil {
+			return fmt.Errorf("%w: sources[%d].data: %w", ErrBadInput, i, err)
+		}
+		e, err := evaluator.New(ctx, pp, v.engineOptions(s, dp, pubPEM)...)
+		if err != nil {
+			return fmt.Errorf("%w: sources[%d] (%s): %w", ErrBadInput, i, s.Name, err)
 		}
 		v.engines = append(v.engines, e)
 		src := report.Source{Name: s.Name, Policy: s.Policy, Data: s.Data, Digests: digests, RuleData: s.RuleData != nil}
@@ -359,7 +374,42 @@ func New(ctx context.Context, pol *ecp.Policy, key *signing.Verifier, opts ...Op
 		v.rep.Sources = append(v.rep.Sources, src)
 	}
 	v.rep.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	return v, nil
+	return nil
+}
+
+// resolveAll resolves locations in order and returns their paths, and
+// digests with theirs appended (each fed into h too, for the policy's
+// digest).
+func resolveAll(ctx context.Context, res *source.Resolver, locations []string, h io.Writer, digests []string) ([]string, []string, error) {
+	var paths []string
+	for _, l := range locations {
+		r, err := res.Resolve(ctx, l)
+		if err != nil {
+			return nil, nil, err
+		}
+		paths = append(paths, r.Path)
+		digests = append(digests, digestOf(r, h))
+	}
+	return paths, digests, nil
+}
+
+// engineOptions are the evaluator options of source s, whose data is at
+// dataPaths.
+func (v *Verifier) engineOptions(s ecp.Source, dataPaths []string, pubPEM string) []evaluator.Option {
+	eopts := []evaluator.Option{evaluator.WithDataPaths(dataPaths...), evaluator.WithBuiltins(v.builtins)}
+	if v.o.maxMemory != nil {
+		eopts = append(eopts, evaluator.WithMaxMemory(*v.o.maxMemory))
+	}
+	if s.RuleData != nil {
+		eopts = append(eopts, evaluator.WithRuleData(s.RuleData))
+	}
+	// data.config as Conforma writes it: the sigstore options its
+	// policies verify with, and the effective time when it is fixed.
+	config := map[string]any{"default_sigstore_opts": sigstoreOpts(pubPEM)}
+	if v.fixed != nil {
+		config["policy"] = map[string]any{"when_ns": v.fixed.UnixNano()}
+	}
+	return append(eopts, evaluator.WithData(map[string]any{"config": config}))
 }
 
 // digestOf returns the digest of a resolved location (the artifact's for

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // BundleManifestsLabel is the OLM bundle label naming the directory of an
@@ -100,22 +100,16 @@ func (s *Set) imageFiles(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, e
 	if err != nil {
 		return nil, err
 	}
-	return cached(bctx.Context, OCIImageFiles+"|"+ref+"|"+b.String(), func() (*ast.Term, error) {
+	return s.registryCall(bctx.Context, OCIImageFiles+"|"+ref+"|"+b.String(), ref, func(ctx context.Context) (any, error) {
 		d, err := remoteopt.ParseDigest(ref, s.o.insecure)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
-		ctx, cancel := s.callContext(bctx.Context)
-		defer cancel()
 		img, err := remote.Image(d, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
-		files, err := s.filesIn(img, paths)
-		if err != nil {
-			return nil, refError(ref, err)
-		}
-		return toTerm(files)
+		return s.filesIn(img, paths)
 	})
 }
 
@@ -185,7 +179,7 @@ func (s *Set) extract(r io.Reader, match func(*tar.Header) bool) (map[string]any
 			continue
 		}
 		var v any
-		if err := decodeJSON(js, &v); err != nil {
+		if err := jsondoc.Exact(js, &v); err != nil {
 			continue
 		}
 		files[h.Name] = v
@@ -208,16 +202,4 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
 	return n, err
-}
-
-func decodeJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
+	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // Names of the OCI built-ins, as Conforma spells them.
@@ -153,54 +154,74 @@ func (s *Set) fetchBlob(ctx context.Context, ref string, check bool) ([]byte, er
 	return b, nil
 }
 
-func (s *Set) descriptor(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
+// registryCall answers one call of a registry built-in about ref, once
+// per cache key: fetch runs in a context bounded by the call timeout, its
+// errors name the reference, and its answer becomes the term.
+func (s *Set) registryCall(ctx context.Context, key, ref string, fetch func(context.Context) (any, error)) (*ast.Term, error) {
+	return cached(ctx, key, func() (*ast.Term, error) {
+		cctx, cancel := s.callContext(ctx)
+		defer cancel()
+		v, err := fetch(cctx)
+		if err != nil {
+			return nil, refError(ref, err)
+		}
+		return toTerm(v)
+	})
+}
+
+// refCall answers a built-in whose one argument is the reference.
+func (s *Set) refCall(bctx rego.BuiltinContext, builtin string, a *ast.Term, fetch func(context.Context, name.Reference) (any, error)) (*ast.Term, error) {
 	ref, err := refOperand(a)
 	if err != nil {
 		return nil, err
 	}
-	return cached(bctx.Context, OCIDescriptor+"|"+ref, func() (*ast.Term, error) {
+	return s.referenceCall(bctx.Context, builtin, ref, fetch)
+}
+
+// referenceCall is registryCall cached per reference under the
+// built-in's name, with the reference parsed for fetch.
+func (s *Set) referenceCall(ctx context.Context, builtin, ref string, fetch func(context.Context, name.Reference) (any, error)) (*ast.Term, error) {
+	return s.registryCall(ctx, builtin+"|"+ref, ref, func(ctx context.Context) (any, error) {
 		r, err := remoteopt.ParseReference(ref, s.o.insecure)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
-		ctx, cancel := s.callContext(bctx.Context)
-		defer cancel()
+		return fetch(ctx, r)
+	})
+}
+
+func (s *Set) descriptor(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
+	return s.refCall(bctx, OCIDescriptor, a, func(ctx context.Context, r name.Reference) (any, error) {
 		desc, err := remote.Head(r, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
-		return toTerm(descriptorObject(*desc))
+		return descriptorObject(*desc), nil
 	})
 }
 
 func (s *Set) imageManifest(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(a)
+	return s.refCall(bctx, OCIImageManifest, a, s.fetchManifest)
+}
+
+// manifestOf is image_manifest's answer for ref.
+func (s *Set) manifestOf(ctx context.Context, ref string) (*ast.Term, error) {
+	return s.referenceCall(ctx, OCIImageManifest, ref, s.fetchManifest)
+}
+
+// fetchManifest fetches an image manifest. For an index,
+// go-containerregistry picks the linux/amd64 image, as it does for
+// Conforma.
+func (s *Set) fetchManifest(ctx context.Context, r name.Reference) (any, error) {
+	img, err := remote.Image(r, s.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, err
 	}
-	return s.manifestOf(bctx.Context, ref)
-}
-
-// manifestOf fetches an image manifest. For an index, go-containerregistry
-// picks the linux/amd64 image, as it does for Conforma.
-func (s *Set) manifestOf(ctx context.Context, ref string) (*ast.Term, error) {
-	return cached(ctx, OCIImageManifest+"|"+ref, func() (*ast.Term, error) {
-		r, err := remoteopt.ParseReference(ref, s.o.insecure)
-		if err != nil {
-			return nil, refError(ref, err)
-		}
-		cctx, cancel := s.callContext(ctx)
-		defer cancel()
-		img, err := remote.Image(r, s.remoteOptions(cctx)...)
-		if err != nil {
-			return nil, refError(ref, err)
-		}
-		m, err := img.Manifest()
-		if err != nil {
-			return nil, refError(ref, err)
-		}
-		return toTerm(manifestObject(m))
-	})
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	return manifestObject(m), nil
 }
 
 // imageManifests fetches every manifest of a set in parallel; a reference
@@ -240,35 +261,21 @@ func (s *Set) imageManifests(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, 
 }
 
 func (s *Set) imageIndex(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(a)
-	if err != nil {
-		return nil, err
-	}
-	return cached(bctx.Context, OCIImageIndex+"|"+ref, func() (*ast.Term, error) {
-		r, err := remoteopt.ParseReference(ref, s.o.insecure)
-		if err != nil {
-			return nil, refError(ref, err)
-		}
-		ctx, cancel := s.callContext(bctx.Context)
-		defer cancel()
+	return s.refCall(bctx, OCIImageIndex, a, func(ctx context.Context, r name.Reference) (any, error) {
 		idx, err := remote.Index(r, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
 		m, err := idx.IndexManifest()
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
-		return toTerm(indexObject(m))
+		return indexObject(m), nil
 	})
 }
 
-// resolve returns the digest ref names (asking the registry for a tag's).
-func (s *Set) resolve(ctx context.Context, ref string) (name.Digest, error) {
-	r, err := remoteopt.ParseReference(ref, s.o.insecure)
-	if err != nil {
-		return name.Digest{}, err
-	}
+// resolve returns the digest r names (asking the registry for a tag's).
+func (s *Set) resolve(ctx context.Context, r name.Reference) (name.Digest, error) {
 	if d, ok := r.(name.Digest); ok {
 		return d, nil
 	}
@@ -283,46 +290,34 @@ func (s *Set) resolve(ctx context.Context, ref string) (name.Digest, error) {
 // an image. A tag the registry does not have is left out; so is one the
 // registry would not answer for, as Conforma does.
 func (s *Set) imageTagRefs(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(a)
-	if err != nil {
-		return nil, err
-	}
-	return cached(bctx.Context, OCIImageTagRefs+"|"+ref, func() (*ast.Term, error) {
-		ctx, cancel := s.callContext(bctx.Context)
-		defer cancel()
-		d, err := s.resolve(ctx, ref)
+	return s.refCall(bctx, OCIImageTagRefs, a, func(ctx context.Context, r name.Reference) (any, error) {
+		d, err := s.resolve(ctx, r)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
-		out := []*ast.Term{}
+		out := []any{}
 		for _, tag := range []name.Tag{cosignoci.SignatureTag(d), cosignoci.AttestationTag(d), cosignoci.SBOMTag(d)} {
 			if _, err := remote.Head(tag, s.remoteOptions(ctx)...); err == nil {
-				out = append(out, ast.StringTerm(tag.String()))
+				out = append(out, tag.String())
 			}
 		}
-		return ast.ArrayTerm(out...), nil
+		return out, nil
 	})
 }
 
 func (s *Set) imageReferrers(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, error) {
-	ref, err := refOperand(a)
-	if err != nil {
-		return nil, err
-	}
-	return cached(bctx.Context, OCIImageReferrers+"|"+ref, func() (*ast.Term, error) {
-		ctx, cancel := s.callContext(bctx.Context)
-		defer cancel()
-		d, err := s.resolve(ctx, ref)
+	return s.refCall(bctx, OCIImageReferrers, a, func(ctx context.Context, r name.Reference) (any, error) {
+		d, err := s.resolve(ctx, r)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
 		idx, err := remote.Referrers(d, s.remoteOptions(ctx)...)
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
 		m, err := idx.IndexManifest()
 		if err != nil {
-			return nil, refError(ref, err)
+			return nil, err
 		}
 		out := make([]any, 0, len(m.Manifests))
 		for _, r := range m.Manifests {
@@ -335,7 +330,7 @@ func (s *Set) imageReferrers(bctx rego.BuiltinContext, a *ast.Term) (*ast.Term, 
 				"annotations":  annotations(r.Annotations),
 			})
 		}
-		return toTerm(out)
+		return out, nil
 	})
 }
 
@@ -351,7 +346,7 @@ func toTerm(v any) (*ast.Term, error) {
 // timestamp must not round through float64).
 func jsonValue(b []byte) (ast.Value, error) {
 	var v any
-	if err := decodeJSON(b, &v); err != nil {
+	if err := jsondoc.Exact(b, &v); err != nil {
 		return nil, err
 	}
 	return ast.InterfaceToValue(v)
@@ -385,36 +380,37 @@ func descriptorObject(d v1.Descriptor) map[string]any {
 }
 
 func manifestObject(m *v1.Manifest) map[string]any {
-	layers := make([]any, 0, len(m.Layers))
-	for _, l := range m.Layers {
-		layers = append(layers, descriptorObject(l))
-	}
-	o := map[string]any{
+	return withSubject(map[string]any{
 		"schemaVersion": json.Number(fmt.Sprint(m.SchemaVersion)),
 		"mediaType":     string(m.MediaType),
 		"config":        descriptorObject(m.Config),
-		"layers":        layers,
+		"layers":        descriptorObjects(m.Layers),
 		"annotations":   annotations(m.Annotations),
-	}
-	if m.Subject != nil {
-		o["subject"] = descriptorObject(*m.Subject)
-	}
-	return o
+	}, m.Subject)
 }
 
 func indexObject(m *v1.IndexManifest) map[string]any {
-	ms := make([]any, 0, len(m.Manifests))
-	for _, d := range m.Manifests {
-		ms = append(ms, descriptorObject(d))
-	}
-	o := map[string]any{
+	return withSubject(map[string]any{
 		"schemaVersion": json.Number(fmt.Sprint(m.SchemaVersion)),
 		"mediaType":     string(m.MediaType),
-		"manifests":     ms,
+		"manifests":     descriptorObjects(m.Manifests),
 		"annotations":   annotations(m.Annotations),
+	}, m.Subject)
+}
+
+func descriptorObjects(ds []v1.Descriptor) []any {
+	out := make([]any, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, descriptorObject(d))
 	}
-	if m.Subject != nil {
-		o["subject"] = descriptorObject(*m.Subject)
+	return out
+}
+
+// withSubject adds the subject to a manifest's object: a manifest without
+// one has no subject field, not a null one.
+func withSubject(o map[string]any, subject *v1.Descriptor) map[string]any {
+	if subject != nil {
+		o["subject"] = descriptorObject(*subject)
 	}
 	return o
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/cosignoci"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
+	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // Names of the sigstore built-ins.
@@ -64,7 +65,7 @@ func (s *Set) sigstoreFunctions() []function {
 // error message, so rules can report it.
 func (s *Set) verifyImage(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
 	return cached(bctx.Context, SigstoreVerifyImage+"|"+a.String()+"|"+b.String(), func() (*ast.Term, error) {
-		sigs, err := s.imageSignatures(bctx.Context, a, b)
+		sigs, err := s.sigstoreCall(bctx.Context, a, b, imageSignatures)
 		return result("signatures", sigs, err)
 	})
 }
@@ -73,7 +74,7 @@ func (s *Set) verifyImage(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, 
 // signature verifies with the public key and whose subject is the image.
 func (s *Set) verifyAttestation(bctx rego.BuiltinContext, a, b *ast.Term) (*ast.Term, error) {
 	return cached(bctx.Context, SigstoreVerifyAttestation+"|"+a.String()+"|"+b.String(), func() (*ast.Term, error) {
-		atts, err := s.attestations(bctx.Context, a, b)
+		atts, err := s.sigstoreCall(bctx.Context, a, b, attestations)
 		return result("attestations", atts, err)
 	})
 }
@@ -133,14 +134,21 @@ func verifierFromOpts(t *ast.Term) (*signing.Verifier, error) {
 	return signing.ParsePublicKey([]byte(pem))
 }
 
-func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error) {
+// sigstoreCall reads the reference and options of a sigstore call and
+// hands check a client whose registry calls are bounded by the call
+// timeout.
+func (s *Set) sigstoreCall(ctx context.Context, a, b *ast.Term,
+	check func(context.Context, *cosignoci.Client, name.Digest, *signing.Verifier) ([]any, error)) ([]any, error) {
 	d, key, err := s.prepare(a, b)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := s.callContext(ctx)
 	defer cancel()
-	client := cosignoci.New(cosignoci.WithRemoteOptions(s.remoteOptions(ctx)...))
+	return check(ctx, cosignoci.New(cosignoci.WithRemoteOptions(s.remoteOptions(ctx)...)), d, key)
+}
+
+func imageSignatures(ctx context.Context, client *cosignoci.Client, d name.Digest, key *signing.Verifier) ([]any, error) {
 	// An image with sigstore bundle referrers is verified through them
 	// only, as Conforma does: a bundle's attestation about the image is
 	// its signature.
@@ -174,14 +182,7 @@ func (s *Set) imageSignatures(ctx context.Context, a, b *ast.Term) ([]any, error
 	return out, nil
 }
 
-func (s *Set) attestations(ctx context.Context, a, b *ast.Term) ([]any, error) {
-	d, key, err := s.prepare(a, b)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := s.callContext(ctx)
-	defer cancel()
-	client := cosignoci.New(cosignoci.WithRemoteOptions(s.remoteOptions(ctx)...))
+func attestations(ctx context.Context, client *cosignoci.Client, d name.Digest, key *signing.Verifier) ([]any, error) {
 	atts, err := client.Attestations(ctx, d, cosignoci.WithReferrers())
 	if err != nil {
 		return nil, refError(d.String(), err)
@@ -240,7 +241,7 @@ func attestationObject(st *cosignoci.Statement, envelope []byte) (map[string]any
 		return nil, err
 	}
 	var stmt any
-	if err := decodeJSON(b, &stmt); err != nil {
+	if err := jsondoc.Exact(b, &stmt); err != nil {
 		return nil, err
 	}
 	return map[string]any{"statement": stmt, "signatures": envelopeSignatures(envelope)}, nil

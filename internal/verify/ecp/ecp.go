@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -89,15 +88,7 @@ type wrapper struct {
 
 // Load reads and parses the policy file at path.
 func Load(path string) (*Policy, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", path, err)
-	}
-	p, err := Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("policy %s: %w", path, err)
-	}
-	return p, nil
+	return jsondoc.Load(path, "policy", Parse)
 }
 
 // Parse parses a policy document (YAML or JSON, resource or bare spec).

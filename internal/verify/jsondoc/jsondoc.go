@@ -1,6 +1,7 @@
 // Package jsondoc reads the small configuration documents verify-policy
 // takes from users (policy configurations, application snapshots), which
-// may be YAML or JSON, bare or wrapped in a Kubernetes-style resource.
+// may be YAML or JSON, bare or wrapped in a Kubernetes-style resource, and
+// decodes single JSON documents strictly (no trailing data).
 package jsondoc
 
 import (
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 
 	"sigs.k8s.io/yaml"
 )
@@ -31,15 +33,45 @@ func Object(b []byte) (js []byte, fields map[string]json.RawMessage, err error) 
 	return js, fields, nil
 }
 
+// Load reads the document at path and parses it; an error names the file
+// as what it is ("policy", "images file").
+func Load[T any](path, what string, parse func([]byte) (T, error)) (T, error) {
+	var zero T
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return zero, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	v, err := parse(b)
+	if err != nil {
+		return zero, fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	return v, nil
+}
+
 // Strict decodes JSON into v, rejecting unknown fields and trailing data.
 func Strict(js []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
+	return decodeOne(dec, v, "trailing data after the document")
+}
+
+// Exact decodes one JSON value into v with its numbers as json.Number, so
+// a size or a timestamp does not round through float64; trailing data is
+// an error.
+func Exact(js []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.UseNumber()
+	return decodeOne(dec, v, "trailing data after the JSON value")
+}
+
+// decodeOne decodes the first value dec reads into v; anything after it
+// is an error saying trailing.
+func decodeOne(dec *json.Decoder, v any, trailing string) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
 	if dec.More() {
-		return errors.New("trailing data after the document")
+		return errors.New(trailing)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ package snapshot
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -52,15 +51,7 @@ func Load(pathOrJSON string) (*Snapshot, error) {
 	if strings.HasPrefix(strings.TrimSpace(pathOrJSON), "{") {
 		return Parse([]byte(pathOrJSON))
 	}
-	b, err := os.ReadFile(pathOrJSON)
-	if err != nil {
-		return nil, fmt.Errorf("images file %s: %w", pathOrJSON, err)
-	}
-	s, err := Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("images file %s: %w", pathOrJSON, err)
-	}
-	return s, nil
+	return jsondoc.Load(pathOrJSON, "images file", Parse)
 }
 
 // Parse parses and validates a snapshot document.
