@@ -184,9 +184,6 @@ func attachClair(c *cli.Context, img name.Digest, rep *finding.Report) (name.Dig
 		return name.Digest{}, err
 	}
 	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ref, err := cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(ctx)...)).
 		AttachArtifact(ctx, img, report.ClairMediaType, "clair-report.json", buf.Bytes())
 	if err != nil {
@@ -215,12 +212,8 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 	default:
 		opts = append(opts, scan.WithDBCache(d))
 	}
-	// A Tekton param passes "--vex=" when there are none, and
-	// "--vex=a.json,b.json" for several (the flag splits on commas).
-	for _, v := range c.StringSlice("vex") {
-		if v = strings.TrimSpace(v); v != "" {
-			opts = append(opts, scan.WithVEX(v))
-		}
+	for _, v := range stepcli.ListValues(c, "vex") {
+		opts = append(opts, scan.WithVEX(v))
 	}
 	var data []byte
 	var scanned name.Digest
@@ -244,9 +237,6 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 			ref = d
 		}
 		ctx := c.Context
-		if ctx == nil {
-			ctx = context.Background()
-		}
 		s, err := cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(ctx)...)).SBOM(ctx, ref)
 		switch {
 		case errors.Is(err, cosignoci.ErrNoSBOM) && c.Bool("catalog"):
