@@ -175,7 +175,13 @@ func PrintJSON(c *cli.Context, v any) error {
 	if c.String("output") != "json" {
 		return nil
 	}
-	enc := json.NewEncoder(c.App.Writer)
+	return WriteJSON(c.App.Writer, v)
+}
+
+// WriteJSON writes v to w as PrintJSON does, for a command whose --output
+// also has a text form and so decides itself when to print JSON.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
