@@ -225,12 +225,13 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 		}
 		data = b
 	} else {
-		ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(!c.Bool("tls-verify")))
+		insecure := remoteopt.Insecure(!c.Bool("tls-verify"))
+		ref, err := remoteopt.ParseReference(image, insecure)
 		if err != nil {
 			return nil, none, stepcli.Usagef("--image: %v", err)
 		}
 		if dg := c.String("image-digest"); dg != "" {
-			d, err := remoteopt.ParseDigest(ref.Context().Name()+"@"+dg, remoteopt.Insecure(!c.Bool("tls-verify")))
+			d, err := remoteopt.ParseDigest(ref.Context().Name()+"@"+dg, insecure)
 			if err != nil {
 				return nil, none, stepcli.Usagef("--image-digest: %v", err)
 			}
@@ -244,7 +245,7 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 			if data, subject, err = catalog(ctx, c, ref); err != nil {
 				return nil, none, err
 			}
-			if scanned, err = remoteopt.ParseDigest(subject, remoteopt.Insecure(!c.Bool("tls-verify"))); err != nil {
+			if scanned, err = remoteopt.ParseDigest(subject, insecure); err != nil {
 				return nil, none, fmt.Errorf("cataloged image %q: %w", subject, err)
 			}
 		case err != nil:
