@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -14,8 +13,14 @@ import (
 	"github.com/trustline-dev/trustline/internal/stepcli"
 )
 
+// insecureFlag is --insecure of the commands that push to or pull from a
+// registry (bundle, catalog publish).
+func insecureFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to a registry that is not on loopback"}
+}
+
 func bundleCommand() *cli.Command {
-	insecure := &cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to a registry that is not on loopback"}
+	insecure := insecureFlag()
 	output := &cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json"}
 	return &cli.Command{
 		Name:  "bundle",
@@ -93,7 +98,7 @@ Example:
 				return err
 			}
 			if c.String("output") == "json" {
-				return printJSON(c.App.Writer, map[string]any{"digest": p.Digest.String(), "resources": p.Resources})
+				return stepcli.WriteJSON(c.App.Writer, map[string]any{"digest": p.Digest.String(), "resources": p.Resources})
 			}
 			fmt.Fprintf(c.App.ErrWriter, "Pushed Tekton Bundle to %s\n", p.Digest)
 			fmt.Fprintln(c.App.Writer, p.Digest.String())
@@ -134,7 +139,7 @@ Example:
 				for _, r := range res {
 					items = append(items, item{r, r.Object()})
 				}
-				return printJSON(c.App.Writer, map[string]any{"digest": d.String(), "resources": items})
+				return stepcli.WriteJSON(c.App.Writer, map[string]any{"digest": d.String(), "resources": items})
 			}
 			fmt.Fprintln(c.App.ErrWriter, d.String())
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -182,10 +187,4 @@ func keyValues(flag string, kvs []string) (map[string]string, error) {
 		out[k] = v
 	}
 	return out, nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

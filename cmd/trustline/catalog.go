@@ -101,7 +101,7 @@ Example:
 			&cli.StringFlag{Name: "key-password", EnvVars: []string{"COSIGN_PASSWORD"}, Hidden: true},
 			&cli.StringFlag{Name: "commit", Usage: "source commit to record (default: HEAD of the repository)"},
 			&cli.StringFlag{Name: "source", Usage: "source repository URL to record (default: the origin remote)"},
-			&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to a registry that is not on loopback"},
+			insecureFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "text or json (the report on stdout)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -135,7 +135,7 @@ Example:
 				return err
 			}
 			if c.String("output") == "json" {
-				return printJSON(c.App.Writer, rep)
+				return stepcli.WriteJSON(c.App.Writer, rep)
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KIND\tNAME\tVERSION\tPUSHED\tBUNDLE")
@@ -266,7 +266,7 @@ Examples:
 				if all == nil {
 					all = []outdated.Finding{}
 				}
-				if err := printJSON(c.App.Writer, all); err != nil {
+				if err := stepcli.WriteJSON(c.App.Writer, all); err != nil {
 					return err
 				}
 			} else {

@@ -92,15 +92,19 @@ Example:
 	}
 }
 
+// runSetup is what run task and run pipeline share before anything runs:
+// the runner made from the flags, and the resource to run.
 type runSetup struct {
 	r      *runner.Runner
 	out    string
 	stderr io.Writer
 	params []string
 	ws     map[string]string
+	doc    *tekton.Document // the one Task or Pipeline of the argument
+	source *v1.RefSource    // where doc came from when it is a bundle's
 }
 
-func newRunSetup(c *cli.Context) (*runSetup, error) {
+func newRunSetup(c *cli.Context, kind string) (*runSetup, error) {
 	if c.NArg() > 1 && strings.HasPrefix(c.Args().Get(1), "-") {
 		return nil, stepcli.Usagef("flags go before FILE|BUNDLE: trustline run %s [flags] %s", c.Command.Name, c.Args().First())
 	}
@@ -162,7 +166,11 @@ func newRunSetup(c *cli.Context) (*runSetup, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runSetup{r: r, out: out, stderr: stderr, params: values(c, "param"), ws: ws}, nil
+	doc, source, err := loadResource(c.Context, c.Args().First(), kind, c.String("name"), c.Bool("insecure-registry"))
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return &runSetup{r: r, out: out, stderr: stderr, params: values(c, "param"), ws: ws, doc: doc, source: source}, nil
 }
 
 func tasksDir(d string) string {
@@ -237,25 +245,20 @@ func pick(where string, docs []*tekton.Document, kind, entry string) (*tekton.Do
 }
 
 func runTaskAction(c *cli.Context) error {
-	ctx := c.Context
-	s, err := newRunSetup(c)
+	s, err := newRunSetup(c, "Task")
 	if err != nil {
 		return err
 	}
-	d, src, err := loadResource(ctx, c.Args().First(), "Task", c.String("name"), c.Bool("insecure-registry"))
-	if err != nil {
-		return asUsage(err)
-	}
-	task := d.Task()
+	task := s.doc.Task()
 	params, err := runner.ParseParams(task.Spec.Params, s.params)
 	if err != nil {
 		return stepcli.Usagef("%w", err)
 	}
 	var topts []runner.TaskOption
-	if src != nil {
-		topts = append(topts, runner.TaskRefSource(bundleRef(c.Args().First(), task.Name), src))
+	if s.source != nil {
+		topts = append(topts, runner.TaskRefSource(bundleRef(c.Args().First(), task.Name), s.source))
 	}
-	tr, runErr := s.r.RunTask(ctx, task, params, s.ws, topts...)
+	tr, runErr := s.r.RunTask(c.Context, task, params, s.ws, topts...)
 	if tr == nil {
 		return asUsage(runErr)
 	}
@@ -272,25 +275,20 @@ func runTaskAction(c *cli.Context) error {
 }
 
 func runPipelineAction(c *cli.Context) error {
-	ctx := c.Context
-	s, err := newRunSetup(c)
+	s, err := newRunSetup(c, "Pipeline")
 	if err != nil {
 		return err
 	}
-	d, src, err := loadResource(ctx, c.Args().First(), "Pipeline", c.String("name"), c.Bool("insecure-registry"))
-	if err != nil {
-		return asUsage(err)
-	}
-	p := d.Pipeline()
+	p := s.doc.Pipeline()
 	params, err := runner.ParseParams(p.Spec.Params, s.params)
 	if err != nil {
 		return stepcli.Usagef("%w", err)
 	}
 	var popts []runner.PipelineOption
-	if src != nil {
-		popts = append(popts, runner.PipelineRefSource(src))
+	if s.source != nil {
+		popts = append(popts, runner.PipelineRefSource(s.source))
 	}
-	run, runErr := s.r.RunPipeline(ctx, p, params, s.ws, popts...)
+	run, runErr := s.r.RunPipeline(c.Context, p, params, s.ws, popts...)
 	if run == nil {
 		return asUsage(runErr)
 	}

@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -49,6 +50,33 @@ func ResultsDirFlag() *cli.StringFlag {
 // Results returns the results directory named by --results-dir.
 func Results(c *cli.Context) results.Dir {
 	return results.Dir{Path: c.String("results-dir")}
+}
+
+// WriteResults writes each {name, value} result into the --results-dir
+// directory, in the order given, and stops at the first that fails: the
+// steps whose results are plain strings list them in one table.
+func WriteResults(c *cli.Context, nameValues [][2]string) error {
+	dir := Results(c)
+	for _, r := range nameValues {
+		if err := dir.Write(r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListValues returns the values of a string-slice flag, each trimmed, with
+// the blank ones dropped: a Tekton task passes an optional list param as
+// "--flag=" even when it is empty (and "--flag=a,b" for several, which the
+// flag splits on commas).
+func ListValues(c *cli.Context, name string) []string {
+	var values []string
+	for _, v := range c.StringSlice(name) {
+		if v = strings.TrimSpace(v); v != "" {
+			values = append(values, v)
+		}
+	}
+	return values
 }
 
 // StopGrace is how long a step has, after SIGTERM or SIGINT cancelled its
@@ -147,7 +175,13 @@ func PrintJSON(c *cli.Context, v any) error {
 	if c.String("output") != "json" {
 		return nil
 	}
-	enc := json.NewEncoder(c.App.Writer)
+	return WriteJSON(c.App.Writer, v)
+}
+
+// WriteJSON writes v to w as PrintJSON does, for a command whose --output
+// also has a text form and so decides itself when to print JSON.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

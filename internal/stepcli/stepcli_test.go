@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -151,6 +152,31 @@ func TestJSONOutput(t *testing.T) {
 		code, stdout, stderr := Capture(app(&ran), append([]string{"step"}, tc.args...)...)
 		if code != tc.code || stdout != tc.stdout || ran != tc.ran || !strings.Contains(stderr, tc.stderrHint) {
 			t.Errorf("%v: exit %d, ran %v, stdout %q, stderr %q", tc.args, code, ran, stdout, stderr)
+		}
+	}
+}
+
+// TestWriteResultsAndListValues: the results table lands one file per
+// result; a list flag as a Tekton task passes it ("--exclude=" when empty,
+// "a, b" when not) gives its values without the blanks.
+func TestWriteResultsAndListValues(t *testing.T) {
+	dir := t.TempDir()
+	var values []string
+	app := &cli.App{Name: "step",
+		Flags: []cli.Flag{ResultsDirFlag(), &cli.StringSliceFlag{Name: "exclude"}},
+		Action: func(c *cli.Context) error {
+			values = ListValues(c, "exclude")
+			return WriteResults(c, [][2]string{{"IMAGE_URL", "r/app:v1"}, {"IMAGE_DIGEST", "sha256:abc"}})
+		}}
+	if code, _, stderr := Capture(app, "step", "--results-dir", dir, "--exclude=", "--exclude", " a, ,b "); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Join(values, "|") != "a|b" {
+		t.Errorf("ListValues: %q", values)
+	}
+	for name, want := range map[string]string{"IMAGE_URL": "r/app:v1", "IMAGE_DIGEST": "sha256:abc"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", name, b, err)
 		}
 	}
 }

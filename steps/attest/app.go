@@ -187,15 +187,12 @@ func run(c *cli.Context, getenv func(string) string, d name.Digest, sign bool, p
 	if err != nil {
 		return err
 	}
-	rd := stepcli.Results(c)
-	for name, v := range map[string]string{
-		"SIGNATURE_REF":   res.SignatureTag,
-		"ATTESTATION_REF": res.AttestationTag,
-		"PREDICATE_TYPES": strings.Join(res.PredicateTypes, ","),
-	} {
-		if err := rd.Write(name, v); err != nil {
-			return err
-		}
+	if err := stepcli.WriteResults(c, [][2]string{
+		{"SIGNATURE_REF", res.SignatureTag},
+		{"ATTESTATION_REF", res.AttestationTag},
+		{"PREDICATE_TYPES", strings.Join(res.PredicateTypes, ",")},
+	}); err != nil {
+		return err
 	}
 	return output(c, res)
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
@@ -54,13 +53,11 @@ func runCosign(t *testing.T, env []string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// pushImage pushes an image whose contents do not matter to
+// host/repo:v1.
 func pushImage(t *testing.T, host, repo string) name.Digest {
 	t.Helper()
-	img, err := random.Image(1024, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testregistry.Push(t, host+"/"+repo+":v1", img)
+	return testregistry.PushRandom(t, host+"/"+repo+":v1")
 }
 
 func writeKey(t *testing.T, alg signing.Algorithm) (dir string) {

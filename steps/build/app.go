@@ -124,15 +124,12 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dir := stepcli.Results(c)
-	for _, r := range []struct{ name, value string }{
+	if err := stepcli.WriteResults(c, [][2]string{
 		{"IMAGE_URL", res.URL},
 		{"IMAGE_DIGEST", res.Digest},
 		{"IMAGE_REF", res.Ref},
-	} {
-		if err := dir.Write(r.name, r.value); err != nil {
-			return err
-		}
+	}); err != nil {
+		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "build: pushed %s\n", res.Ref)
 	return stepcli.PrintJSON(c, struct {

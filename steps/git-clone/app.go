@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 
@@ -39,12 +38,8 @@ Example:
 }
 
 func run(c *cli.Context) error {
-	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	fmt.Fprintf(c.App.ErrWriter, "cloning %s (revision %q) into %s\n", gitclone.RedactURL(c.String("url")), c.String("revision"), c.String("target"))
-	res, err := gitclone.Clone(ctx, c.String("url"), c.String("target"),
+	res, err := gitclone.Clone(c.Context, c.String("url"), c.String("target"),
 		gitclone.WithRevision(c.String("revision")),
 		gitclone.WithDepth(c.Int("depth")),
 		gitclone.WithSubmodules(c.Bool("submodules")),
@@ -54,18 +49,15 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	results := stepcli.Results(c)
-	for _, r := range [][2]string{
+	if err := stepcli.WriteResults(c, [][2]string{
 		{"commit", res.Commit},
 		{"url", res.URL},
 		{"short-commit", res.ShortCommit},
 		{"commit-timestamp", strconv.FormatInt(res.CommitTimestamp, 10)},
 		{"CHAINS-GIT_URL", res.URL},
 		{"CHAINS-GIT_COMMIT", res.Commit},
-	} {
-		if err := results.Write(r[0], r[1]); err != nil {
-			return err
-		}
+	}); err != nil {
+		return err
 	}
 	fmt.Fprintf(c.App.ErrWriter, "checked out %s at %s\n", res.URL, res.Commit)
 	return stepcli.PrintJSON(c, res)

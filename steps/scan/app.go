@@ -184,9 +184,6 @@ func attachClair(c *cli.Context, img name.Digest, rep *finding.Report) (name.Dig
 		return name.Digest{}, err
 	}
 	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ref, err := cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(ctx)...)).
 		AttachArtifact(ctx, img, report.ClairMediaType, "clair-report.json", buf.Bytes())
 	if err != nil {
@@ -215,12 +212,8 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 	default:
 		opts = append(opts, scan.WithDBCache(d))
 	}
-	// A Tekton param passes "--vex=" when there are none, and
-	// "--vex=a.json,b.json" for several (the flag splits on commas).
-	for _, v := range c.StringSlice("vex") {
-		if v = strings.TrimSpace(v); v != "" {
-			opts = append(opts, scan.WithVEX(v))
-		}
+	for _, v := range stepcli.ListValues(c, "vex") {
+		opts = append(opts, scan.WithVEX(v))
 	}
 	var data []byte
 	var scanned name.Digest
@@ -232,21 +225,19 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 		}
 		data = b
 	} else {
-		ref, err := remoteopt.ParseReference(image, remoteopt.Insecure(!c.Bool("tls-verify")))
+		insecure := remoteopt.Insecure(!c.Bool("tls-verify"))
+		ref, err := remoteopt.ParseReference(image, insecure)
 		if err != nil {
 			return nil, none, stepcli.Usagef("--image: %v", err)
 		}
 		if dg := c.String("image-digest"); dg != "" {
-			d, err := remoteopt.ParseDigest(ref.Context().Name()+"@"+dg, remoteopt.Insecure(!c.Bool("tls-verify")))
+			d, err := remoteopt.ParseDigest(ref.Context().Name()+"@"+dg, insecure)
 			if err != nil {
 				return nil, none, stepcli.Usagef("--image-digest: %v", err)
 			}
 			ref = d
 		}
 		ctx := c.Context
-		if ctx == nil {
-			ctx = context.Background()
-		}
 		s, err := cosignoci.New(cosignoci.WithRemoteOptions(remoteopt.Options(ctx)...)).SBOM(ctx, ref)
 		switch {
 		case errors.Is(err, cosignoci.ErrNoSBOM) && c.Bool("catalog"):
@@ -254,7 +245,7 @@ func vulnerabilities(c *cli.Context, opts []scan.Option) (*finding.Report, name.
 			if data, subject, err = catalog(ctx, c, ref); err != nil {
 				return nil, none, err
 			}
-			if scanned, err = remoteopt.ParseDigest(subject, remoteopt.Insecure(!c.Bool("tls-verify"))); err != nil {
+			if scanned, err = remoteopt.ParseDigest(subject, insecure); err != nil {
 				return nil, none, fmt.Errorf("cataloged image %q: %w", subject, err)
 			}
 		case err != nil:

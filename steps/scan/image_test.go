@@ -97,13 +97,22 @@ func spdxDoc() []byte {
  {"SPDXID":"SPDXRef-a","name":"golang.org/x/text","versionInfo":"v0.3.0","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:golang/golang.org/x/text@v0.3.0"}]}]}`)
 }
 
-func TestImageAttachments(t *testing.T) {
-	reg := testregistry.Start(t)
-	db, cache := sharedtest.OSV(t), t.TempDir()
+// imageScanSetup starts the registry the tests push images to and returns
+// it with the OSV database, a fresh name-index cache and the SBOM they
+// attach (testdata/small.cdx.json, with a vulnerable smallvec).
+func imageScanSetup(t *testing.T) (reg, db, cache string, cdx []byte) {
+	t.Helper()
+	reg = testregistry.Start(t)
+	db, cache = sharedtest.OSV(t), t.TempDir()
 	cdx, err := os.ReadFile("testdata/small.cdx.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return reg, db, cache, cdx
+}
+
+func TestImageAttachments(t *testing.T) {
+	reg, db, cache, cdx := imageScanSetup(t)
 
 	// Referrers win over the tag, and the newest referrer wins.
 	withBoth, desc := pushImage(t, reg+"/app:both")
@@ -145,12 +154,7 @@ func TestImageAttachments(t *testing.T) {
 // application/vnd.redhat.clair-report+json, whose vulnerabilities carry
 // name, normalized_severity and fixed_in_version.
 func TestAttachClairReport(t *testing.T) {
-	reg := testregistry.Start(t)
-	db, cache := sharedtest.OSV(t), t.TempDir()
-	cdx, err := os.ReadFile("testdata/small.cdx.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, db, cache, cdx := imageScanSetup(t)
 	img, desc := pushImage(t, reg+"/app:v1")
 	attachReferrer(t, img, desc, cdx, "application/vnd.cyclonedx+json", time.Now())
 	o := runScan(t, "--image", reg+"/app:v1", "--db", db, "--db-cache", cache, "--attach-report", "--format", "json")

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,10 +18,7 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
 	"github.com/trustline-dev/trustline/internal/sbom"
-	"github.com/trustline-dev/trustline/internal/scan/finding"
 	"github.com/trustline-dev/trustline/internal/scan/testdb"
-	"github.com/trustline-dev/trustline/internal/sharedtest"
-	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -33,10 +29,9 @@ import (
 // govulncheck's, in both SBOM formats, and when the scan step catalogs
 // an image that has no SBOM (--catalog).
 func TestSBOMStepThenScan(t *testing.T) {
-	tool := testdb.Govulncheck(t)
-	osvDir := sharedtest.OSV(t)
+	osvDir, govulncheck := govulncheckOracle(t)
 	bin := testdb.BuildProgram(t, "gin")
-	want := testdb.GovulncheckFindings(t, tool, testdb.GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip")), bin)
+	want := govulncheck(t, bin)
 
 	data, err := os.ReadFile(bin)
 	if err != nil {
@@ -67,7 +62,7 @@ func TestSBOMStepThenScan(t *testing.T) {
 			if err := remote.Write(ref, img); err != nil {
 				t.Fatal(err)
 			}
-			args := []string{"scan", "--results-dir", t.TempDir(), "--image", ref.String(), "--db", osvDir, "--db-cache", cache}
+			args := []string{"--image", ref.String(), "--db", osvDir, "--db-cache", cache}
 			wantLog := "from referrer"
 			if format == "catalog" {
 				args, wantLog = append(args, "--catalog"), "cataloging the image"
@@ -76,28 +71,11 @@ func TestSBOMStepThenScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "report.json")
-			app := newApp()
-			var stderr bytes.Buffer
-			app.Writer, app.ErrWriter = io.Discard, &stderr
-			code := stepcli.Run(app, append(args, "--format", "json", "--output", out), &stderr)
-			if code != exitcode.OK || !strings.Contains(stderr.String(), wantLog) {
-				t.Fatalf("exit %d\n%s", code, stderr.String())
+			o := runScan(t, append(args, "--format", "json", "--output", out)...)
+			if o.code != exitcode.OK || !strings.Contains(o.stderr, wantLog) {
+				t.Fatalf("exit %d\n%s", o.code, o.stderr)
 			}
-			b, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rep finding.Report
-			if err := json.Unmarshal(b, &rep); err != nil {
-				t.Fatal(err)
-			}
-			seen := map[string]bool{}
-			for _, v := range rep.Vulnerabilities {
-				seen[v.ID+" "+v.Package.Name] = true
-			}
-			if got := testdb.Keys(seen); strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("findings differ from govulncheck\nours:\n  %s\ngovulncheck:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-			}
+			checkSameAsGovulncheck(t, readReport(t, out), want)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -81,9 +80,6 @@ Example:
 
 func run(c *cli.Context, getenv func(string) string) error {
 	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	var outputs []report.Output
 	for _, s := range c.StringSlice("output") {
 		o, err := report.ParseOutput(s)
@@ -137,14 +133,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 	if d := c.String("cache-dir"); d != "" {
 		opts = append(opts, verify.WithCacheDir(d))
 	}
-	// A task passes its optional param as --exclude= even when empty.
-	var exclude []string
-	for _, e := range c.StringSlice("exclude") {
-		if e = strings.TrimSpace(e); e != "" {
-			exclude = append(exclude, e)
-		}
-	}
-	if len(exclude) > 0 {
+	if exclude := stepcli.ListValues(c, "exclude"); len(exclude) > 0 {
 		opts = append(opts, verify.WithExclude(exclude...))
 	}
 	var pol *ecp.Policy

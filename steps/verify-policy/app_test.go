@@ -38,20 +38,32 @@ func newKey(t *testing.T, dir string) (*signing.Signer, string) {
 	return signer, pubFile
 }
 
-func TestExitCodesAndOutputs(t *testing.T) {
-	reg := testregistry.Start(t)
-	dir := t.TempDir()
+// goodImage passes the built-in pack: signed, with provenance, SBOM, scan
+// and test attestations, and a base image. Its Repo is a name in the
+// registry pushSigned starts.
+var goodImage = fixture.Image{Repo: "good", Sign: true, Provenance: true, SBOM: true, Scan: true, Tests: true, BaseImage: "quay.io/x/base:1"}
+
+// pushSigned starts a registry and pushes each image to it (Repo: a name
+// in it), signed by newKey's key, and returns the registry and the public
+// key file newKey wrote into dir.
+func pushSigned(t *testing.T, dir string, images ...fixture.Image) (reg, pubFile string) {
+	t.Helper()
+	reg = testregistry.Start(t)
 	signer, pubFile := newKey(t, dir)
-	ctx := context.Background()
-	good := fixture.Image{Repo: reg + "/good", Signer: signer, Sign: true, Provenance: true, SBOM: true, Scan: true, Tests: true, BaseImage: "quay.io/x/base:1"}
-	if _, err := fixture.Push(ctx, good); err != nil {
-		t.Fatal(err)
+	for _, img := range images {
+		img.Repo, img.Signer = reg+"/"+img.Repo, signer
+		if _, err := fixture.Push(context.Background(), img); err != nil {
+			t.Fatal(err)
+		}
 	}
-	bad := good
-	bad.Repo, bad.Sign = reg+"/bad", false
-	if _, err := fixture.Push(ctx, bad); err != nil {
-		t.Fatal(err)
-	}
+	return reg, pubFile
+}
+
+func TestExitCodesAndOutputs(t *testing.T) {
+	dir := t.TempDir()
+	bad := goodImage
+	bad.Repo, bad.Sign = "bad", false
+	reg, pubFile := pushSigned(t, dir, goodImage, bad)
 	// A policy file in Conforma's shape, trusting the fixture's tasks.
 	tt, _ := json.Marshal(fixture.TrustedTasks(time.Now().AddDate(-1, 0, 0), time.Time{}))
 	pol := filepath.Join(dir, "policy.yaml")
@@ -159,12 +171,8 @@ func polDir(t *testing.T) string {
 // numbers.range) is stopped by --timeout or by --max-memory, with exit 2
 // and a message naming the limit.
 func TestRunawayPolicyStopped(t *testing.T) {
-	reg := testregistry.Start(t)
 	dir := t.TempDir()
-	signer, pubFile := newKey(t, dir)
-	if _, err := fixture.Push(context.Background(), fixture.Image{Repo: reg + "/app", Signer: signer, Sign: true}); err != nil {
-		t.Fatal(err)
-	}
+	reg, pubFile := pushSigned(t, dir, fixture.Image{Repo: "app", Sign: true})
 	rules := filepath.Join(dir, "rules")
 	os.Mkdir(rules, 0o755)
 	os.WriteFile(filepath.Join(rules, "runaway.rego"), []byte(`package runaway

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -159,21 +158,12 @@ func (g gateConfig) files() []string {
 
 func serve(c *cli.Context) error {
 	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if c.Int64("max-input") < 0 || c.Int("cache-size") < 0 || c.Duration("cache-ttl") < 0 || c.Duration("review-timeout") < 0 {
 		return stepcli.Usagef("--max-input, --cache-size, --cache-ttl and --review-timeout must not be negative")
 	}
-	var exclude []string
-	for _, e := range c.StringSlice("exclude") {
-		if e = strings.TrimSpace(e); e != "" {
-			exclude = append(exclude, e)
-		}
-	}
 	g := gateConfig{
 		publicKey: c.String("public-key"), policy: c.String("policy"), ruleData: c.String("rule-data"), cacheDir: c.String("cache-dir"),
-		exclude: exclude, insecure: !c.Bool("tls-verify"), workers: c.Int("workers"),
+		exclude: stepcli.ListValues(c, "exclude"), insecure: !c.Bool("tls-verify"), workers: c.Int("workers"),
 		maxInput: c.Int64("max-input") << 20, maxMemory: c.Uint64("max-memory") << 20,
 	}
 	g.admission = []admission.Option{

@@ -23,7 +23,6 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/stepcli"
 	"github.com/trustline-dev/trustline/internal/stepcli/stepclitest"
-	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/verify/fixture"
 )
 
@@ -68,14 +67,9 @@ func freeAddr(t *testing.T) string {
 // data reloaded when its file changes, and a graceful stop on SIGTERM
 // (the context main cancels) with exit code 0.
 func TestServe(t *testing.T) {
-	reg := testregistry.Start(t)
 	dir := t.TempDir()
-	signer, pubFile := newKey(t, dir)
+	reg, pubFile := pushSigned(t, dir, goodImage)
 	ctx := context.Background()
-	good := fixture.Image{Repo: reg + "/good", Signer: signer, Sign: true, Provenance: true, SBOM: true, Scan: true, Tests: true, BaseImage: "quay.io/x/base:1"}
-	if _, err := fixture.Push(ctx, good); err != nil {
-		t.Fatal(err)
-	}
 	tt, _ := json.Marshal(map[string]any{"trusted_tasks": fixture.TrustedTasks(time.Now().AddDate(-1, 0, 0), time.Time{})})
 	rd := filepath.Join(dir, "rules.json")
 	os.WriteFile(rd, tt, 0o644)
