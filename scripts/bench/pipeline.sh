@@ -67,6 +67,8 @@ OSV=$(cd "$OSV" && pwd)
 
 # shellcheck source=../lib/mounts.sh
 source "$ROOT/scripts/lib/mounts.sh"
+# shellcheck source=../lib/bundles.sh
+source "$ROOT/scripts/lib/bundles.sh"
 
 # Only ever empty a directory this script made.
 if [ -d "$WORK" ] && [ -n "$(ls -A "$WORK")" ]; then
@@ -121,27 +123,11 @@ registry_start() {
 	done
 	REG=$(cat "$WORK/registry.addr")
 	REPO=$REG/bench
-	local sed_args=() trusted="$WORK/policy/trusted_tasks.yaml" f name version ref digest
+	local trusted="$WORK/policy/trusted_tasks.yaml"
 	mkdir -p "$WORK/policy"
-	echo "trusted_tasks:" >"$trusted"
-	for f in tasks/*/*/*.yaml; do
-		name=$(basename "$(dirname "$(dirname "$f")")")
-		version=$(basename "$(dirname "$f")")
-		[ "$(basename "$f" .yaml)" = "$name" ] || continue
-		ref=$("$T" bundle push "$f" "$REPO/task-$name:$version" 2>/dev/null) || die "bundle push $f failed"
-		digest=${ref#*@}
-		sed_args+=(-e "s#[^ \"'{}]*/task-$name:$version\(@sha256:[0-9a-f]\{64\}\)\{0,1\}#$REPO/task-$name:$version@$digest#g")
-		printf '  "%s":\n  - ref: "%s"\n    effective_on: "2020-01-01T00:00:00Z"\n' "$REPO/task-$name" "$digest" >>"$trusted"
-	done
-	sed "${sed_args[@]}" pipelines/docker-build/0.1/docker-build.yaml >"$WORK/pipeline.yaml"
-	{
-		echo "sources:"
-		echo "- name: trustline"
-		echo "  policy: [\"$ROOT/policy\"]"
-		echo "  data: [\"$ROOT/policy/data\"]"
-		echo "  ruleData:"
-		sed 's/^/    /' "$trusted"
-	} >"$WORK/policy/policy.yaml"
+	push_task_bundles "$T" "$REPO" "$trusted" >/dev/null
+	sed "${BUNDLE_SED_ARGS[@]}" pipelines/docker-build/0.1/docker-build.yaml >"$WORK/pipeline.yaml"
+	release_policy "$ROOT" "$trusted" >"$WORK/policy/policy.yaml"
 	cp "$WORK/keys/cosign.pub" "$WORK/policy/cosign.pub"
 }
 
