@@ -11,9 +11,7 @@
 # the DSSE envelope it wrote in the TaskRun's annotations with openssl.
 . "$(dirname "$0")/lib.sh"
 
-STATE=$(state_dir)
-[ -n "$STATE" ] && [ -d "$STATE" ] || die "no cluster is up: scripts/cluster/up.sh first"
-KUBECTL=$STATE/bin/kubectl
+running_cluster
 T0=$(date +%s)
 
 BINS=$(chains_bins)
@@ -25,10 +23,8 @@ timed pack-chains-images pack_images "$out.spec" "$out.out"
 digest=$(digest_of "$out.out" "$ref")
 
 cfg=$STATE/chains/config
-rm -rf "$cfg" && mkdir -p "$(dirname "$cfg")" && cp -r "$SRC/config" "$cfg" && chmod -R u+w "$cfg"
-find "$cfg" -name '*.yaml' -exec sed -i -e "s|ko://github.com/tektoncd/chains/cmd/controller|$digest|g" \
-	-e "s/\(version\): \"devel\"/\1: \"$CHAINS_VERSION\"/g" {} +
-if grep -rn 'ko://' "$cfg"; then die "ko:// references left in $cfg"; fi
+release_config "$SRC" "$cfg" -e "s|ko://github.com/tektoncd/chains/cmd/controller|$digest|g" \
+	-e "s/\(version\): \"devel\"/\1: \"$CHAINS_VERSION\"/g"
 kubectl apply -R -f "$cfg" >"$STATE/logs/chains-apply.log"
 
 # The signing key: a cosign key pair (trustline key generate), which Chains
