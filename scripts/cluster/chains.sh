@@ -15,15 +15,9 @@ running_cluster
 T0=$(date +%s)
 
 BINS=$(chains_bins)
-SRC=$(module_dir "github.com/tektoncd/chains@$CHAINS_VERSION")
-out=$STATE/images/chains
-ref=$REGISTRY/tektoncd/chains/controller:$CHAINS_VERSION
-echo "ko $ref $BINS/controller" >"$out.spec"
-timed pack-chains-images pack_images "$out.spec" "$out.out"
-digest=$(digest_of "$out.out" "$ref")
-
+ko_images chains "github.com/tektoncd/chains@$CHAINS_VERSION" "$BINS" controller
 cfg=$STATE/chains/config
-release_config "$SRC" "$cfg" -e "s|ko://github.com/tektoncd/chains/cmd/controller|$digest|g" \
+release_config "github.com/tektoncd/chains@$CHAINS_VERSION" "$cfg" "${KO_SED_ARGS[@]}" \
 	-e "s/\(version\): \"devel\"/\1: \"$CHAINS_VERSION\"/g"
 kubectl apply -R -f "$cfg" >"$STATE/logs/chains-apply.log"
 

@@ -154,12 +154,37 @@ module_dir() {
 	awk -F'"' '$2 == "Dir" {print $4}' <<<"$out"
 }
 
-# release_config SRC DEST SED_ARGS...: a Tekton module's config/ (what its
-# release resolves with `ko resolve -R -f config/`) copied from SRC to DEST,
+# ko_images NAME MODULE@VERSION BINS CMDS: what `ko resolve` does for the
+# commands MODULE/cmd/CMD (CMDS space-separated, each built as BINS/CMD):
+# each packed at /ko-app/CMD as the image $REGISTRY/tektoncd/.../CMD:VERSION
+# (MODULE's path without its host) and pushed to the cluster's registry,
+# spec and references in $STATE/images/NAME.*. Sets KO_SED_ARGS, the sed
+# expressions that replace each ko://MODULE/cmd/CMD with its image's digest.
+ko_images() {
+	local name=$1 module=${2%@*} version=${2#*@} bins=$3 cmds=$4 out=$STATE/images/$1 c ref digest
+	: >"$out.spec"
+	for c in $cmds; do
+		echo "ko $REGISTRY/${module#*/}/$c:$version $bins/$c" >>"$out.spec"
+	done
+	timed "pack-$name-images" pack_images "$out.spec" "$out.out"
+	KO_SED_ARGS=()
+	for c in $cmds; do
+		ref=$REGISTRY/${module#*/}/$c:$version
+		digest=$(digest_of "$out.out" "$ref")
+		[ -n "$digest" ] || die "no image $ref in $out.out"
+		# A reference ends at a quote or at the end of the line: cmd/CMD is
+		# not to match the start of a longer command's name.
+		KO_SED_ARGS+=(-e "s|ko://$module/cmd/$c\"|$digest\"|g" -e "s|ko://$module/cmd/$c\$|$digest|g")
+	done
+}
+
+# release_config MODULE@VERSION DEST SED_ARGS...: the module's config/ (what
+# its release resolves with `ko resolve -R -f config/`) copied to DEST,
 # writable, with SED_ARGS applied to every YAML file in it; dies when a
 # ko:// reference is left (an image SED_ARGS did not replace).
 release_config() {
-	local src=$1 cfg=$2
+	local src cfg=$2
+	src=$(module_dir "$1")
 	shift 2
 	rm -rf "$cfg" && mkdir -p "$(dirname "$cfg")" && cp -r "$src/config" "$cfg" && chmod -R u+w "$cfg"
 	find "$cfg" -name '*.yaml' -exec sed -i "$@" {} +
