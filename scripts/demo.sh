@@ -67,17 +67,15 @@ fi
 touch "$OUT/.trustline-demo"
 mkdir -p "$OUT/keys" "$OUT/policy" "$OUT/workspace/source" "$OUT/workspace/db-cache"
 
+# shellcheck source=lib/registry.sh
+source "$ROOT/scripts/lib/registry.sh"
+
 step "registry"
 if [ -z "$REGISTRY" ]; then
-	"$T" run registry --addr 127.0.0.1:0 --addr-file "$OUT/registry.addr" 2>"$OUT/registry.log" &
-	REG_PID=$!
-	trap 'kill "$REG_PID" 2>/dev/null || true' EXIT
-	for _ in $(seq 100); do
-		[ -s "$OUT/registry.addr" ] && break
-		kill -0 "$REG_PID" 2>/dev/null || die "the registry did not start: $(cat "$OUT/registry.log")"
-		sleep 0.1
-	done
-	REGISTRY=$(cat "$OUT/registry.addr")
+	# Set first, so that a registry which fails to come up is stopped too.
+	trap 'kill "${REGISTRY_PID:-}" 2>/dev/null || true' EXIT
+	start_trustline_registry "$T" "$OUT"
+	REGISTRY=$REGISTRY_ADDR
 	echo "in-process registry on $REGISTRY (in memory; stops with the demo)" >&2
 else
 	echo "using registry $REGISTRY" >&2
@@ -112,8 +110,6 @@ step "task bundles"
 # Every task of the library, pushed as a Tekton bundle; the pipeline's
 # bundle references are rewritten to these digests and the policy trusts
 # exactly them.
-# shellcheck source=lib/bundles.sh
-source "$ROOT/scripts/lib/bundles.sh"
 TRUSTED="$OUT/policy/trusted_tasks.yaml"
 push_task_bundles "$T" "$REPO" "$TRUSTED" >&2
 

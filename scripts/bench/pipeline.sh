@@ -67,8 +67,8 @@ OSV=$(cd "$OSV" && pwd)
 
 # shellcheck source=../lib/mounts.sh
 source "$ROOT/scripts/lib/mounts.sh"
-# shellcheck source=../lib/bundles.sh
-source "$ROOT/scripts/lib/bundles.sh"
+# shellcheck source=../lib/registry.sh
+source "$ROOT/scripts/lib/registry.sh"
 
 # Only ever empty a directory this script made.
 if [ -d "$WORK" ] && [ -n "$(ls -A "$WORK")" ]; then
@@ -95,9 +95,9 @@ cp bin/* "$WORK/bin/"
 BIN=$WORK/bin
 T=$BIN/trustline
 
-REGPID=""
+REGISTRY_PID=""
 cleanup() {
-	[ -n "$REGPID" ] && kill "$REGPID" 2>/dev/null || true
+	[ -n "$REGISTRY_PID" ] && kill "$REGISTRY_PID" 2>/dev/null || true
 	for d in "$WORK"/buildah-*; do
 		[ -d "$d" ] && buildah --storage-driver vfs --root "$d/root" --runroot "$d/run" rm --all >/dev/null 2>&1 || true
 	done
@@ -112,16 +112,9 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 # registry_start: a fresh in-memory registry, the task bundles pushed to it,
 # and the policy trusting exactly them (as scripts/demo.sh does).
 registry_start() {
-	[ -n "$REGPID" ] && { kill "$REGPID" 2>/dev/null || true; wait "$REGPID" 2>/dev/null || true; }
-	rm -f "$WORK/registry.addr"
-	"$T" run registry --addr 127.0.0.1:0 --addr-file "$WORK/registry.addr" 2>"$WORK/registry.log" &
-	REGPID=$!
-	for _ in $(seq 100); do
-		[ -s "$WORK/registry.addr" ] && break
-		kill -0 "$REGPID" 2>/dev/null || die "registry did not start: $(cat "$WORK/registry.log")"
-		sleep 0.1
-	done
-	REG=$(cat "$WORK/registry.addr")
+	[ -n "$REGISTRY_PID" ] && { kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; }
+	start_trustline_registry "$T" "$WORK"
+	REG=$REGISTRY_ADDR
 	REPO=$REG/bench
 	local trusted="$WORK/policy/trusted_tasks.yaml"
 	mkdir -p "$WORK/policy"

@@ -1,9 +1,28 @@
 # shellcheck shell=bash
 # Sourced by the scripts that run the library's pipeline against a registry
-# of their own (scripts/demo.sh, scripts/bench/pipeline.sh): every task
-# pushed as a Tekton bundle, and trustline's release policy trusting exactly
-# those bundles. Run from the repository root; a failure goes through the
-# caller's die.
+# of their own (scripts/demo.sh, scripts/bench/pipeline.sh): trustline's
+# in-memory registry, every task pushed to it as a Tekton bundle, and
+# trustline's release policy trusting exactly those bundles. Run from the
+# repository root; a failure goes through the caller's die.
+
+# start_trustline_registry TRUSTLINE DIR: starts `trustline run registry`
+# (in memory) on a free port of 127.0.0.1, logging to DIR/registry.log, and
+# sets REGISTRY_PID (for the caller to stop it) and, once it serves,
+# REGISTRY_ADDR. Dies when it exits first or is not up within 10 s.
+start_trustline_registry() {
+	local trustline=$1 dir=$2
+	rm -f "$dir/registry.addr"
+	"$trustline" run registry --addr 127.0.0.1:0 --addr-file "$dir/registry.addr" 2>"$dir/registry.log" &
+	REGISTRY_PID=$!
+	for _ in $(seq 100); do
+		[ -s "$dir/registry.addr" ] && break
+		kill -0 "$REGISTRY_PID" 2>/dev/null || die "the registry did not start: $(cat "$dir/registry.log")"
+		sleep 0.1
+	done
+	[ -s "$dir/registry.addr" ] || die "the registry did not start within 10 s: $(cat "$dir/registry.log")"
+	# shellcheck disable=SC2034 # the caller's
+	REGISTRY_ADDR=$(cat "$dir/registry.addr")
+}
 
 # push_task_bundles TRUSTLINE REPO TRUSTED: pushes every task of the library
 # (tasks/NAME/VERSION/NAME.yaml) with TRUSTLINE as the bundle
