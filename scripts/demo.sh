@@ -67,17 +67,15 @@ fi
 touch "$OUT/.trustline-demo"
 mkdir -p "$OUT/keys" "$OUT/policy" "$OUT/workspace/source" "$OUT/workspace/db-cache"
 
+# shellcheck source=lib/registry.sh
+source "$ROOT/scripts/lib/registry.sh"
+
 step "registry"
 if [ -z "$REGISTRY" ]; then
-	"$T" run registry --addr 127.0.0.1:0 --addr-file "$OUT/registry.addr" 2>"$OUT/registry.log" &
-	REG_PID=$!
-	trap 'kill "$REG_PID" 2>/dev/null || true' EXIT
-	for _ in $(seq 100); do
-		[ -s "$OUT/registry.addr" ] && break
-		kill -0 "$REG_PID" 2>/dev/null || die "the registry did not start: $(cat "$OUT/registry.log")"
-		sleep 0.1
-	done
-	REGISTRY=$(cat "$OUT/registry.addr")
+	# Set first, so that a registry which fails to come up is stopped too.
+	trap 'kill "${REGISTRY_PID:-}" 2>/dev/null || true' EXIT
+	start_trustline_registry "$T" "$OUT"
+	REGISTRY=$REGISTRY_ADDR
 	echo "in-process registry on $REGISTRY (in memory; stops with the demo)" >&2
 else
 	echo "using registry $REGISTRY" >&2
@@ -112,22 +110,8 @@ step "task bundles"
 # Every task of the library, pushed as a Tekton bundle; the pipeline's
 # bundle references are rewritten to these digests and the policy trusts
 # exactly them.
-SED_ARGS=()
 TRUSTED="$OUT/policy/trusted_tasks.yaml"
-echo "trusted_tasks:" >"$TRUSTED"
-for f in tasks/*/*/*.yaml; do
-	name=$(basename "$(dirname "$(dirname "$f")")")
-	version=$(basename "$(dirname "$f")")
-	[ "$(basename "$f" .yaml)" = "$name" ] || continue
-	ref=$("$T" bundle push "$f" "$REPO/task-$name:$version" 2>/dev/null) || die "bundle push $f failed"
-	digest=${ref#*@}
-	echo "  $REPO/task-$name:$version@$digest" >&2
-	SED_ARGS+=(-e "s#[^ \"'{}]*/task-$name:$version\(@sha256:[0-9a-f]\{64\}\)\{0,1\}#$REPO/task-$name:$version@$digest#g")
-	# Conforma's key, oci://REPO:TAG, as `trustline catalog trusted-tasks`
-	# writes it; the policy matches it to the bare repository Tekton's
-	# bundles resolver records in provenance.
-	printf '  "oci://%s":\n  - ref: "%s"\n    effective_on: "2020-01-01T00:00:00Z"\n' "$REPO/task-$name:$version" "$digest" >>"$TRUSTED"
-done
+push_task_bundles "$T" "$REPO" "$TRUSTED" >&2
 
 step "pipeline"
 PIPELINE=pipelines/docker-build/0.1/docker-build.yaml
@@ -150,18 +134,11 @@ if [ -n "$missing" ]; then
 	PIPELINE=test/e2e/testdata/local-build.yaml
 	echo "running $PIPELINE instead (the tasks that exist)" >&2
 fi
-sed "${SED_ARGS[@]}" "$PIPELINE" >"$OUT/pipeline.yaml"
+sed "${BUNDLE_SED_ARGS[@]}" "$PIPELINE" >"$OUT/pipeline.yaml"
 echo "$PIPELINE with bundle references to $REPO, in $OUT/pipeline.yaml" >&2
 
 # The release policy: trustline's pack, trusting the bundles just pushed.
-{
-	echo "sources:"
-	echo "- name: trustline"
-	echo "  policy: [\"$ROOT/policy\"]"
-	echo "  data: [\"$ROOT/policy/data\"]"
-	echo "  ruleData:"
-	sed -e '1s/^/    /' -e '2,$s/^/    /' "$TRUSTED"
-} >"$OUT/policy/policy.yaml"
+release_policy "$ROOT" "$TRUSTED" >"$OUT/policy/policy.yaml"
 cp "$OUT/keys/cosign.pub" "$OUT/policy/cosign.pub"
 
 IMAGE="$REPO/sample-app:demo"

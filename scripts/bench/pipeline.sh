@@ -67,6 +67,8 @@ OSV=$(cd "$OSV" && pwd)
 
 # shellcheck source=../lib/mounts.sh
 source "$ROOT/scripts/lib/mounts.sh"
+# shellcheck source=../lib/registry.sh
+source "$ROOT/scripts/lib/registry.sh"
 
 # Only ever empty a directory this script made.
 if [ -d "$WORK" ] && [ -n "$(ls -A "$WORK")" ]; then
@@ -93,9 +95,9 @@ cp bin/* "$WORK/bin/"
 BIN=$WORK/bin
 T=$BIN/trustline
 
-REGPID=""
+REGISTRY_PID=""
 cleanup() {
-	[ -n "$REGPID" ] && kill "$REGPID" 2>/dev/null || true
+	[ -n "$REGISTRY_PID" ] && kill "$REGISTRY_PID" 2>/dev/null || true
 	for d in "$WORK"/buildah-*; do
 		[ -d "$d" ] && buildah --storage-driver vfs --root "$d/root" --runroot "$d/run" rm --all >/dev/null 2>&1 || true
 	done
@@ -110,38 +112,15 @@ load() { cut -d' ' -f1 /proc/loadavg; }
 # registry_start: a fresh in-memory registry, the task bundles pushed to it,
 # and the policy trusting exactly them (as scripts/demo.sh does).
 registry_start() {
-	[ -n "$REGPID" ] && { kill "$REGPID" 2>/dev/null || true; wait "$REGPID" 2>/dev/null || true; }
-	rm -f "$WORK/registry.addr"
-	"$T" run registry --addr 127.0.0.1:0 --addr-file "$WORK/registry.addr" 2>"$WORK/registry.log" &
-	REGPID=$!
-	for _ in $(seq 100); do
-		[ -s "$WORK/registry.addr" ] && break
-		kill -0 "$REGPID" 2>/dev/null || die "registry did not start: $(cat "$WORK/registry.log")"
-		sleep 0.1
-	done
-	REG=$(cat "$WORK/registry.addr")
+	[ -n "$REGISTRY_PID" ] && { kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; }
+	start_trustline_registry "$T" "$WORK"
+	REG=$REGISTRY_ADDR
 	REPO=$REG/bench
-	local sed_args=() trusted="$WORK/policy/trusted_tasks.yaml" f name version ref digest
+	local trusted="$WORK/policy/trusted_tasks.yaml"
 	mkdir -p "$WORK/policy"
-	echo "trusted_tasks:" >"$trusted"
-	for f in tasks/*/*/*.yaml; do
-		name=$(basename "$(dirname "$(dirname "$f")")")
-		version=$(basename "$(dirname "$f")")
-		[ "$(basename "$f" .yaml)" = "$name" ] || continue
-		ref=$("$T" bundle push "$f" "$REPO/task-$name:$version" 2>/dev/null) || die "bundle push $f failed"
-		digest=${ref#*@}
-		sed_args+=(-e "s#[^ \"'{}]*/task-$name:$version\(@sha256:[0-9a-f]\{64\}\)\{0,1\}#$REPO/task-$name:$version@$digest#g")
-		printf '  "%s":\n  - ref: "%s"\n    effective_on: "2020-01-01T00:00:00Z"\n' "$REPO/task-$name" "$digest" >>"$trusted"
-	done
-	sed "${sed_args[@]}" pipelines/docker-build/0.1/docker-build.yaml >"$WORK/pipeline.yaml"
-	{
-		echo "sources:"
-		echo "- name: trustline"
-		echo "  policy: [\"$ROOT/policy\"]"
-		echo "  data: [\"$ROOT/policy/data\"]"
-		echo "  ruleData:"
-		sed 's/^/    /' "$trusted"
-	} >"$WORK/policy/policy.yaml"
+	push_task_bundles "$T" "$REPO" "$trusted" >/dev/null
+	sed "${BUNDLE_SED_ARGS[@]}" pipelines/docker-build/0.1/docker-build.yaml >"$WORK/pipeline.yaml"
+	release_policy "$ROOT" "$trusted" >"$WORK/policy/policy.yaml"
 	cp "$WORK/keys/cosign.pub" "$WORK/policy/cosign.pub"
 }
 

@@ -11,24 +11,14 @@
 # the DSSE envelope it wrote in the TaskRun's annotations with openssl.
 . "$(dirname "$0")/lib.sh"
 
-STATE=$(state_dir)
-[ -n "$STATE" ] && [ -d "$STATE" ] || die "no cluster is up: scripts/cluster/up.sh first"
-KUBECTL=$STATE/bin/kubectl
+running_cluster
 T0=$(date +%s)
 
 BINS=$(chains_bins)
-SRC=$(module_dir "github.com/tektoncd/chains@$CHAINS_VERSION")
-out=$STATE/images/chains
-ref=$REGISTRY/tektoncd/chains/controller:$CHAINS_VERSION
-echo "ko $ref $BINS/controller" >"$out.spec"
-timed pack-chains-images pack_images "$out.spec" "$out.out"
-digest=$(digest_of "$out.out" "$ref")
-
+ko_images chains "github.com/tektoncd/chains@$CHAINS_VERSION" "$BINS" controller
 cfg=$STATE/chains/config
-rm -rf "$cfg" && mkdir -p "$(dirname "$cfg")" && cp -r "$SRC/config" "$cfg" && chmod -R u+w "$cfg"
-find "$cfg" -name '*.yaml' -exec sed -i -e "s|ko://github.com/tektoncd/chains/cmd/controller|$digest|g" \
-	-e "s/\(version\): \"devel\"/\1: \"$CHAINS_VERSION\"/g" {} +
-if grep -rn 'ko://' "$cfg"; then die "ko:// references left in $cfg"; fi
+release_config "github.com/tektoncd/chains@$CHAINS_VERSION" "$cfg" "${KO_SED_ARGS[@]}" \
+	-e "s/\(version\): \"devel\"/\1: \"$CHAINS_VERSION\"/g"
 kubectl apply -R -f "$cfg" >"$STATE/logs/chains-apply.log"
 
 # The signing key: a cosign key pair (trustline key generate), which Chains

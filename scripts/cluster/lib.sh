@@ -1,4 +1,4 @@
-# scripts/cluster/lib.sh: what up.sh, down.sh and tekton.sh share. Sourced.
+# scripts/cluster/lib.sh: what the scripts in scripts/cluster share. Sourced.
 #
 # Addresses: everything listens on 127.0.0.1 or on the bridge this script
 # makes (tlbr0, $BRIDGE_IP); pods get addresses in $POD_CIDR on it, services
@@ -29,18 +29,17 @@ die() { log "error: $*"; exit 1; }
 # state_dir prints the running cluster's state directory.
 state_dir() { [ -f "$POINTER" ] && cat "$POINTER"; }
 
+# running_cluster sets STATE and KUBECTL for the scripts that work on the
+# cluster up.sh started, or dies when none is up.
+running_cluster() {
+	STATE=$(state_dir) || true
+	[ -n "$STATE" ] && [ -d "$STATE" ] || die "no cluster is up: scripts/cluster/up.sh first"
+	KUBECTL=$STATE/bin/kubectl
+}
+
 # wait_for SECONDS WHAT CMD...: run CMD every second until it succeeds.
 wait_for() {
-	local n=$1 what=$2
-	shift 2
-	local i
-	for ((i = 0; i < n; i++)); do
-		if "$@" >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 1
-	done
-	die "$what: not ready after ${n}s"
+	poll_until "$1" "$2" "" "${@:3}"
 }
 
 # start NAME CMD...: run CMD in its own session, logging to $STATE/logs/NAME.log;
@@ -71,16 +70,26 @@ stop() {
 alive() { kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null || die "$1 exited: $(tail -5 "$STATE/logs/$1.log")"; }
 # ready SECONDS NAME CMD...: wait for CMD to succeed while process NAME lives.
 ready() {
-	local n=$1 name=$2 i
-	shift 2
+	poll_until "$1" "$2" "$2" "${@:3}"
+}
+
+# poll_until SECONDS WHAT PROCESS CMD...: what wait_for and ready share: run
+# CMD every second until it succeeds; die when it has not after SECONDS or,
+# PROCESS being a name start recorded (empty: none), as soon as that
+# process has exited.
+poll_until() {
+	local n=$1 what=$2 process=$3 i
+	shift 3
 	for ((i = 0; i < n; i++)); do
-		alive "$name"
+		[ -z "$process" ] || alive "$process"
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 1
 	done
-	die "$name: not ready after ${n}s (log: $STATE/logs/$name.log)"
+	local hint=""
+	[ -z "$process" ] || hint=" (log: $STATE/logs/$process.log)"
+	die "$what: not ready after ${n}s$hint"
 }
 
 # timed NAME CMD...: run CMD, logging its wall and CPU time (children's).
@@ -143,6 +152,43 @@ module_dir() {
 	local out
 	out=$(cd "$CLUSTER_ROOT/test/cluster/k8s" && GOFLAGS=-mod=mod go mod download -json "$1") || die "go mod download $1"
 	awk -F'"' '$2 == "Dir" {print $4}' <<<"$out"
+}
+
+# ko_images NAME MODULE@VERSION BINS CMDS: what `ko resolve` does for the
+# commands MODULE/cmd/CMD (CMDS space-separated, each built as BINS/CMD):
+# each packed at /ko-app/CMD as the image $REGISTRY/tektoncd/.../CMD:VERSION
+# (MODULE's path without its host) and pushed to the cluster's registry,
+# spec and references in $STATE/images/NAME.*. Sets KO_SED_ARGS, the sed
+# expressions that replace each ko://MODULE/cmd/CMD with its image's digest.
+ko_images() {
+	local name=$1 module=${2%@*} version=${2#*@} bins=$3 cmds=$4 out=$STATE/images/$1 c ref digest
+	: >"$out.spec"
+	for c in $cmds; do
+		echo "ko $REGISTRY/${module#*/}/$c:$version $bins/$c" >>"$out.spec"
+	done
+	timed "pack-$name-images" pack_images "$out.spec" "$out.out"
+	KO_SED_ARGS=()
+	for c in $cmds; do
+		ref=$REGISTRY/${module#*/}/$c:$version
+		digest=$(digest_of "$out.out" "$ref")
+		[ -n "$digest" ] || die "no image $ref in $out.out"
+		# A reference ends at a quote or at the end of the line: cmd/CMD is
+		# not to match the start of a longer command's name.
+		KO_SED_ARGS+=(-e "s|ko://$module/cmd/$c\"|$digest\"|g" -e "s|ko://$module/cmd/$c\$|$digest|g")
+	done
+}
+
+# release_config MODULE@VERSION DEST SED_ARGS...: the module's config/ (what
+# its release resolves with `ko resolve -R -f config/`) copied to DEST,
+# writable, with SED_ARGS applied to every YAML file in it; dies when a
+# ko:// reference is left (an image SED_ARGS did not replace).
+release_config() {
+	local src cfg=$2
+	src=$(module_dir "$1")
+	shift 2
+	rm -rf "$cfg" && mkdir -p "$(dirname "$cfg")" && cp -r "$src/config" "$cfg" && chmod -R u+w "$cfg"
+	find "$cfg" -name '*.yaml' -exec sed -i "$@" {} +
+	if grep -rn 'ko://' "$cfg"; then die "ko:// references left in $cfg"; fi
 }
 
 # tekton_bins prints the directory of Tekton Pipelines' binaries (every

@@ -29,9 +29,7 @@
 # there for a failing run.
 . "$(dirname "$0")/lib.sh"
 
-STATE=$(state_dir)
-[ -n "$STATE" ] && [ -d "$STATE" ] || die "no cluster is up: scripts/cluster/up.sh first"
-KUBECTL=$STATE/bin/kubectl
+running_cluster
 T=$CLUSTER_ROOT/bin/trustline
 for b in trustline verify-policy; do
 	[ -x "$CLUSTER_ROOT/bin/$b" ] || die "$CLUSTER_ROOT/bin/$b is missing: run make build"

@@ -12,37 +12,23 @@
 # busybox script) writes a result, and checks it succeeded.
 . "$(dirname "$0")/lib.sh"
 
-STATE=$(state_dir)
-[ -n "$STATE" ] && [ -d "$STATE" ] || die "no cluster is up: scripts/cluster/up.sh first"
-KUBECTL=$STATE/bin/kubectl
+running_cluster
 T0=$(date +%s)
 
 BINS=$(tekton_bins)
-SRC=$(module_dir "github.com/tektoncd/pipeline@$TEKTON_VERSION")
-out=$STATE/images/tekton
-: >"$out.spec"
-for c in $TEKTON_CMDS; do
-	echo "ko $REGISTRY/tektoncd/pipeline/$c:$TEKTON_VERSION $BINS/$c" >>"$out.spec"
-done
-timed pack-tekton-images pack_images "$out.spec" "$out.out"
+ko_images tekton "github.com/tektoncd/pipeline@$TEKTON_VERSION" "$BINS" "$TEKTON_CMDS"
 BUSYBOX=$(digest_of "$STATE/images/base.out" "$REGISTRY/trustline/busybox:latest")
 [ -n "$BUSYBOX" ] || die "no busybox image in $STATE/images/base.out"
 
 # The release manifests: config/ with our digests, "devel" labels set to the
 # version as Tekton's publish pipeline does.
 cfg=$STATE/tekton/config
-rm -rf "$cfg" && mkdir -p "$(dirname "$cfg")" && cp -r "$SRC/config" "$cfg" && chmod -R u+w "$cfg"
+release_config "github.com/tektoncd/pipeline@$TEKTON_VERSION" "$cfg" "${KO_SED_ARGS[@]}" \
+	-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]*|$BUSYBOX|g" \
+	-e "s/\(pipeline.tekton.dev\/release\): \"devel\"/\1: \"$TEKTON_VERSION\"/g" \
+	-e "s/\(app.kubernetes.io\/version\): \"devel\"/\1: \"$TEKTON_VERSION\"/g" \
+	-e "s/\(version\): \"devel\"/\1: \"$TEKTON_VERSION\"/g"
 rm -f "$cfg/dummy.go"
-sed_args=(-e "s|cgr.dev/chainguard/busybox@sha256:[0-9a-f]*|$BUSYBOX|g"
-	-e "s/\(pipeline.tekton.dev\/release\): \"devel\"/\1: \"$TEKTON_VERSION\"/g"
-	-e "s/\(app.kubernetes.io\/version\): \"devel\"/\1: \"$TEKTON_VERSION\"/g"
-	-e "s/\(version\): \"devel\"/\1: \"$TEKTON_VERSION\"/g")
-for c in $TEKTON_CMDS; do
-	sed_args+=(-e "s|ko://github.com/tektoncd/pipeline/cmd/$c\"|$(digest_of "$out.out" "$REGISTRY/tektoncd/pipeline/$c:$TEKTON_VERSION")\"|g"
-		-e "s|ko://github.com/tektoncd/pipeline/cmd/$c\$|$(digest_of "$out.out" "$REGISTRY/tektoncd/pipeline/$c:$TEKTON_VERSION")|g")
-done
-find "$cfg" -name '*.yaml' -exec sed -i "${sed_args[@]}" {} +
-if grep -rn 'ko://' "$cfg"; then die "ko:// references left in $cfg"; fi
 # Tekton's release builds the resolvers on an image with tini and git
 # (.ko.yaml: ghcr.io/tektoncd/plumbing/tini-git) and starts them through
 # /sbin/tini; ours is FROM scratch, so the resolvers start directly (no git:
