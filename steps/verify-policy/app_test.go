@@ -173,18 +173,7 @@ func polDir(t *testing.T) string {
 func TestRunawayPolicyStopped(t *testing.T) {
 	dir := t.TempDir()
 	reg, pubFile := pushSigned(t, dir, fixture.Image{Repo: "app", Sign: true})
-	rules := filepath.Join(dir, "rules")
-	os.Mkdir(rules, 0o755)
-	os.WriteFile(filepath.Join(rules, "runaway.rego"), []byte(`package runaway
-
-import rego.v1
-
-deny contains result if {
-	xs := [x | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); some c in numbers.range(1, 3000); x := [a, b, c]]
-	count(xs) > 0
-	result := {"code": "runaway.loop", "msg": "never reached"}
-}
-`), 0o644)
+	rules := fixture.RunawayPolicy(t)
 	pol := filepath.Join(dir, "policy.yaml")
 	os.WriteFile(pol, []byte("sources:\n- name: runaway\n  policy: ["+rules+"]\n"), 0o644)
 	for _, tc := range []struct {

@@ -417,17 +417,7 @@ func TestTamperMatrix(t *testing.T) {
 	cases = append(cases, verifyCase{name: "no trusted task data", image: ref(good), rules: map[string]any{}, want: "trusted_task.data"})
 
 	// Defect 3: a runaway policy ends in an error, not a hang.
-	runaway := t.TempDir()
-	os.WriteFile(filepath.Join(runaway, "runaway.rego"), []byte(`package runaway
-
-import rego.v1
-
-deny contains result if {
-	xs := [x | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); some c in numbers.range(1, 3000); x := [a, b, c]]
-	count(xs) > 0
-	result := {"code": "runaway.loop", "msg": "never reached"}
-}
-`), 0o644)
+	runaway := fixture.RunawayPolicy(t)
 	cases = append(cases, verifyCase{name: "defect 3: runaway policy (nested numbers.range)", image: ref(good),
 		policy: &ecp.Policy{Sources: []ecp.Source{{Name: "runaway", Policy: []string{runaway}}}},
 		opts:   []verify.Option{verify.WithTimeout(2 * time.Second)}, want: "error: took longer than the 2s timeout"})
