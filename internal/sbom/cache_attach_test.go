@@ -17,8 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -28,7 +28,7 @@ func TestCacheWarmEqualsCold(t *testing.T) {
 	reg := testregistry.Start(t)
 	base, app := baseLayer(t), appLayer(t)
 	v1ref := testregistry.Push(t, reg+"/team/app:v1", imageOf(t, "amd64", baseAnnotations, base, app))
-	extra := sbomtest.Layer(t, []sbomtest.File{
+	extra := testimage.Layer(t, []testimage.File{
 		{Name: "app/node_modules/is-even/package.json", Body: `{"name":"is-even","version":"1.0.0","license":"MIT"}`},
 		{Name: "var/lib/dpkg/status", Body: statusApp + "\nPackage: jq\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.6-2.1\nMaintainer: ChangZhuo Chen <czchen@debian.org>\nDescription: JSON processor\n"},
 	}...)

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -27,7 +27,7 @@ func TestHostileImage(t *testing.T) {
 	sentinel := filepath.Join(parent, "sentinel")
 	os.WriteFile(sentinel, []byte("keep"), 0o644)
 
-	hostile := sbomtest.Layer(t, []sbomtest.File{
+	hostile := testimage.Layer(t, []testimage.File{
 		{Name: "../../../sentinel", Body: "pwned"},
 		{Name: "../../sentinel", Body: "pwned"},
 		{Name: "up", Type: tar.TypeSymlink, Linkname: "../../../../"},
@@ -72,7 +72,7 @@ func TestHostileImage(t *testing.T) {
 
 func TestBombImage(t *testing.T) {
 	reg := testregistry.Start(t)
-	bomb := sbomtest.Layer(t, []sbomtest.File{{Name: "a", Body: strings.Repeat("\x00", 3<<20)}, {Name: "b", Body: strings.Repeat("\x00", 3<<20)}}...)
+	bomb := testimage.Layer(t, []testimage.File{{Name: "a", Body: strings.Repeat("\x00", 3<<20)}, {Name: "b", Body: strings.Repeat("\x00", 3<<20)}}...)
 	dig := testregistry.Push(t, reg+"/evil/bomb:1", imageOf(t, "amd64", nil, baseLayer(t), bomb))
 	tmp := t.TempDir()
 	_, err := Generate(context.Background(), Request{Reference: dig, Format: CycloneDX},

@@ -10,14 +10,14 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 )
 
 // imageOf is sbomtest's image with the vendor label the SBOM's supplier
 // falls back to.
 func imageOf(t testing.TB, arch string, annotations map[string]string, layers ...v1.Layer) v1.Image {
 	t.Helper()
-	return sbomtest.LabeledImage(t, arch, map[string]string{AnnotationVendor: "Example Corp"}, annotations, layers...)
+	return testimage.LabeledImage(t, arch, map[string]string{AnnotationVendor: "Example Corp"}, annotations, layers...)
 }
 
 const osRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
@@ -70,7 +70,7 @@ func copyright(license string) string {
 
 // baseLayer is a small Debian-like root file system.
 func baseLayer(t testing.TB) v1.Layer {
-	return sbomtest.Layer(t, []sbomtest.File{
+	return testimage.Layer(t, []testimage.File{
 		{Name: "etc/", Type: tar.TypeDir, Mode: 0o755},
 		{Name: "usr/lib/os-release", Body: osRelease},
 		{Name: "etc/os-release", Type: tar.TypeSymlink, Linkname: "../usr/lib/os-release"},
@@ -110,7 +110,7 @@ func goBinary(t testing.TB) []byte {
 // appLayer installs curl (rewriting dpkg's status), a Go binary, npm and
 // Python packages.
 func appLayer(t testing.TB) v1.Layer {
-	return sbomtest.Layer(t, []sbomtest.File{
+	return testimage.Layer(t, []testimage.File{
 		{Name: "var/lib/dpkg/status", Body: statusApp},
 		{Name: "usr/share/doc/curl/copyright", Body: copyright("curl")},
 		{Name: "usr/local/bin/app", Body: string(goBinary(t)), Mode: 0o755},
@@ -124,7 +124,7 @@ func appLayer(t testing.TB) v1.Layer {
 // cleanupLayer deletes one npm package, as `npm uninstall` in a later
 // Dockerfile step would.
 func cleanupLayer(t testing.TB) v1.Layer {
-	return sbomtest.Layer(t, []sbomtest.File{
+	return testimage.Layer(t, []testimage.File{
 		{Name: "app/node_modules/.wh.is-odd"},
 	}...)
 }

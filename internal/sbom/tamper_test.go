@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/sbom/layerfs"
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 )
@@ -131,7 +131,7 @@ func TestCachePoisoningRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evil := sbomtest.Layer(t, []sbomtest.File{{Name: "var/lib/dpkg/status", Body: "Package: evilpk\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"}}...)
+	evil := testimage.Layer(t, []testimage.File{{Name: "var/lib/dpkg/status", Body: "Package: evilpk\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"}}...)
 	attacker := testregistry.Push(t, reg+"/attacker/app:1", withDiffIDs(t, imageOf(t, "amd64", nil, evil), victimDiff))
 
 	clean, err := Generate(ctx, Request{Reference: victim, Format: CycloneDX})
@@ -167,7 +167,7 @@ func TestCachePoisoningRefused(t *testing.T) {
 // An uncompressed layer (media type tar) is checked too: its digest and
 // diff_id are the same bytes.
 func TestUncompressedLayerVerified(t *testing.T) {
-	b := sbomtest.Tar(t, []sbomtest.File{{Name: "etc/hostname", Body: "x\n"}}...)
+	b := testimage.Tar(t, []testimage.File{{Name: "etc/hostname", Body: "x\n"}}...)
 	intact := static.NewLayer(b, types.OCIUncompressedLayer)
 	vl, err := openVerified(intact)
 	if err != nil {

@@ -1,11 +1,9 @@
 package verify_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,12 +11,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/trustline-dev/trustline/internal/testimage"
+	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/verify"
 	"github.com/trustline-dev/trustline/internal/verify/ecbuiltins"
 	"github.com/trustline-dev/trustline/internal/verify/ecp"
@@ -37,23 +32,9 @@ metadata:
 // and the OLM label naming manifests/.
 func (e *env) pushBundleImage(t *testing.T, repo string) name.Digest {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "manifests/csv.yaml", Mode: 0o644, Size: int64(len(csv)), Typeflag: tar.TypeReg})
-	tw.Write([]byte(csv))
-	tw.Close()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, _ := mutate.AppendLayers(empty.Image, layer)
-	img, _ = mutate.Config(img, v1.Config{Labels: map[string]string{ecbuiltins.BundleManifestsLabel: "manifests/"}})
-	tag, _ := name.NewTag(e.reg + "/" + repo + ":latest")
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	h, _ := img.Digest()
-	d := tag.Context().Digest(h.String())
+	layer := testimage.Layer(t, testimage.File{Name: "manifests/csv.yaml", Body: csv})
+	img := testimage.LabeledImage(t, "amd64", map[string]string{ecbuiltins.BundleManifestsLabel: "manifests/"}, nil, layer)
+	d := testregistry.Push(t, e.reg+"/"+repo+":latest", img)
 	im := e.goodImage(repo)
 	if err := fixture.Attach(context.Background(), d, im); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/scan/inventory"
 	"github.com/trustline-dev/trustline/internal/stepcli"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -32,7 +33,7 @@ func runStep(t *testing.T, args ...string) (int, string, string) {
 }
 
 func debian(t *testing.T) v1.Image {
-	return sbomtest.Image(t, "amd64", map[string]string{
+	return testimage.Image(t, "amd64", map[string]string{
 		"org.opencontainers.image.base.name":   "docker.io/library/debian:12",
 		"org.opencontainers.image.base.digest": "sha256:" + strings.Repeat("ab", 32),
 		"org.opencontainers.image.source":      "https://github.com/acme/app",
@@ -172,7 +173,7 @@ func TestMultiArchOutputs(t *testing.T) {
 	reg := testregistry.Start(t)
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: debian(t), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: sbomtest.Image(t, "arm64", nil, sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})),
+		mutate.IndexAddendum{Add: testimage.Image(t, "arm64", nil, sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})),
 			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
 	)
 	ref, _ := name.ParseReference(reg + "/acme/multi:v1")

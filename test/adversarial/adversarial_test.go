@@ -43,6 +43,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/signing/signingtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -484,7 +485,7 @@ func mustRandom(t *testing.T) v1.Image {
 // digests, and a cache poisoned through a config's diff_id.
 func sbomCases(t *testing.T, e *env) []row {
 	victimLayer := sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "adduser", Version: "3.134"}, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})
-	victim := testregistry.Push(t, e.reg+"/sbom/victim:1", sbomtest.Image(t, "amd64", nil, victimLayer))
+	victim := testregistry.Push(t, e.reg+"/sbom/victim:1", testimage.Image(t, "amd64", nil, victimLayer))
 	ld, _ := victimLayer.Digest()
 	blob := "/blobs/" + ld.String()
 	regzip := func(edit func([]byte) []byte) func([]byte) []byte {
@@ -538,8 +539,8 @@ func sbomCases(t *testing.T, e *env) []row {
 	}
 	// Defect 2: a config that claims the victim's diff_id.
 	victimDiff, _ := victimLayer.DiffID()
-	evil := sbomtest.Layer(t, sbomtest.File{Name: "var/lib/dpkg/status", Body: "Package: evilpk\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"})
-	attackerImg := sbomtest.Image(t, "amd64", nil, evil)
+	evil := testimage.Layer(t, testimage.File{Name: "var/lib/dpkg/status", Body: "Package: evilpk\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"})
+	attackerImg := testimage.Image(t, "amd64", nil, evil)
 	cf, _ := attackerImg.ConfigFile()
 	cf = cf.DeepCopy()
 	cf.RootFS.DiffIDs = []v1.Hash{victimDiff}

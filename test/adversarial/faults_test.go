@@ -20,6 +20,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/signing/signingtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify"
@@ -39,7 +40,7 @@ func TestRegistryFaults(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	layer := sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"})
-	img := sbomtest.Image(t, "amd64", nil, layer)
+	img := testimage.Image(t, "amd64", nil, layer)
 	dig := testregistry.Push(t, e.reg+"/faults/app:1", img)
 	ld, _ := layer.Digest()
 	blob := "/blobs/" + ld.String()

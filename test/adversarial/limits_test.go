@@ -16,6 +16,7 @@ import (
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/sbom"
 	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 )
@@ -31,7 +32,7 @@ const manifestLimit = 100 << 20
 // declared larger than a limit are refused from their descriptor, so the
 // cases push manifests that declare sizes no blob has.
 func limitCases(t *testing.T, e *env) []row {
-	app := sbomtest.Image(t, "amd64", nil, sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"}))
+	app := testimage.Image(t, "amd64", nil, sbomtest.DebianLayer(t, sbomtest.DpkgEntry{Name: "libc6", Version: "2.36-9"}))
 	dig := testregistry.Push(t, e.reg+"/limits/app:1", app)
 	var rows []row
 

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trustline-dev/trustline/internal/sbom/sbomtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 )
 
-// file is one entry of a crafted layer (sbomtest.Tar writes them).
-type file = sbomtest.File
+// file is one entry of a crafted layer (testimage.Tar writes them).
+type file = testimage.File
 
 // tree lists every path below dir with its type, links with targets.
 func tree(t testing.TB, dir string) []string {
@@ -85,7 +85,7 @@ func checkSandbox(t testing.TB, parent string) {
 func TestHostileEntries(t *testing.T) {
 	root, parent := sandbox(t)
 	sentinel := filepath.Join(parent, "sentinel")
-	layer := sbomtest.Tar(t,
+	layer := testimage.Tar(t,
 		file{Name: "../../sentinel", Body: "pwned"},                       // traversal
 		file{Name: "/abs/file", Body: "abs"},                              // absolute name
 		file{Name: "a/../../../b", Body: "b"},                             // traversal mid-path
@@ -131,7 +131,7 @@ func TestHostileEntries(t *testing.T) {
 
 func TestWhiteouts(t *testing.T) {
 	root, _ := sandbox(t)
-	l, err := Extract(bytes.NewReader(sbomtest.Tar(t,
+	l, err := Extract(bytes.NewReader(testimage.Tar(t,
 		file{Name: "usr/lib/.wh.python3"},
 		file{Name: "opt/.wh..wh..opq"},
 		file{Name: "opt/new", Body: "x"},
@@ -160,7 +160,7 @@ func TestWhiteouts(t *testing.T) {
 
 func TestSkipContent(t *testing.T) {
 	root, _ := sandbox(t)
-	l, err := Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "a/x.js", Body: "js"}, file{Name: "a/package.json", Body: "{}"})), root,
+	l, err := Extract(bytes.NewReader(testimage.Tar(t, file{Name: "a/x.js", Body: "js"}, file{Name: "a/package.json", Body: "{}"})), root,
 		WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestSkipContent(t *testing.T) {
 // below them: a tree of skipped files costs no mkdir.
 func TestDirectoriesCreatedOnDemand(t *testing.T) {
 	root, _ := sandbox(t)
-	l, err := Extract(bytes.NewReader(sbomtest.Tar(t,
+	l, err := Extract(bytes.NewReader(testimage.Tar(t,
 		file{Name: "src/", Type: tar.TypeDir}, file{Name: "src/lib/", Type: tar.TypeDir}, file{Name: "src/lib/x.js", Body: "js"},
 		file{Name: "pkg/", Type: tar.TypeDir}, file{Name: "pkg/deep/", Type: tar.TypeDir}, file{Name: "pkg/deep/package.json", Body: "{}"},
 	)), root, WithSkipContent(func(p string) bool { return strings.HasSuffix(p, ".js") }))
@@ -201,7 +201,7 @@ func TestDirectoriesCreatedOnDemand(t *testing.T) {
 func TestLimits(t *testing.T) {
 	root, _ := sandbox(t)
 	big := strings.Repeat("x", 2<<20)
-	l, err := Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "big", Body: big}, file{Name: "small", Body: "s"})), root,
+	l, err := Extract(bytes.NewReader(testimage.Tar(t, file{Name: "big", Body: big}, file{Name: "small", Body: "s"})), root,
 		WithMaxFileSize(1<<20))
 	if err != nil {
 		t.Fatal(err)
@@ -217,13 +217,13 @@ func TestLimits(t *testing.T) {
 	}
 
 	root2, _ := sandbox(t)
-	_, err = Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "a", Body: big}, file{Name: "b", Body: big})), root2,
+	_, err = Extract(bytes.NewReader(testimage.Tar(t, file{Name: "a", Body: big}, file{Name: "b", Body: big})), root2,
 		WithMaxTotalSize(3<<20))
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("total limit: err = %v, want ErrLimit", err)
 	}
 	root3, _ := sandbox(t)
-	_, err = Extract(bytes.NewReader(sbomtest.Tar(t, file{Name: "a"}, file{Name: "b"}, file{Name: "c"})), root3, WithMaxEntries(2))
+	_, err = Extract(bytes.NewReader(testimage.Tar(t, file{Name: "a"}, file{Name: "b"}, file{Name: "c"})), root3, WithMaxEntries(2))
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("entry limit: err = %v, want ErrLimit", err)
 	}
@@ -297,9 +297,9 @@ func TestBombMemoryBounded(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	f.Add(sbomtest.Tar(f, file{Name: "a/b", Body: "x"}, file{Name: "l", Type: tar.TypeSymlink, Linkname: "../../x"}, file{Name: "l/y", Body: "y"}))
-	f.Add(sbomtest.Tar(f, file{Name: "../../../etc/passwd", Body: "x"}, file{Name: "h", Type: tar.TypeLink, Linkname: "/etc/passwd"}))
-	f.Add(sbomtest.Tar(f, file{Name: "d/.wh..wh..opq"}, file{Name: "d/.wh.x"}, file{Name: "dev", Type: tar.TypeChar}))
+	f.Add(testimage.Tar(f, file{Name: "a/b", Body: "x"}, file{Name: "l", Type: tar.TypeSymlink, Linkname: "../../x"}, file{Name: "l/y", Body: "y"}))
+	f.Add(testimage.Tar(f, file{Name: "../../../etc/passwd", Body: "x"}, file{Name: "h", Type: tar.TypeLink, Linkname: "/etc/passwd"}))
+	f.Add(testimage.Tar(f, file{Name: "d/.wh..wh..opq"}, file{Name: "d/.wh.x"}, file{Name: "dev", Type: tar.TypeChar}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		parent := t.TempDir()
 		root := filepath.Join(parent, "root")

@@ -1,106 +1,18 @@
-// Package sbomtest builds small images with real package databases for
-// tests of the sbom step and of steps that read SBOMs (scan,
-// verify-policy): crafted tar layers pushed to a test registry.
+// Package sbomtest builds layers with real package databases (a Debian
+// root with dpkg packages) for tests of the sbom step and of steps that
+// read SBOMs (scan, verify-policy); internal/testimage crafts the layers
+// and images.
 package sbomtest
 
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"testing"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/trustline-dev/trustline/internal/testimage"
 )
-
-// File is one entry of a layer: a regular file unless Type says otherwise.
-type File struct {
-	Name     string
-	Body     string
-	Type     byte
-	Linkname string
-	Mode     int64
-}
-
-// Layer builds a gzip layer from files.
-func Layer(t testing.TB, files ...File) v1.Layer {
-	t.Helper()
-	b := Tar(t, files...)
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// Tar is the uncompressed tar archive of files, for tests that build a
-// layer of some other media type.
-func Tar(t testing.TB, files ...File) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		h := &tar.Header{Name: f.Name, Typeflag: f.Type, Linkname: f.Linkname, Mode: f.Mode, ModTime: time.Unix(0, 0)}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(f.Body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := io.WriteString(tw, f.Body); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// Image makes an OCI linux/arch image of layers with manifest annotations.
-func Image(t testing.TB, arch string, annotations map[string]string, layers ...v1.Layer) v1.Image {
-	t.Helper()
-	return LabeledImage(t, arch, nil, annotations, layers...)
-}
-
-// LabeledImage is Image with config labels (none when labels is nil).
-func LabeledImage(t testing.TB, arch string, labels, annotations map[string]string, layers ...v1.Layer) v1.Image {
-	t.Helper()
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.AppendLayers(img, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	if labels != nil {
-		cf.Config.Labels = labels
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	if annotations != nil {
-		img = mutate.Annotations(img, annotations).(v1.Image)
-	}
-	return img
-}
 
 // OSRelease is Debian 12's /usr/lib/os-release.
 const OSRelease = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nID=debian\n"
@@ -113,7 +25,7 @@ type DpkgEntry struct{ Name, Version, Depends string }
 func DebianLayer(t testing.TB, pkgs ...DpkgEntry) v1.Layer {
 	t.Helper()
 	var status bytes.Buffer
-	files := []File{
+	files := []testimage.File{
 		{Name: "usr/lib/os-release", Body: OSRelease},
 		{Name: "etc/os-release", Type: tar.TypeSymlink, Linkname: "../usr/lib/os-release"},
 	}
@@ -126,8 +38,8 @@ func DebianLayer(t testing.TB, pkgs ...DpkgEntry) v1.Layer {
 			status.WriteString("Depends: " + p.Depends + "\n")
 		}
 		status.WriteString("Description: " + p.Name + "\n")
-		files = append(files, File{Name: "usr/share/doc/" + p.Name + "/copyright", Body: "Files: *\nCopyright: x\nLicense: MIT\n"})
+		files = append(files, testimage.File{Name: "usr/share/doc/" + p.Name + "/copyright", Body: "Files: *\nCopyright: x\nLicense: MIT\n"})
 	}
-	files = append(files, File{Name: "var/lib/dpkg/status", Body: status.String()})
-	return Layer(t, files...)
+	files = append(files, testimage.File{Name: "var/lib/dpkg/status", Body: status.String()})
+	return testimage.Layer(t, files...)
 }

@@ -1,12 +1,9 @@
 package ecbuiltins_test
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,12 +15,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 	"github.com/trustline-dev/trustline/internal/testregistry/faulty"
 	"github.com/trustline-dev/trustline/internal/verify/ecbuiltins"
@@ -62,20 +59,6 @@ var bundleFiles = map[string]string{
 	"manifests/spaced.yaml ": "ignored: true\n",
 }
 
-func tarOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for n, c := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(c)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(c))
-	}
-	tw.Close()
-	return buf.Bytes()
-}
-
 func setup(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -110,11 +93,9 @@ func setup(t *testing.T) *env {
 	}
 
 	// The operator bundle: one gzipped layer and the OLM label.
-	tb := tarOf(t, bundleFiles)
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tb)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A Docker v2 manifest (empty.Image's), where the index below is OCI:
+	// the built-ins read both.
+	layer := testimage.Layer(t, testimage.Files(bundleFiles)...)
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/trustline-dev/trustline/internal/testimage"
 )
 
 const httpBackend = "/usr/lib/git-core/git-http-backend"
@@ -210,7 +212,7 @@ func TestHTTPFilesAndArchives(t *testing.T) {
 	w.Write([]byte("package e\n"))
 	zw.Close()
 	var tgz bytes.Buffer
-	layer := tarGz(t, map[string]string{"p/t.rego": "package t\n"})
+	layer := testimage.Layer(t, testimage.File{Name: "p/t.rego", Body: "package t\n"})
 	rc, _ := layer.Compressed()
 	tgz.ReadFrom(rc)
 	files := map[string][]byte{

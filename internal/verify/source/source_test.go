@@ -1,9 +1,6 @@
 package source
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"os"
 	"path/filepath"
@@ -11,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -35,19 +32,6 @@ func push(t *testing.T, ref string, layers ...mutate.Addendum) {
 
 func file(content, title string, mt types.MediaType) mutate.Addendum {
 	return mutate.Addendum{Layer: static.NewLayer([]byte(content), mt), Annotations: map[string]string{titleAnn: title}}
-}
-
-func tarGz(t *testing.T, files map[string]string) v1.Layer {
-	var b bytes.Buffer
-	gz := gzip.NewWriter(&b)
-	tw := tar.NewWriter(gz)
-	for n, c := range files {
-		tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(c)), Typeflag: tar.TypeReg})
-		tw.Write([]byte(c))
-	}
-	tw.Close()
-	gz.Close()
-	return static.NewLayer(b.Bytes(), types.OCILayer)
 }
 
 func TestPullConftestBundleOnceByDigest(t *testing.T) {
@@ -80,7 +64,7 @@ func TestPullConftestBundleOnceByDigest(t *testing.T) {
 
 func TestPullTarLayer(t *testing.T) {
 	reg := testregistry.Start(t)
-	push(t, reg+"/bundle:v1", mutate.Addendum{Layer: tarGz(t, map[string]string{"p/x.rego": "package x\n"})})
+	push(t, reg+"/bundle:v1", mutate.Addendum{Layer: testimage.Layer(t, testimage.File{Name: "p/x.rego", Body: "package x\n"})})
 	got, err := New(WithCacheDir(t.TempDir())).Resolve(context.Background(), "oci::"+reg+"/bundle:v1")
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +77,7 @@ func TestPullTarLayer(t *testing.T) {
 func TestRejectsEscapesAndBadSources(t *testing.T) {
 	reg := testregistry.Start(t)
 	push(t, reg+"/evil:v1", file("x", "../../etc/evil.rego", regoLayer))
-	push(t, reg+"/evil2:v1", mutate.Addendum{Layer: tarGz(t, map[string]string{"/abs.rego": "x"})})
+	push(t, reg+"/evil2:v1", mutate.Addendum{Layer: testimage.Layer(t, testimage.File{Name: "/abs.rego", Body: "x"})})
 	push(t, reg+"/untitled:v1", mutate.Addendum{Layer: static.NewLayer([]byte("x"), regoLayer)})
 	cache := t.TempDir()
 	r := New(WithCacheDir(cache), WithBaseDir(t.TempDir()))
