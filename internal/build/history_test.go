@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/trustline-dev/trustline/internal/testimage"
 )
 
 func TestNormalizeHistory(t *testing.T) {
@@ -20,16 +22,13 @@ func TestNormalizeHistory(t *testing.T) {
 	img, err := random.Image(64, 1)
 	must(t, err)
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
-	cf, err := img.ConfigFile()
-	must(t, err)
-	cf = cf.DeepCopy()
-	cf.History = []v1.History{
-		{Comment: "from the base's own build"},
-		{Comment: "FROM example.com/base:1", CreatedBy: "/bin/sh -c true"},
-		{Comment: "FROM other.example/x:2"},
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	must(t, err)
+	img = testimage.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.History = []v1.History{
+			{Comment: "from the base's own build"},
+			{Comment: "FROM example.com/base:1", CreatedBy: "/bin/sh -c true"},
+			{Comment: "FROM other.example/x:2"},
+		}
+	})
 	p, err := layout.Write(dir, empty.Index)
 	must(t, err)
 	must(t, p.AppendImage(img))

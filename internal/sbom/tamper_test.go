@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -106,17 +105,7 @@ func TestTamperedLayerRefused(t *testing.T) {
 // withDiffIDs pushes img with a config that claims diffIDs for its layers.
 func withDiffIDs(t *testing.T, img v1.Image, diffIDs ...v1.Hash) v1.Image {
 	t.Helper()
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.RootFS.DiffIDs = diffIDs
-	out, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testimage.EditConfig(t, img, func(cf *v1.ConfigFile) { cf.RootFS.DiffIDs = diffIDs })
 }
 
 // An image whose config claims the victim's diff_id for its own (one

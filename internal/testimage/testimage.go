@@ -86,18 +86,12 @@ func LabeledImage(t testing.TB, arch string, labels, annotations map[string]stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", arch
-	if labels != nil {
-		cf.Config.Labels = labels
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", arch
+		if labels != nil {
+			cf.Config.Labels = labels
+		}
+	})
 	if annotations != nil {
 		img = mutate.Annotations(img, annotations).(v1.Image)
 	}
@@ -109,6 +103,23 @@ func Files(bodies map[string]string) []File {
 	var out []File
 	for _, n := range slices.Sorted(maps.Keys(bodies)) {
 		out = append(out, File{Name: n, Body: bodies[n]})
+	}
+	return out
+}
+
+// EditConfig returns img with its config file changed by edit (on a copy:
+// img itself is left as it was).
+func EditConfig(t testing.TB, img v1.Image, edit func(*v1.ConfigFile)) v1.Image {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	edit(cf)
+	out, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -541,10 +541,7 @@ func sbomCases(t *testing.T, e *env) []row {
 	victimDiff, _ := victimLayer.DiffID()
 	evil := testimage.Layer(t, testimage.File{Name: "var/lib/dpkg/status", Body: "Package: evilpk\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n"})
 	attackerImg := testimage.Image(t, "amd64", nil, evil)
-	cf, _ := attackerImg.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.RootFS.DiffIDs = []v1.Hash{victimDiff}
-	attackerImg, _ = mutate.ConfigFile(attackerImg, cf)
+	attackerImg = testimage.EditConfig(t, attackerImg, func(cf *v1.ConfigFile) { cf.RootFS.DiffIDs = []v1.Hash{victimDiff} })
 	attacker := testregistry.Push(t, e.reg+"/sbom/attacker:1", attackerImg)
 	cache := t.TempDir()
 	_, err := sbom.Generate(e.ctx, sbom.Request{Reference: attacker, Format: sbom.CycloneDX}, sbom.WithCacheDir(cache))

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/build/buildtest"
+	"github.com/trustline-dev/trustline/internal/testimage"
 	"github.com/trustline-dev/trustline/internal/testregistry"
 )
 
@@ -332,15 +333,9 @@ func pushGoToolchain(t *testing.T, tag string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Config.Env = []string{"PATH=/usr/local/go/bin:/bin", "HOME=/tmp", "GOCACHE=/tmp/go-build"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
+	img = testimage.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.Config.Env = []string{"PATH=/usr/local/go/bin:/bin", "HOME=/tmp", "GOCACHE=/tmp/go-build"}
+	})
 	return testregistry.Push(t, tag, img).String()
 }
 

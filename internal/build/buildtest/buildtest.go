@@ -18,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"go.podman.io/buildah"
+
+	"github.com/trustline-dev/trustline/internal/testimage"
 )
 
 // Main is TestMain for a package whose tests build images: buildah's
@@ -66,16 +68,11 @@ func Busybox(t testing.TB) v1.Image {
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
 	must(t, err)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	must(t, err)
-	cf = cf.DeepCopy()
-	cf.OS = "linux"
-	cf.Architecture = runtime.GOARCH
-	cf.Config.Env = []string{"PATH=/bin"}
-	cf.Config.Cmd = []string{"sh"}
-	img, err = mutate.ConfigFile(img, cf)
-	must(t, err)
-	return img
+	return testimage.EditConfig(t, img, func(cf *v1.ConfigFile) {
+		cf.OS, cf.Architecture = "linux", runtime.GOARCH
+		cf.Config.Env = []string{"PATH=/bin"}
+		cf.Config.Cmd = []string{"sh"}
+	})
 }
 
 func must(t testing.TB, err error) {
