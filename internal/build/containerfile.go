@@ -87,6 +87,20 @@ func ParsePlan(name string, data []byte, args map[string]string, target string) 
 			plan, err = nil, fmt.Errorf("containerfile %s: cannot parse: %v", name, r)
 		}
 	}()
+	stages, err := parseStages(name, data, args, target)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newStageGraph(name, stages)
+	if err != nil {
+		return nil, err
+	}
+	return g.plan(g.needed()), nil
+}
+
+// parseStages parses the Containerfile and checks it enough to fail
+// before a build would, then cuts the stages off after the target.
+func parseStages(name string, data []byte, args map[string]string, target string) (imagebuilder.Stages, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("containerfile %s is empty", name)
 	}
@@ -111,12 +125,27 @@ func ParsePlan(name string, data []byte, args map[string]string, target string) 
 		}
 		stages = through
 	}
+	return stages, nil
+}
 
-	all := make([]Stage, len(stages))
-	// reads[i] lists what stage i reads besides its base: stage indexes
-	// or image names.
-	readsStages := make([][]int, len(stages))
-	readsImages := make([][]string, len(stages))
+// stageGraph is every stage up to the target with what it depends on,
+// before the stages the target does not need are dropped.
+type stageGraph struct {
+	all []Stage
+	// readsStages[i] and readsImages[i] list what stage i reads besides
+	// its base: stage indexes or image names.
+	readsStages [][]int
+	readsImages [][]string
+}
+
+// newStageGraph resolves each stage's base and --from references to
+// earlier stages or to images.
+func newStageGraph(name string, stages imagebuilder.Stages) (*stageGraph, error) {
+	g := &stageGraph{
+		all:         make([]Stage, len(stages)),
+		readsStages: make([][]int, len(stages)),
+		readsImages: make([][]string, len(stages)),
+	}
 	for i, st := range stages {
 		base, err := st.Builder.From(st.Node)
 		if err != nil {
@@ -125,7 +154,7 @@ func ParsePlan(name string, data []byte, args map[string]string, target string) 
 		if base == "" {
 			return nil, fmt.Errorf("containerfile %s: stage %d (%s): FROM names no image", name, i+1, st.Name)
 		}
-		all[i] = Stage{Index: i, Name: st.Name, Base: base, BaseStage: stageRef(stages[:i], base)}
+		g.all[i] = Stage{Index: i, Name: st.Name, Base: base, BaseStage: stageRef(stages[:i], base)}
 		env := stageEnv(st.Builder)
 		for _, ref := range fromRefs(st.Node) {
 			v, err := imagebuilder.ProcessWord(ref, env)
@@ -136,32 +165,40 @@ func ParsePlan(name string, data []byte, args map[string]string, target string) 
 				continue
 			}
 			if j := stageRef(stages[:i], v); j >= 0 {
-				readsStages[i] = append(readsStages[i], j)
+				g.readsStages[i] = append(g.readsStages[i], j)
 			} else if !strings.EqualFold(v, scratch) {
-				readsImages[i] = append(readsImages[i], v)
+				g.readsImages[i] = append(g.readsImages[i], v)
 			}
 		}
 	}
+	return g, nil
+}
 
-	// Walk back from the target: buildah skips stages it does not need,
-	// and so does the pull list (an unused stage's base need not exist).
-	need := make([]bool, len(all))
+// needed walks back from the target: buildah skips stages it does not
+// need, and so does the pull list (an unused stage's base need not exist).
+func (g *stageGraph) needed() []bool {
+	need := make([]bool, len(g.all))
 	var mark func(int)
 	mark = func(i int) {
 		if need[i] {
 			return
 		}
 		need[i] = true
-		if b := all[i].BaseStage; b >= 0 {
+		if b := g.all[i].BaseStage; b >= 0 {
 			mark(b)
 		}
-		for _, j := range readsStages[i] {
+		for _, j := range g.readsStages[i] {
 			mark(j)
 		}
 	}
-	mark(len(all) - 1)
+	mark(len(g.all) - 1)
+	return need
+}
 
-	plan = &Plan{}
+// plan keeps the needed stages and the images they read, and follows the
+// target's FROM lines back to the image it is rooted at.
+func (g *stageGraph) plan(need []bool) *Plan {
+	plan := &Plan{}
 	seen := map[string]bool{}
 	addImage := func(img string) {
 		if !seen[img] {
@@ -169,7 +206,7 @@ func ParsePlan(name string, data []byte, args map[string]string, target string) 
 			plan.Images = append(plan.Images, img)
 		}
 	}
-	for i, st := range all {
+	for i, st := range g.all {
 		if !need[i] {
 			continue
 		}
@@ -177,18 +214,18 @@ func ParsePlan(name string, data []byte, args map[string]string, target string) 
 		if st.BaseStage < 0 && !strings.EqualFold(st.Base, scratch) {
 			addImage(st.Base)
 		}
-		for _, img := range readsImages[i] {
+		for _, img := range g.readsImages[i] {
 			addImage(img)
 		}
 	}
-	final := all[len(all)-1]
+	final := g.all[len(g.all)-1]
 	for final.BaseStage >= 0 {
-		final = all[final.BaseStage]
+		final = g.all[final.BaseStage]
 	}
 	if !strings.EqualFold(final.Base, scratch) {
 		plan.FinalBase = final.Base
 	}
-	return plan, nil
+	return plan
 }
 
 // knownInstructions are the instructions buildah executes. imagebuilder's
