@@ -26,6 +26,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.podman.io/storage"
 
 	"github.com/trustline-dev/trustline/internal/sourcedate"
 )
@@ -269,25 +270,11 @@ func Build(ctx context.Context, tag name.Tag, opts ...Option) (_ *Result, err er
 	if err != nil {
 		return nil, err
 	}
-
-	cfPath, err := findContainerfile(o.contextDir, o.containerfile)
+	cfPath, plan, err := o.readPlan()
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(cfPath)
-	if err != nil {
-		return nil, fmt.Errorf("containerfile: %w", err)
-	}
-	plan, err := ParsePlan(cfPath, data, o.buildArgs, o.target)
-	if err != nil {
-		return nil, err
-	}
-
-	start := time.Now()
-	phase := func(what string) {
-		fmt.Fprintf(o.progress, "build: %s (%.2fs)\n", what, time.Since(start).Seconds())
-		start = time.Now()
-	}
+	phase := phaseTimer(o.progress)
 	// Fail before a long build, not after it, when the destination cannot
 	// take the image.
 	if err := checkPush(ctx, tag, o.insecure); err != nil {
@@ -303,14 +290,10 @@ func Build(ctx context.Context, tag name.Tag, opts ...Option) (_ *Result, err er
 			err = errors.Join(err, rerr)
 		}
 	}()
-	conf, err := writeContainersConfig(tmp)
+	conf, err := useContainersConfig(tmp)
 	if err != nil {
 		return nil, err
 	}
-	if err := conf.useInProcess(); err != nil {
-		return nil, err
-	}
-
 	st, err := openStore(o.storage)
 	if err != nil {
 		return nil, err
@@ -323,54 +306,14 @@ func Build(ctx context.Context, tag name.Tag, opts ...Option) (_ *Result, err er
 		return nil, err
 	}
 	phase("base images ready")
-
-	annotations := map[string]string{}
-	if o.sourceURL != "" {
-		annotations[AnnotationSource] = o.sourceURL
-	}
-	if o.revision != "" {
-		annotations[AnnotationRevision] = o.revision
-	}
-	var base *BaseImage
-	if plan.FinalBase != "" {
-		d, ok := bases.digest[plan.FinalBase]
-		if !ok {
-			return nil, fmt.Errorf("internal error: base image %s was not pulled", plan.FinalBase)
-		}
-		base = &BaseImage{Name: plan.FinalBase, Digest: d}
-		annotations[AnnotationBaseName] = base.Name
-		annotations[AnnotationBaseDigest] = base.Digest
-	}
-
-	spec := buildSpec{
-		ContextDir:      o.contextDir,
-		Containerfile:   cfPath,
-		Output:          tag.Name(),
-		Args:            o.buildArgs,
-		Labels:          o.labels,
-		Annotations:     annotations,
-		Target:          o.target,
-		SourceDateEpoch: o.sourceDateEpoch,
-		Storage:         o.storage,
-		Insecure:        o.insecure,
-		Config:          conf,
-		NoPull:          o.hermetic,
-		Hermetic:        o.hermetic,
-	}
-	if err := o.applyPrefetch(&spec, tmp); err != nil {
+	annotations, base, err := o.manifestAnnotations(plan, bases)
+	if err != nil {
 		return nil, err
 	}
-	if o.hermetic {
-		fmt.Fprintf(o.progress, "build: hermetic: running the build in a new network namespace\n")
-	}
-	imageID, err := runAndClean(ctx, st, spec, o.progress)
+	imageID, err := o.buildImage(ctx, st, o.spec(tag, cfPath, annotations, conf), tmp)
 	if err != nil {
-		if o.hermetic && ctx.Err() == nil {
-			return nil, fmt.Errorf("build %s (hermetic: RUN instructions have no network): %w", cfPath, err)
-		}
-		return nil, fmt.Errorf("build %s: %w", cfPath, err)
+		return nil, err
 	}
-
 	phase("built image " + imageID)
 	digest, pushed, err := push(ctx, st, imageID, tag, tmp, conf, bases.rename, o.insecure, o.progress)
 	if err != nil {
@@ -385,6 +328,115 @@ func Build(ctx context.Context, tag name.Tag, opts ...Option) (_ *Result, err er
 		Base:        base,
 		Annotations: pushed,
 	}, nil
+}
+
+// readPlan finds and parses the Containerfile before anything else, so a
+// bad one fails the step at once.
+func (o *options) readPlan() (string, *Plan, error) {
+	cfPath, err := findContainerfile(o.contextDir, o.containerfile)
+	if err != nil {
+		return "", nil, err
+	}
+	data, err := os.ReadFile(cfPath)
+	if err != nil {
+		return "", nil, fmt.Errorf("containerfile: %w", err)
+	}
+	plan, err := ParsePlan(cfPath, data, o.buildArgs, o.target)
+	if err != nil {
+		return "", nil, err
+	}
+	return cfPath, plan, nil
+}
+
+// phaseTimer returns a function that reports a finished phase with the
+// time it took since the previous one (or since phaseTimer was called).
+func phaseTimer(progress io.Writer) func(what string) {
+	start := time.Now()
+	return func(what string) {
+		fmt.Fprintf(progress, "build: %s (%.2fs)\n", what, time.Since(start).Seconds())
+		start = time.Now()
+	}
+}
+
+// useContainersConfig writes the step's own containers configuration under
+// tmp and has this process read it: the host's files must not change what
+// a build does.
+func useContainersConfig(tmp string) (containersConfig, error) {
+	conf, err := writeContainersConfig(tmp)
+	if err != nil {
+		return conf, err
+	}
+	if err := conf.useInProcess(); err != nil {
+		return conf, err
+	}
+	return conf, nil
+}
+
+// manifestAnnotations are the source and base-image annotations the
+// pushed manifest carries; base is nil when the final stage is scratch.
+func (o *options) manifestAnnotations(plan *Plan, bases *pulledBases) (map[string]string, *BaseImage, error) {
+	annotations := map[string]string{}
+	if o.sourceURL != "" {
+		annotations[AnnotationSource] = o.sourceURL
+	}
+	if o.revision != "" {
+		annotations[AnnotationRevision] = o.revision
+	}
+	var base *BaseImage
+	if plan.FinalBase != "" {
+		d, ok := bases.digest[plan.FinalBase]
+		if !ok {
+			return nil, nil, fmt.Errorf("internal error: base image %s was not pulled", plan.FinalBase)
+		}
+		base = &BaseImage{Name: plan.FinalBase, Digest: d}
+		annotations[AnnotationBaseName] = base.Name
+		annotations[AnnotationBaseDigest] = base.Digest
+	}
+	return annotations, base, nil
+}
+
+// spec is what buildah's executor is asked to build. A hermetic build
+// must not pull: its base images were pulled before it lost the network.
+func (o *options) spec(tag name.Tag, cfPath string, annotations map[string]string, conf containersConfig) buildSpec {
+	return buildSpec{
+		ContextDir:      o.contextDir,
+		Containerfile:   cfPath,
+		Output:          tag.Name(),
+		Args:            o.buildArgs,
+		Labels:          o.labels,
+		Annotations:     annotations,
+		Target:          o.target,
+		SourceDateEpoch: o.sourceDateEpoch,
+		Storage:         o.storage,
+		Insecure:        o.insecure,
+		Config:          conf,
+		NoPull:          o.hermetic,
+		Hermetic:        o.hermetic,
+	}
+}
+
+// buildImage runs the build with the prefetched dependencies mounted and
+// returns the new image's ID in storage.
+func (o *options) buildImage(ctx context.Context, st storage.Store, spec buildSpec, tmp string) (string, error) {
+	// Errors name the user's Containerfile, not the copy applyPrefetch
+	// may put in its place.
+	cfPath := spec.Containerfile
+	if err := o.applyPrefetch(&spec, tmp); err != nil {
+		return "", err
+	}
+	if o.hermetic {
+		fmt.Fprintf(o.progress, "build: hermetic: running the build in a new network namespace\n")
+	}
+	imageID, err := runAndClean(ctx, st, spec, o.progress)
+	if err != nil {
+		// Say why a hermetic build's RUN may have failed; a cancelled one
+		// failed because it was cancelled.
+		if o.hermetic && ctx.Err() == nil {
+			return "", fmt.Errorf("build %s (hermetic: RUN instructions have no network): %w", cfPath, err)
+		}
+		return "", fmt.Errorf("build %s: %w", cfPath, err)
+	}
+	return imageID, nil
 }
 
 // errNoNetwork is what a hermetic build reports when a base image would
