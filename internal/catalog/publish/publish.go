@@ -123,6 +123,62 @@ var (
 // catalog.yaml and regenerates the READMEs. Run twice on the same tree it
 // changes nothing and pushes nothing.
 func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) {
+	p, items, err := startPublish(root, opts)
+	if err != nil {
+		return nil, err
+	}
+	// 1. Step images: build every one before pushing any, so a missing
+	// binary stops the run before the registry is touched.
+	names := p.stepNames(items)
+	images, err := p.buildStepImages(names)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range names {
+		if err := p.pushStepImage(ctx, s, images[s]); err != nil {
+			return nil, err
+		}
+	}
+	// 2. Pin them into the task YAMLs, and into the deploy gate, which
+	// runs the verify-policy step image (deploy/gate.yaml).
+	if err := p.pinStepImages(items); err != nil {
+		return nil, err
+	}
+	if err := p.recordStepImages(); err != nil {
+		return nil, err
+	}
+	// 3. Task bundles, then pipelines with their task references pinned
+	// to the bundles just published.
+	for _, kind := range []string{catalog.KindTask, catalog.KindPipeline} {
+		if err := p.publishBundles(ctx, kind); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.cat.Save(filepath.Join(root, catalog.FileName)); err != nil {
+		return nil, err
+	}
+	if _, err := taskdoc.WriteReadmes(ctx, root); err != nil {
+		return nil, err
+	}
+	return p.rep, nil
+}
+
+// publishRun is one Publish call: its options, the catalog it updates and
+// the report it fills in as it goes.
+type publishRun struct {
+	o    *options
+	root string
+	cat  *catalog.Catalog
+	// oldRegistry is the catalog's registry before this run: references
+	// to it are republished to o.registry.
+	oldRegistry string
+	rep         *Report
+}
+
+// startPublish applies the options and loads the tree and the catalog,
+// synced, failing before any work when there is nowhere to publish to or
+// no commit to record.
+func startPublish(root string, opts []Option) (*publishRun, []Item, error) {
 	o := &options{now: time.Now, created: time.Unix(0, 0), progress: io.Discard}
 	for _, opt := range opts {
 		opt(o)
@@ -132,77 +188,99 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 	}
 	items, c, _, err := loadSynced(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	oldRegistry := c.Registry
 	if o.registry == "" {
 		o.registry = c.Registry
 	}
 	if o.registry == "" {
-		return nil, errors.New("no registry: give --registry or set registry: in catalog.yaml")
+		return nil, nil, errors.New("no registry: give --registry or set registry: in catalog.yaml")
 	}
 	if err := o.source(root); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rep := &Report{StepImages: map[string]string{}, Commit: o.commit}
+	return &publishRun{o: o, root: root, cat: c, oldRegistry: oldRegistry, rep: rep}, items, nil
+}
 
-	// 1. Step images: build every one before pushing any, so a missing
-	// binary stops the run before the registry is touched.
+// ours says whether a pinned reference names the registry the catalog had
+// before this run or the one it publishes to: references to any other
+// registry are someone else's and stay as they are.
+func (p *publishRun) ours(registry string) bool {
+	return registry == p.oldRegistry || registry == p.o.registry
+}
+
+// stepNames are the steps whose images the items pin from our registry,
+// sorted.
+func (p *publishRun) stepNames(items []Item) []string {
 	steps := map[string]bool{}
 	for _, it := range items {
 		for _, img := range it.StepImages {
-			if m := stepPin.FindStringSubmatch(img); m != nil && (m[1] == oldRegistry || m[1] == o.registry) {
+			if m := stepPin.FindStringSubmatch(img); m != nil && p.ours(m[1]) {
 				steps[m[2]] = true
 			}
 		}
 	}
-	names := slices.Sorted(maps.Keys(steps))
+	return slices.Sorted(maps.Keys(steps))
+}
+
+// buildStepImages builds the image of each step from its binary.
+func (p *publishRun) buildStepImages(names []string) (map[string]v1.Image, error) {
 	images := map[string]v1.Image{}
 	for _, s := range names {
-		bin := filepath.Join(o.binDir, s)
+		bin := filepath.Join(p.o.binDir, s)
 		if _, err := os.Stat(bin); err != nil {
 			return nil, fmt.Errorf("step %s: binary %s missing: run `make build` first: %w", s, bin, err)
 		}
-		img, err := StepImage(bin, s, o.created)
+		img, err := StepImage(bin, s, p.o.created)
 		if err != nil {
 			return nil, fmt.Errorf("step %s: %w", s, err)
 		}
 		images[s] = img
 	}
-	for _, s := range names {
-		tag, err := o.ref(fmt.Sprintf("%s/step-%s:%s", o.registry, s, o.commit))
-		if err != nil {
-			return nil, err
-		}
-		h, err := images[s].Digest()
-		if err != nil {
-			return nil, err
-		}
-		d := tag.Context().Digest(h.String())
-		if o.present(ctx, d) {
-			// Same binary, same image: already pushed (and signed, when
-			// signing); pushing or attesting it again would only add
-			// duplicate attestations.
-			rep.StepImages[s] = d.String()
-			fmt.Fprintf(o.progress, "step image %s: unchanged\n", d)
-			continue
-		}
-		if _, err := bundle.Write(ctx, images[s], tag, o.remote); err != nil {
-			return nil, fmt.Errorf("step %s: %w", s, err)
-		}
-		sum, err := fileDigest(filepath.Join(o.binDir, s))
-		if err != nil {
-			return nil, err
-		}
-		if err := o.sign(ctx, d, "steps/"+s, []dependency{{URI: "file:bin/" + s, Digest: map[string]string{"sha256": sum}, Name: "binary"}}); err != nil {
-			return nil, err
-		}
-		rep.StepImages[s] = d.String()
-		fmt.Fprintf(o.progress, "step image %s\n", d)
-	}
+	return images, nil
+}
 
-	// 2. Pin them into the task YAMLs, and into the deploy gate, which
-	// runs the verify-policy step image (deploy/gate.yaml).
+// pushStepImage pushes and signs step s's image, tagged with the commit,
+// unless the registry already has it, and reports its digest.
+func (p *publishRun) pushStepImage(ctx context.Context, s string, img v1.Image) error {
+	o := p.o
+	tag, err := o.ref(fmt.Sprintf("%s/step-%s:%s", o.registry, s, o.commit))
+	if err != nil {
+		return err
+	}
+	h, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	d := tag.Context().Digest(h.String())
+	if o.present(ctx, d) {
+		// Same binary, same image: already pushed (and signed, when
+		// signing); pushing or attesting it again would only add
+		// duplicate attestations.
+		p.rep.StepImages[s] = d.String()
+		fmt.Fprintf(o.progress, "step image %s: unchanged\n", d)
+		return nil
+	}
+	if _, err := bundle.Write(ctx, img, tag, o.remote); err != nil {
+		return fmt.Errorf("step %s: %w", s, err)
+	}
+	sum, err := fileDigest(filepath.Join(o.binDir, s))
+	if err != nil {
+		return err
+	}
+	if err := o.sign(ctx, d, "steps/"+s, []dependency{{URI: "file:bin/" + s, Digest: map[string]string{"sha256": sum}, Name: "binary"}}); err != nil {
+		return err
+	}
+	p.rep.StepImages[s] = d.String()
+	fmt.Fprintf(o.progress, "step image %s\n", d)
+	return nil
+}
+
+// pinStepImages rewrites the step image references of the task YAMLs
+// and the DeployFiles present to the digests just published.
+func (p *publishRun) pinStepImages(items []Item) error {
 	var pinned []string
 	for _, it := range items {
 		if it.Kind == catalog.KindTask {
@@ -210,91 +288,101 @@ func Publish(ctx context.Context, root string, opts ...Option) (*Report, error) 
 		}
 	}
 	for _, f := range DeployFiles {
-		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+		if _, err := os.Stat(filepath.Join(p.root, f)); err == nil {
 			pinned = append(pinned, f)
 		}
 	}
 	for _, f := range pinned {
-		changed, err := rewrite(filepath.Join(root, f), stepPin, func(m []string) string {
-			if d, ok := rep.StepImages[m[2]]; ok && (m[1] == oldRegistry || m[1] == o.registry) {
+		changed, err := rewrite(filepath.Join(p.root, f), stepPin, func(m []string) string {
+			if d, ok := p.rep.StepImages[m[2]]; ok && p.ours(m[1]) {
 				return d
 			}
 			return m[0]
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if changed {
-			rep.Files = append(rep.Files, f)
+			p.rep.Files = append(p.rep.Files, f)
 		}
 	}
-	c.Registry = o.registry
-	// Record the pinned step images now, so the tree and catalog.yaml agree
-	// even if a bundle push below fails.
-	if items, err = Tree(root); err != nil {
-		return nil, err
-	}
-	if _, err := SyncCatalog(c, items); err != nil {
-		return nil, err
-	}
-	if err := c.Save(filepath.Join(root, catalog.FileName)); err != nil {
-		return nil, err
-	}
+	return nil
+}
 
-	// 3. Task bundles, then pipelines with their task references pinned
-	// to the bundles just published.
-	for _, kind := range []string{catalog.KindTask, catalog.KindPipeline} {
-		if items, err = Tree(root); err != nil {
-			return nil, err
+// recordStepImages saves catalog.yaml with the pinned step images now, so
+// the tree and catalog.yaml agree even if a bundle push fails.
+func (p *publishRun) recordStepImages() error {
+	p.cat.Registry = p.o.registry
+	items, err := Tree(p.root)
+	if err != nil {
+		return err
+	}
+	if _, err := SyncCatalog(p.cat, items); err != nil {
+		return err
+	}
+	return p.cat.Save(filepath.Join(p.root, catalog.FileName))
+}
+
+// publishBundles publishes the bundle of every item of one kind, from
+// the tree as it is now (with the pins of the steps before).
+func (p *publishRun) publishBundles(ctx context.Context, kind string) error {
+	items, err := Tree(p.root)
+	if err != nil {
+		return err
+	}
+	if _, err := SyncCatalog(p.cat, items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.Kind != kind {
+			continue
 		}
-		if _, err := SyncCatalog(c, items); err != nil {
-			return nil, err
+		if kind == catalog.KindPipeline {
+			if it, err = p.pinTaskBundles(it); err != nil {
+				return err
+			}
 		}
-		for _, it := range items {
-			if it.Kind != kind {
-				continue
+		pub, err := p.o.publishItem(ctx, p.root, p.cat, it)
+		if err != nil {
+			return err
+		}
+		p.rep.Bundles = append(p.rep.Bundles, *pub)
+	}
+	return nil
+}
+
+// pinTaskBundles rewrites a pipeline's task bundle references to the
+// bundles in the catalog and returns the item read again when that
+// changed the file.
+func (p *publishRun) pinTaskBundles(it Item) (Item, error) {
+	changed, err := rewrite(filepath.Join(p.root, it.Path), bundlePin, p.taskBundle)
+	if err != nil {
+		return it, err
+	}
+	if !changed {
+		return it, nil
+	}
+	p.rep.Files = append(p.rep.Files, it.Path)
+	return readItem(p.root, it.Path, it.Kind, it.Name)
+}
+
+// taskBundle is the catalog's bundle for a bundlePin match m of our
+// registry, or m unchanged when there is none.
+func (p *publishRun) taskBundle(m []string) string {
+	if !p.ours(m[1]) {
+		return m[0]
+	}
+	for _, e := range p.cat.Tasks {
+		if e.Name != m[2] {
+			continue
+		}
+		for _, v := range e.Versions {
+			if catalog.BundleTag(v.Version) == m[3] && v.Bundle != "" {
+				return v.Bundle
 			}
-			if kind == catalog.KindPipeline {
-				changed, err := rewrite(filepath.Join(root, it.Path), bundlePin, func(m []string) string {
-					if m[1] != oldRegistry && m[1] != o.registry {
-						return m[0]
-					}
-					for _, e := range c.Tasks {
-						if e.Name != m[2] {
-							continue
-						}
-						for _, v := range e.Versions {
-							if catalog.BundleTag(v.Version) == m[3] && v.Bundle != "" {
-								return v.Bundle
-							}
-						}
-					}
-					return m[0]
-				})
-				if err != nil {
-					return nil, err
-				}
-				if changed {
-					rep.Files = append(rep.Files, it.Path)
-					if it, err = readItem(root, it.Path, it.Kind, it.Name); err != nil {
-						return nil, err
-					}
-				}
-			}
-			p, err := o.publishItem(ctx, root, c, it)
-			if err != nil {
-				return nil, err
-			}
-			rep.Bundles = append(rep.Bundles, *p)
 		}
 	}
-	if err := c.Save(filepath.Join(root, catalog.FileName)); err != nil {
-		return nil, err
-	}
-	if _, err := taskdoc.WriteReadmes(ctx, root); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return m[0]
 }
 
 // present says whether d is in the registry and, when publish signs, has
