@@ -95,6 +95,36 @@ func planGomod(srcDir, rel, stage string, proxy string) ([]download, []*componen
 	dir := filepath.Join(srcDir, filepath.FromSlash(rel))
 	gomodName := filepath.ToSlash(filepath.Join(rel, "go.mod"))
 	gosumName := filepath.ToSlash(filepath.Join(rel, "go.sum"))
+	mf, sums, err := readGoModAndSum(dir, gomodName, gosumName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkRequirementsPinned(mf, sums, gosumName); err != nil {
+		return nil, nil, err
+	}
+	var downloads []download
+	var comps []*component
+	for _, mv := range sortedModuleVersions(sums) {
+		e := sums[mv]
+		loc, err := proxyLocation(mv, gosumName, stage, proxy)
+		if err != nil {
+			return nil, nil, err
+		}
+		if e.ModHash != "" {
+			downloads = append(downloads, goModDownload(loc, e.ModHash))
+		}
+		if e.ZipHash != "" {
+			d := moduleZipDownload(mv, loc, e.ZipHash)
+			comps = append(comps, d.comp)
+			downloads = append(downloads, d)
+		}
+	}
+	return downloads, comps, nil
+}
+
+// readGoModAndSum reads go.mod and go.sum in dir; go.sum may be absent
+// (a module without dependencies has none).
+func readGoModAndSum(dir, gomodName, gosumName string) (*modfile.File, map[module.Version]*goSumEntry, error) {
 	modData, err := os.ReadFile(filepath.Join(dir, "go.mod"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("gomod: %w", err)
@@ -111,6 +141,12 @@ func planGomod(srcDir, rel, stage string, proxy string) ([]download, []*componen
 	if err != nil {
 		return nil, nil, err
 	}
+	return mf, sums, nil
+}
+
+// checkRequirementsPinned fails with every requirement of go.mod, as
+// replaced, whose go.mod hash go.sum does not pin.
+func checkRequirementsPinned(mf *modfile.File, sums map[module.Version]*goSumEntry, gosumName string) error {
 	replaced := map[module.Version]module.Version{}
 	replacedAny := map[string]module.Version{}
 	for _, r := range mf.Replace {
@@ -136,9 +172,14 @@ func planGomod(srcDir, rel, stage string, proxy string) ([]download, []*componen
 		}
 	}
 	if len(unpinned) > 0 {
-		return nil, nil, &UnpinnedError{File: gosumName, Packages: unpinned}
+		return &UnpinnedError{File: gosumName, Packages: unpinned}
 	}
+	return nil
+}
 
+// sortedModuleVersions orders go.sum's modules by path, then version, so
+// the downloads and the SBOM do not depend on map order.
+func sortedModuleVersions(sums map[module.Version]*goSumEntry) []module.Version {
 	keys := make([]module.Version, 0, len(sums))
 	for k := range sums {
 		keys = append(keys, k)
@@ -149,88 +190,103 @@ func planGomod(srcDir, rel, stage string, proxy string) ([]download, []*componen
 		}
 		return keys[i].Version < keys[j].Version
 	})
-	var downloads []download
-	var comps []*component
-	for _, mv := range keys {
-		e := sums[mv]
-		ep, err := module.EscapePath(mv.Path)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", gosumName, err)
-		}
-		ev, err := module.EscapeVersion(mv.Version)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", gosumName, err)
-		}
-		base := proxy + "/" + ep + "/@v/" + ev
-		destBase := filepath.Join(stage, filepath.FromSlash(GomodCacheDir), "cache", "download", filepath.FromSlash(ep), "@v", ev)
-		what := mv.Path + " " + mv.Version
-		if e.ModHash != "" {
-			want := e.ModHash
-			hx, _ := h1Hex(want)
-			downloads = append(downloads, download{
-				what: what + " (go.mod)", url: base + ".mod", dest: destBase + ".mod",
-				cacheKey: "h1mod/" + hx,
-				verify: func(p string) error {
-					got, err := dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) { return os.Open(p) })
-					if err != nil {
-						return err
-					}
-					if got != want {
-						return &ChecksumError{What: what + " (go.mod)", URL: base + ".mod", Want: want, Got: got}
-					}
-					return nil
-				},
-			})
-		}
-		if e.ZipHash != "" {
-			want := e.ZipHash
-			hx, _ := h1Hex(want)
-			mv := mv
-			c := &component{
-				kind: TypeGomod, name: mv.Path, version: mv.Version,
-				purl:        goPURL(mv),
-				downloadURL: base + ".zip",
-				file:        filepath.ToSlash(filepath.Join(GomodCacheDir, "cache", "download", ep, "@v", ev+".zip")),
-				pin:         want,
-			}
-			comps = append(comps, c)
-			downloads = append(downloads, download{
-				what: what, url: base + ".zip", dest: destBase + ".zip",
-				cacheKey: "h1/" + hx,
-				verify: func(p string) error {
-					// CheckZip rejects what the go command would refuse to
-					// extract (paths outside the module, duplicates, size
-					// limits) before the hash is compared.
-					if _, err := modzip.CheckZip(mv, p); err != nil {
-						return fmt.Errorf("%s: %s is not a valid module zip: %w", what, base+".zip", err)
-					}
-					got, err := dirhash.HashZip(p, dirhash.Hash1)
-					if err != nil {
-						return fmt.Errorf("%s: %w", what, err)
-					}
-					if got != want {
-						return &ChecksumError{What: what, URL: base + ".zip", Want: want, Got: got}
-					}
-					return nil
-				},
-				after: func() error {
-					// What `go mod download` writes beside the zip: its hash
-					// (so the go command need not hash it again) and an info
-					// file naming the version. The info's time is not pinned
-					// by go.sum, so it is left out rather than trusted.
-					if err := os.WriteFile(destBase+".ziphash", []byte(want), 0o644); err != nil {
-						return err
-					}
-					info, _ := json.Marshal(struct{ Version string }{mv.Version})
-					return os.WriteFile(destBase+".info", info, 0o644)
-				},
-				comp: c,
-			})
-		}
-	}
-	return downloads, comps, nil
+	return keys
 }
 
+// moduleLocation is where one module version's files come from and go,
+// each without its extension (.mod, .zip).
+type moduleLocation struct {
+	what    string // "path version", for messages
+	url     string // on the proxy
+	dest    string // in the staged GOMODCACHE's cache/download
+	zipFile string // the zip relative to the output directory, for the SBOM
+}
+
+// proxyLocation escapes mv as the module proxy protocol and GOMODCACHE
+// both spell it; go.sum is named in the error of a path or version that
+// cannot be.
+func proxyLocation(mv module.Version, gosumName, stage, proxy string) (moduleLocation, error) {
+	ep, err := module.EscapePath(mv.Path)
+	if err != nil {
+		return moduleLocation{}, fmt.Errorf("%s: %w", gosumName, err)
+	}
+	ev, err := module.EscapeVersion(mv.Version)
+	if err != nil {
+		return moduleLocation{}, fmt.Errorf("%s: %w", gosumName, err)
+	}
+	return moduleLocation{
+		what:    mv.Path + " " + mv.Version,
+		url:     proxy + "/" + ep + "/@v/" + ev,
+		dest:    filepath.Join(stage, filepath.FromSlash(GomodCacheDir), "cache", "download", filepath.FromSlash(ep), "@v", ev),
+		zipFile: filepath.ToSlash(filepath.Join(GomodCacheDir, "cache", "download", ep, "@v", ev+".zip")),
+	}, nil
+}
+
+// goModDownload fetches the module's go.mod, pinned by go.sum's
+// "/go.mod" hash.
+func goModDownload(loc moduleLocation, want string) download {
+	hx, _ := h1Hex(want)
+	return download{
+		what: loc.what + " (go.mod)", url: loc.url + ".mod", dest: loc.dest + ".mod",
+		cacheKey: "h1mod/" + hx,
+		verify: func(p string) error {
+			got, err := dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) { return os.Open(p) })
+			if err != nil {
+				return err
+			}
+			if got != want {
+				return &ChecksumError{What: loc.what + " (go.mod)", URL: loc.url + ".mod", Want: want, Got: got}
+			}
+			return nil
+		},
+	}
+}
+
+// moduleZipDownload fetches the module's zip, pinned by go.sum's hash of
+// its files; the zip is the SBOM component.
+func moduleZipDownload(mv module.Version, loc moduleLocation, want string) download {
+	hx, _ := h1Hex(want)
+	what, zipURL := loc.what, loc.url+".zip"
+	c := &component{
+		kind: TypeGomod, name: mv.Path, version: mv.Version,
+		purl:        goPURL(mv),
+		downloadURL: zipURL,
+		file:        loc.zipFile,
+		pin:         want,
+	}
+	return download{
+		what: what, url: zipURL, dest: loc.dest + ".zip",
+		cacheKey: "h1/" + hx,
+		verify: func(p string) error {
+			// CheckZip rejects what the go command would refuse to
+			// extract (paths outside the module, duplicates, size
+			// limits) before the hash is compared.
+			if _, err := modzip.CheckZip(mv, p); err != nil {
+				return fmt.Errorf("%s: %s is not a valid module zip: %w", what, zipURL, err)
+			}
+			got, err := dirhash.HashZip(p, dirhash.Hash1)
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			if got != want {
+				return &ChecksumError{What: what, URL: zipURL, Want: want, Got: got}
+			}
+			return nil
+		},
+		after: func() error {
+			// What `go mod download` writes beside the zip: its hash
+			// (so the go command need not hash it again) and an info
+			// file naming the version. The info's time is not pinned
+			// by go.sum, so it is left out rather than trusted.
+			if err := os.WriteFile(loc.dest+".ziphash", []byte(want), 0o644); err != nil {
+				return err
+			}
+			info, _ := json.Marshal(struct{ Version string }{mv.Version})
+			return os.WriteFile(loc.dest+".info", info, 0o644)
+		},
+		comp: c,
+	}
+}
 func goPURL(mv module.Version) string {
 	return "pkg:golang/" + purlPath(mv.Path) + "@" + purlEscape(mv.Version)
 }

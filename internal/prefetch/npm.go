@@ -122,105 +122,138 @@ func npmNameFromKey(key string) string {
 // parent's tarball.
 func planNPM(srcDir, rel, stage, registry string) ([]download, []*component, func() error, error) {
 	name := filepath.ToSlash(filepath.Join(rel, "package-lock.json"))
-	data, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(rel), "package-lock.json"))
+	lockPath := filepath.Join(srcDir, filepath.FromSlash(rel), "package-lock.json")
+	lock, err := readNPMLock(lockPath, name)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("npm: %w", err)
+		return nil, nil, nil, err
 	}
-	var lock npmLock
-	if err := json.Unmarshal(data, &lock); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if lock.LockfileVersion < 2 || lock.Packages == nil {
-		return nil, nil, nil, fmt.Errorf("%s: lockfileVersion %d has no \"packages\": regenerate it with npm 7 or later (lockfileVersion 2 or 3)", name, lock.LockfileVersion)
-	}
+	pl := &npmPlan{stage: stage, registry: registry, seen: map[string]*component{}, filled: map[string]string{}}
 	keys := make([]string, 0, len(lock.Packages))
 	for k := range lock.Packages {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var unpinned, bad []string
-	var downloads []download
-	var comps []*component
-	seen := map[string]*component{}
-	filled := map[string]string{}
 	for _, key := range keys {
-		p := lock.Packages[key]
-		pkgName := npmNameFromKey(key)
-		if key == "" || pkgName == "" || p.Link || p.InBundle {
-			continue
-		}
-		if p.Name != "" {
-			pkgName = p.Name // an alias installs another package
-		}
-		what := pkgName + "@" + p.Version + " (" + key + ")"
-		if strings.HasPrefix(p.Resolved, "file:") {
-			continue // a tarball or folder in the source
-		}
-		if p.Resolved == "" && p.Integrity != "" && p.Version != "" && !strings.ContainsAny(p.Version, ":/") {
-			// npm leaves registry URLs out of the lockfile with
-			// omit-lockfile-registry-resolved; the tarball is then the
-			// registry's, still pinned by its integrity.
-			p.Resolved = registry + "/" + pkgName + "/-/" + path.Base(pkgName) + "-" + p.Version + ".tgz"
-			filled[key] = p.Resolved
-		}
-		if p.Resolved == "" || p.Integrity == "" {
-			unpinned = append(unpinned, what)
-			continue
-		}
-		u, err := url.Parse(p.Resolved)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			bad = append(bad, what+": resolved "+p.Resolved+" is not an http(s) URL")
-			continue
-		}
-		pin, err := parseSRI(p.Integrity)
-		if err != nil {
-			bad = append(bad, what+": "+err.Error())
-			continue
-		}
-		hx := hex.EncodeToString(pin.digest)
-		if c := seen[pin.String()]; c != nil {
-			continue // the same tarball, installed at two places
-		}
-		c := &component{
-			kind: TypeNPM, name: pkgName, version: p.Version,
-			purl:        npmPURL(pkgName, p.Version),
-			downloadURL: p.Resolved,
-			file:        filepath.ToSlash(filepath.Join(NPMCacheDir, "_cacache", "content-v2", pin.algo, hx[:2], hx[2:4], hx[4:])),
-			pin:         pin.String(),
-			extraHashes: map[string]string{pin.algo: hx},
-		}
-		seen[pin.String()] = c
-		comps = append(comps, c)
-		pin, resolved := pin, p.Resolved
-		downloads = append(downloads, download{
-			what: what, url: resolved, dest: filepath.Join(stage, filepath.FromSlash(c.file)),
-			cacheKey: pin.algo + "/" + hx,
-			verify: func(path string) error {
-				got, err := fileDigest(path, pin.algo)
-				if err != nil {
-					return err
-				}
-				if string(got) != string(pin.digest) {
-					return &ChecksumError{What: what, URL: resolved, Want: pin.String(),
-						Got: pin.algo + "-" + base64.StdEncoding.EncodeToString(got)}
-				}
-				return nil
-			},
-			comp: c,
-		})
+		pl.add(key, lock.Packages[key])
 	}
-	if len(unpinned) > 0 {
-		return nil, nil, nil, &UnpinnedError{File: name, Packages: unpinned, Why: "not pinned by a checksum (no resolved URL and integrity)"}
+	if len(pl.unpinned) > 0 {
+		return nil, nil, nil, &UnpinnedError{File: name, Packages: pl.unpinned, Why: "not pinned by a checksum (no resolved URL and integrity)"}
 	}
-	if len(bad) > 0 {
-		return nil, nil, nil, fmt.Errorf("%s: %s", name, strings.Join(bad, "; "))
+	if len(pl.bad) > 0 {
+		return nil, nil, nil, fmt.Errorf("%s: %s", name, strings.Join(pl.bad, "; "))
 	}
 	var finish func() error
-	if len(filled) > 0 {
-		lockPath := filepath.Join(srcDir, filepath.FromSlash(rel), "package-lock.json")
-		finish = func() error { return fillResolved(lockPath, name, filled) }
+	if len(pl.filled) > 0 {
+		finish = func() error { return fillResolved(lockPath, name, pl.filled) }
 	}
-	return downloads, comps, finish, nil
+	return pl.downloads, pl.comps, finish, nil
+}
+
+// readNPMLock reads the lockfile at lockPath, named name in errors, and
+// refuses one too old to list every package with its integrity.
+func readNPMLock(lockPath, name string) (*npmLock, error) {
+	data, err := os.ReadFile(lockPath)
+	if err != nil {
+		return nil, fmt.Errorf("npm: %w", err)
+	}
+	var lock npmLock
+	if err := json.Unmarshal(data, &lock); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if lock.LockfileVersion < 2 || lock.Packages == nil {
+		return nil, fmt.Errorf("%s: lockfileVersion %d has no \"packages\": regenerate it with npm 7 or later (lockfileVersion 2 or 3)", name, lock.LockfileVersion)
+	}
+	return &lock, nil
+}
+
+// npmPlan gathers, entry by entry, what a lockfile asks for, and every
+// entry that is not pinned or not fetchable, so that all of them are
+// reported at once.
+type npmPlan struct {
+	stage, registry string
+	unpinned, bad   []string
+	downloads       []download
+	comps           []*component
+	seen            map[string]*component // by integrity
+	filled          map[string]string     // resolved URLs the lockfile left out, by key
+}
+
+// add plans the lockfile entry key.
+func (pl *npmPlan) add(key string, p npmLockPackage) {
+	pkgName := npmNameFromKey(key)
+	if key == "" || pkgName == "" || p.Link || p.InBundle {
+		return
+	}
+	if p.Name != "" {
+		pkgName = p.Name // an alias installs another package
+	}
+	what := pkgName + "@" + p.Version + " (" + key + ")"
+	if strings.HasPrefix(p.Resolved, "file:") {
+		return // a tarball or folder in the source
+	}
+	if p.Resolved == "" && p.Integrity != "" && p.Version != "" && !strings.ContainsAny(p.Version, ":/") {
+		// npm leaves registry URLs out of the lockfile with
+		// omit-lockfile-registry-resolved; the tarball is then the
+		// registry's, still pinned by its integrity.
+		p.Resolved = pl.registry + "/" + pkgName + "/-/" + path.Base(pkgName) + "-" + p.Version + ".tgz"
+		pl.filled[key] = p.Resolved
+	}
+	if p.Resolved == "" || p.Integrity == "" {
+		pl.unpinned = append(pl.unpinned, what)
+		return
+	}
+	u, err := url.Parse(p.Resolved)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		pl.bad = append(pl.bad, what+": resolved "+p.Resolved+" is not an http(s) URL")
+		return
+	}
+	pin, err := parseSRI(p.Integrity)
+	if err != nil {
+		pl.bad = append(pl.bad, what+": "+err.Error())
+		return
+	}
+	if c := pl.seen[pin.String()]; c != nil {
+		return // the same tarball, installed at two places
+	}
+	c := npmComponent(pkgName, p.Version, p.Resolved, pin)
+	pl.seen[pin.String()] = c
+	pl.comps = append(pl.comps, c)
+	pl.downloads = append(pl.downloads, npmDownload(what, p.Resolved, pin, c, pl.stage))
+}
+
+// npmComponent is the tarball as the SBOM lists it, at its place in npm's
+// content-addressed cache.
+func npmComponent(pkgName, version, resolved string, pin sri) *component {
+	hx := hex.EncodeToString(pin.digest)
+	return &component{
+		kind: TypeNPM, name: pkgName, version: version,
+		purl:        npmPURL(pkgName, version),
+		downloadURL: resolved,
+		file:        filepath.ToSlash(filepath.Join(NPMCacheDir, "_cacache", "content-v2", pin.algo, hx[:2], hx[2:4], hx[4:])),
+		pin:         pin.String(),
+		extraHashes: map[string]string{pin.algo: hx},
+	}
+}
+
+// npmDownload fetches the tarball of c from resolved and checks it
+// against the integrity pin.
+func npmDownload(what, resolved string, pin sri, c *component, stage string) download {
+	return download{
+		what: what, url: resolved, dest: filepath.Join(stage, filepath.FromSlash(c.file)),
+		cacheKey: pin.algo + "/" + hex.EncodeToString(pin.digest),
+		verify: func(path string) error {
+			got, err := fileDigest(path, pin.algo)
+			if err != nil {
+				return err
+			}
+			if string(got) != string(pin.digest) {
+				return &ChecksumError{What: what, URL: resolved, Want: pin.String(),
+					Got: pin.algo + "-" + base64.StdEncoding.EncodeToString(got)}
+			}
+			return nil
+		},
+		comp: c,
+	}
 }
 
 func npmPURL(name, version string) string {

@@ -190,6 +190,61 @@ type Result struct {
 // Prefetch fetches the dependencies of pkgs, whose lockfiles are in
 // srcDir, into outDir (absent or empty).
 func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts ...Option) (*Result, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if pkgs, err = normalizePackages(pkgs); err != nil {
+		return nil, err
+	}
+	if err := checkDirs(srcDir, outDir); err != nil {
+		return nil, err
+	}
+	// Everything is staged inside the output directory and moved up only
+	// when all of it was fetched and checked (the output may be a
+	// workspace's mount point, which cannot itself be renamed).
+	stage, err := os.MkdirTemp(outDir, ".partial-")
+	if err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	defer os.RemoveAll(stage)
+
+	f := &fetcher{client: o.client, cacheDir: o.cacheDir, progress: o.progress}
+	pl, err := planPackages(ctx, f, o, srcDir, stage, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	cached, err := fetchAll(ctx, f, pl.downloads, o.parallelism)
+	if err != nil {
+		return nil, err
+	}
+	for _, finish := range pl.finishers {
+		if err := finish(); err != nil {
+			return nil, err
+		}
+	}
+	env := Env(o.mountPath, pl.types)
+	serial, digest, err := writeEnvAndSBOM(stage, env, pl.comps, o.now)
+	if err != nil {
+		return nil, err
+	}
+	if err := moveStaged(stage, outDir); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.progress, "prefetch: %d dependencies, %d files (%d from the cache) in %s\n", len(pl.comps), len(pl.downloads), cached, outDir)
+	return &Result{
+		Components: len(pl.comps),
+		Files:      len(pl.downloads),
+		Cached:     cached,
+		SBOM:       filepath.Join(outDir, SBOMFile),
+		SBOMDigest: digest,
+		SBOMSerial: serial,
+		Env:        env,
+	}, nil
+}
+
+// newOptions applies opts over the defaults.
+func newOptions(opts []Option) (*options, error) {
 	o := &options{
 		goProxy:     DefaultGoProxy,
 		pipIndex:    DefaultPipIndex,
@@ -205,6 +260,12 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 			return nil, err
 		}
 	}
+	return o, nil
+}
+
+// normalizePackages checks and normalizes a copy of pkgs, so the caller's
+// slice is left as it was.
+func normalizePackages(pkgs []Package) ([]Package, error) {
 	if len(pkgs) == 0 {
 		return nil, errors.New("no packages to prefetch")
 	}
@@ -214,101 +275,107 @@ func Prefetch(ctx context.Context, srcDir, outDir string, pkgs []Package, opts .
 			return nil, fmt.Errorf("package %d: %w", i, err)
 		}
 	}
+	return pkgs, nil
+}
+
+// checkDirs makes sure srcDir is a directory and outDir an empty one,
+// creating it when it is absent.
+func checkDirs(srcDir, outDir string) error {
 	if fi, err := os.Stat(srcDir); err != nil {
-		return nil, fmt.Errorf("source directory: %w", err)
+		return fmt.Errorf("source directory: %w", err)
 	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("source directory %s is not a directory", srcDir)
+		return fmt.Errorf("source directory %s is not a directory", srcDir)
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return fmt.Errorf("output directory: %w", err)
 	}
 	if ents, err := os.ReadDir(outDir); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return fmt.Errorf("output directory: %w", err)
 	} else if len(ents) > 0 {
-		return nil, fmt.Errorf("output directory %s is not empty", outDir)
+		return fmt.Errorf("output directory %s is not empty", outDir)
 	}
-	// Everything is staged inside the output directory and moved up only
-	// when all of it was fetched and checked (the output may be a
-	// workspace's mount point, which cannot itself be renamed).
-	stage, err := os.MkdirTemp(outDir, ".partial-")
-	if err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
-	}
-	defer os.RemoveAll(stage)
+	return nil
+}
 
-	f := &fetcher{client: o.client, cacheDir: o.cacheDir, progress: o.progress}
-	var downloads []download
-	var comps []*component
-	types := map[string]bool{}
-	var finishers []func() error
+// fetchPlan is what the lockfiles of all the packages ask for.
+type fetchPlan struct {
+	downloads []download
+	comps     []*component
+	types     map[string]bool // the package types, for Env
+	// finishers run once everything is fetched (npm's fills the
+	// lockfile's resolved URLs in).
+	finishers []func() error
+}
+
+// planPackages reads each package's lockfile, in order, and lists what
+// to fetch, saying on progress how much each one needs.
+func planPackages(ctx context.Context, f *fetcher, o *options, srcDir, stage string, pkgs []Package) (*fetchPlan, error) {
+	pl := &fetchPlan{types: map[string]bool{}}
 	for _, p := range pkgs {
-		var d []download
-		var c []*component
-		var finish func() error
-		var err error
-		switch p.Type {
-		case TypeGomod:
-			d, c, err = planGomod(srcDir, p.Path, stage, o.goProxy)
-		case TypeNPM:
-			d, c, finish, err = planNPM(srcDir, p.Path, stage, o.npmRegistry)
-		case TypePip:
-			d, c, err = planPip(ctx, f, srcDir, p, stage, o.pipIndex)
-		case TypeGeneric:
-			d, c, err = planGeneric(srcDir, p, stage)
-		}
+		d, c, finish, err := planPackage(ctx, f, o, srcDir, stage, p)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(o.progress, "prefetch: %s in %s: %d files to fetch\n", p.Type, p.Path, len(d))
-		types[p.Type] = true
+		pl.types[p.Type] = true
 		if finish != nil {
-			finishers = append(finishers, finish)
+			pl.finishers = append(pl.finishers, finish)
 		}
-		downloads = append(downloads, d...)
-		comps = append(comps, c...)
+		pl.downloads = append(pl.downloads, d...)
+		pl.comps = append(pl.comps, c...)
 	}
 	// Two lockfiles may pin the same file: fetch it once.
-	downloads = dedupe(downloads)
+	pl.downloads = dedupe(pl.downloads)
+	return pl, nil
+}
 
-	cached, err := fetchAll(ctx, f, downloads, o.parallelism)
-	if err != nil {
-		return nil, err
+// planPackage lists what one package's lockfile asks for, by its type.
+func planPackage(ctx context.Context, f *fetcher, o *options, srcDir, stage string, p Package) ([]download, []*component, func() error, error) {
+	switch p.Type {
+	case TypeGomod:
+		d, c, err := planGomod(srcDir, p.Path, stage, o.goProxy)
+		return d, c, nil, err
+	case TypeNPM:
+		return planNPM(srcDir, p.Path, stage, o.npmRegistry)
+	case TypePip:
+		d, c, err := planPip(ctx, f, srcDir, p, stage, o.pipIndex)
+		return d, c, nil, err
+	case TypeGeneric:
+		d, c, err := planGeneric(srcDir, p, stage)
+		return d, c, nil, err
 	}
-	for _, finish := range finishers {
-		if err := finish(); err != nil {
-			return nil, err
-		}
-	}
-	env := Env(o.mountPath, types)
+	return nil, nil, nil, nil
+}
+
+// writeEnvAndSBOM writes prefetch.env and the SBOM into the staging
+// directory and returns the SBOM's serial number and digest. The clock is
+// read once prefetch.env is written, as late as it can be.
+func writeEnvAndSBOM(stage string, env []string, comps []*component, now func() time.Time) (serial, digest string, err error) {
 	if err := writeEnv(filepath.Join(stage, EnvFile), env); err != nil {
-		return nil, err
+		return "", "", err
 	}
-	sbomData, serial, digest, err := encodeSBOM(comps, o.now())
+	sbomData, serial, digest, err := encodeSBOM(comps, now())
 	if err != nil {
-		return nil, err
+		return "", "", err
 	}
 	if err := os.WriteFile(filepath.Join(stage, SBOMFile), sbomData, 0o644); err != nil {
-		return nil, err
+		return "", "", err
 	}
+	return serial, digest, nil
+}
+
+// moveStaged moves everything in the staging directory up into outDir.
+func moveStaged(stage, outDir string) error {
 	ents, err := os.ReadDir(stage)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, e := range ents {
 		if err := os.Rename(filepath.Join(stage, e.Name()), filepath.Join(outDir, e.Name())); err != nil {
-			return nil, fmt.Errorf("output directory: %w", err)
+			return fmt.Errorf("output directory: %w", err)
 		}
 	}
-	fmt.Fprintf(o.progress, "prefetch: %d dependencies, %d files (%d from the cache) in %s\n", len(comps), len(downloads), cached, outDir)
-	return &Result{
-		Components: len(comps),
-		Files:      len(downloads),
-		Cached:     cached,
-		SBOM:       filepath.Join(outDir, SBOMFile),
-		SBOMDigest: digest,
-		SBOMSerial: serial,
-		Env:        env,
-	}, nil
+	return nil
 }
 
 func dedupe(ds []download) []download {

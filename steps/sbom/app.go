@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,47 +93,55 @@ a layer whose bytes do not match its digests).`,
 }
 
 func run(c *cli.Context) error {
+	inv, err := parseInvocation(c)
+	if err != nil {
+		return err
+	}
+	res, err := sbom.Generate(c.Context, inv.req, inv.opts...)
+	if err != nil {
+		return err
+	}
+	if out := inv.output; out != "" {
+		if err := writeOutputs(c, out, res); err != nil {
+			return err
+		}
+	}
+	printSummary(c.App.ErrWriter, res)
+	return writeResults(c, res)
+}
+
+// invocation is what the flags ask run to do: the SBOM to generate, and
+// where to write it ("" for nowhere, "-" for stdout).
+type invocation struct {
+	req    sbom.Request
+	opts   []sbom.Option
+	output string
+}
+
+// parseInvocation reads and checks the flags, creating --output-dir.
+func parseInvocation(c *cli.Context) (*invocation, error) {
 	if c.NArg() > 0 {
-		return stepcli.Usagef("unexpected arguments %q", c.Args().Slice())
+		return nil, stepcli.Usagef("unexpected arguments %q", c.Args().Slice())
 	}
 	f, err := sbom.ParseFormat(c.String("format"))
 	if err != nil {
-		return stepcli.Usagef("--format: %v", err)
+		return nil, stepcli.Usagef("--format: %v", err)
 	}
-	insecure := remoteopt.Insecure(!c.Bool("tls-verify"))
-	ref, err := remoteopt.ParseReference(c.String("image"), insecure)
+	ref, err := imageReference(c)
 	if err != nil {
-		return stepcli.Usagef("--image: %v", err)
+		return nil, err
 	}
-	if d := c.String("digest"); d != "" {
-		if pinned, ok := ref.(name.Digest); ok && pinned.DigestStr() != d {
-			return stepcli.Usagef("--digest %s disagrees with --image %s", d, ref)
-		}
-		if ref, err = remoteopt.ParseDigest(ref.Context().Name()+"@"+d, insecure); err != nil {
-			return stepcli.Usagef("--digest: %v", err)
-		}
-	}
-	output := c.String("output")
-	if dir := c.String("output-dir"); dir != "" {
-		if output != "" {
-			return stepcli.Usagef("--output and --output-dir exclude each other")
-		}
-		name := filepath.Clean(c.String("output-name"))
-		if name == "." || filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return stepcli.Usagef("--output-name %q must be a relative path inside --output-dir", c.String("output-name"))
-		}
-		output = filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(output), 0o755); err != nil {
-			return fmt.Errorf("--output-dir: %w", err)
-		}
+	output, err := outputPath(c)
+	if err != nil {
+		return nil, err
 	}
 	if d := c.String("oci-layout"); d != "" {
 		if fi, err := os.Stat(filepath.Join(d, "index.json")); err != nil || fi.IsDir() {
-			return stepcli.Usagef("--oci-layout %s: no index.json (not an OCI image layout)", d)
+			return nil, stepcli.Usagef("--oci-layout %s: no index.json (not an OCI image layout)", d)
 		}
 	}
 	if c.Int64("max-file-size") <= 0 || c.Int64("max-layer-size") <= 0 {
-		return stepcli.Usagef("--max-file-size and --max-layer-size must be positive")
+		return nil, stepcli.Usagef("--max-file-size and --max-layer-size must be positive")
 	}
 	opts := []sbom.Option{
 		sbom.WithProgress(c.App.ErrWriter),
@@ -145,32 +154,85 @@ func run(c *cli.Context) error {
 		sbom.WithRemoteOptions(remoteopt.Options(c.Context)...),
 		sbom.WithLayerLimits(layerfs.WithMaxFileSize(c.Int64("max-file-size")), layerfs.WithMaxTotalSize(c.Int64("max-layer-size"))),
 	}
-	if p := c.String("prefetch-sbom"); p != "" {
-		if _, err := os.Stat(p); os.IsNotExist(err) {
-			fmt.Fprintf(c.App.ErrWriter, "sbom: no prefetch SBOM at %s: nothing was prefetched\n", p)
-		} else {
-			if f != sbom.CycloneDX {
-				return stepcli.Usagef("--prefetch-sbom needs --format cyclonedx")
-			}
-			comps, err := sbom.ReadPrefetchSBOM(p)
-			if err != nil {
-				return stepcli.Usagef("--prefetch-sbom: %v", err)
-			}
-			fmt.Fprintf(c.App.ErrWriter, "sbom: merging %d prefetched dependencies from %s\n", len(comps), p)
-			opts = append(opts, sbom.WithPrefetched(comps))
-		}
-	}
-	res, err := sbom.Generate(c.Context, sbom.Request{
-		Reference: ref, Layout: c.String("oci-layout"), Format: f, Attach: c.Bool("attach"),
-	}, opts...)
+	prefetched, err := prefetchOptions(c, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if out := output; out != "" {
-		if err := writeOutputs(c, out, res); err != nil {
-			return err
+	return &invocation{
+		req: sbom.Request{
+			Reference: ref, Layout: c.String("oci-layout"), Format: f, Attach: c.Bool("attach"),
+		},
+		opts:   append(opts, prefetched...),
+		output: output,
+	}, nil
+}
+
+// imageReference is --image, pinned to --digest when that is given.
+func imageReference(c *cli.Context) (name.Reference, error) {
+	insecure := remoteopt.Insecure(!c.Bool("tls-verify"))
+	ref, err := remoteopt.ParseReference(c.String("image"), insecure)
+	if err != nil {
+		return nil, stepcli.Usagef("--image: %v", err)
+	}
+	if d := c.String("digest"); d != "" {
+		if pinned, ok := ref.(name.Digest); ok && pinned.DigestStr() != d {
+			return nil, stepcli.Usagef("--digest %s disagrees with --image %s", d, ref)
+		}
+		if ref, err = remoteopt.ParseDigest(ref.Context().Name()+"@"+d, insecure); err != nil {
+			return nil, stepcli.Usagef("--digest: %v", err)
 		}
 	}
+	return ref, nil
+}
+
+// outputPath is --output, or --output-name inside --output-dir, whose
+// parent directories it creates.
+func outputPath(c *cli.Context) (string, error) {
+	output := c.String("output")
+	dir := c.String("output-dir")
+	if dir == "" {
+		return output, nil
+	}
+	if output != "" {
+		return "", stepcli.Usagef("--output and --output-dir exclude each other")
+	}
+	name := filepath.Clean(c.String("output-name"))
+	if name == "." || filepath.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+		return "", stepcli.Usagef("--output-name %q must be a relative path inside --output-dir", c.String("output-name"))
+	}
+	output = filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(output), 0o755); err != nil {
+		return "", fmt.Errorf("--output-dir: %w", err)
+	}
+	return output, nil
+}
+
+// prefetchOptions merges the components of --prefetch-sbom into the SBOM
+// of format f. A file that does not exist is no error: the prefetch step
+// writes none when the build prefetched nothing.
+func prefetchOptions(c *cli.Context, f sbom.Format) ([]sbom.Option, error) {
+	p := c.String("prefetch-sbom")
+	if p == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(p); os.IsNotExist(err) {
+		fmt.Fprintf(c.App.ErrWriter, "sbom: no prefetch SBOM at %s: nothing was prefetched\n", p)
+		return nil, nil
+	}
+	if f != sbom.CycloneDX {
+		return nil, stepcli.Usagef("--prefetch-sbom needs --format cyclonedx")
+	}
+	comps, err := sbom.ReadPrefetchSBOM(p)
+	if err != nil {
+		return nil, stepcli.Usagef("--prefetch-sbom: %v", err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "sbom: merging %d prefetched dependencies from %s\n", len(comps), p)
+	return []sbom.Option{sbom.WithPrefetched(comps)}, nil
+}
+
+// printSummary says on w what each SBOM holds and where it was attached,
+// the image's first, then each platform's.
+func printSummary(w io.Writer, res *sbom.Result) {
 	for _, r := range append([]*sbom.Result{res}, res.Children...) {
 		n := 0
 		if r.Catalog != nil {
@@ -183,8 +245,13 @@ func run(c *cli.Context) error {
 		if r.Attachment != nil {
 			line += fmt.Sprintf(", attached as %s and %s", r.Attachment.Referrer.DigestStr(), r.Attachment.Tag.TagStr())
 		}
-		fmt.Fprintln(c.App.ErrWriter, line)
+		fmt.Fprintln(w, line)
 	}
+}
+
+// writeResults writes SBOM_BLOB_URL and SBOM_ARTIFACT_OUTPUTS when the
+// SBOM was attached; there is nothing to point at otherwise.
+func writeResults(c *cli.Context, res *sbom.Result) error {
 	if res.Attachment == nil {
 		return nil
 	}

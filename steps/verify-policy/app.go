@@ -79,18 +79,93 @@ Example:
 }
 
 func run(c *cli.Context, getenv func(string) string) error {
-	ctx := c.Context
+	req, err := parseRequest(c, getenv)
+	if err != nil {
+		return err
+	}
+	v, err := verify.New(c.Context, req.policy, req.key, req.opts...)
+	if err != nil {
+		return &exitcode.Err{Code: exitcode.Error, Err: err}
+	}
+	defer v.Close()
+	rep, err := verifyImages(c, v, req.images)
+	if err != nil {
+		return err
+	}
+	return writeReport(c, rep, req.outputs, len(req.images))
+}
+
+// request is what the flags ask run to verify, with what and how to report.
+type request struct {
+	outputs []report.Output
+	images  []verify.Image
+	key     *signing.Verifier
+	policy  *ecp.Policy // nil: the built-in pack
+	opts    []verify.Option
+}
+
+// parseRequest reads the flags, loading the files they name; every
+// error is a usage error.
+func parseRequest(c *cli.Context, getenv func(string) string) (*request, error) {
+	outputs, err := parseOutputs(c.StringSlice("output"))
+	if err != nil {
+		return nil, err
+	}
+	images, snap, err := parseImages(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.String("public-key") == "" {
+		// Not a Required flag: urfave/cli checks those before it picks a
+		// subcommand, and `serve` has its own.
+		return nil, stepcli.Usagef(`Required flag "public-key" not set`)
+	}
+	key, err := signing.LoadPublicKey(c.String("public-key"))
+	if err != nil {
+		return nil, stepcli.Usagef("--public-key: %v", err)
+	}
+	opts, err := verifyOptions(c, snap)
+	if err != nil {
+		return nil, err
+	}
+	pol, polOpts, err := loadPolicy(c.String("policy"))
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, polOpts...)
+	rdOpts, err := ruleDataOptions(c.String("rule-data"))
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, rdOpts...)
+	vsaOpts, err := vsaOptions(c, getenv)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, vsaOpts...)
+	return &request{outputs: outputs, images: images, key: key, policy: pol, opts: opts}, nil
+}
+
+// parseOutputs parses the --output values; with none, the text report
+// goes to stderr.
+func parseOutputs(specs []string) ([]report.Output, error) {
 	var outputs []report.Output
-	for _, s := range c.StringSlice("output") {
+	for _, s := range specs {
 		o, err := report.ParseOutput(s)
 		if err != nil {
-			return stepcli.Usagef("%v", err)
+			return nil, stepcli.Usagef("%v", err)
 		}
 		outputs = append(outputs, o)
 	}
 	if len(outputs) == 0 {
 		outputs = []report.Output{{Format: report.Text}}
 	}
+	return outputs, nil
+}
+
+// parseImages lists the images of --image and --images, and returns the
+// snapshot --images named, if any, for the policy input.
+func parseImages(c *cli.Context) ([]verify.Image, *snapshot.Snapshot, error) {
 	var images []verify.Image
 	var snap *snapshot.Snapshot
 	for _, r := range c.StringSlice("image") {
@@ -99,23 +174,19 @@ func run(c *cli.Context, getenv func(string) string) error {
 	if f := c.String("images"); f != "" {
 		s, err := snapshot.Load(f)
 		if err != nil {
-			return stepcli.Usagef("--images: %v", err)
+			return nil, nil, stepcli.Usagef("--images: %v", err)
 		}
 		images = append(images, verify.ImagesFromSnapshot(s)...)
 		snap = s
 	}
 	if len(images) == 0 {
-		return stepcli.Usagef("no images: give --image REF or --images FILE (or run `verify-policy serve` for the deploy gate)")
+		return nil, nil, stepcli.Usagef("no images: give --image REF or --images FILE (or run `verify-policy serve` for the deploy gate)")
 	}
-	if c.String("public-key") == "" {
-		// Not a Required flag: urfave/cli checks those before it picks a
-		// subcommand, and `serve` has its own.
-		return stepcli.Usagef(`Required flag "public-key" not set`)
-	}
-	key, err := signing.LoadPublicKey(c.String("public-key"))
-	if err != nil {
-		return stepcli.Usagef("--public-key: %v", err)
-	}
+	return images, snap, nil
+}
+
+// verifyOptions turns the flags that tune the verification into options.
+func verifyOptions(c *cli.Context, snap *snapshot.Snapshot) ([]verify.Option, error) {
 	opts := []verify.Option{
 		verify.WithWorkers(c.Int("workers")),
 		verify.WithProgress(c.App.ErrWriter),
@@ -128,7 +199,7 @@ func run(c *cli.Context, getenv func(string) string) error {
 		verify.WithSnapshot(snap),
 	}
 	if c.Duration("timeout") < 0 || c.Int64("max-input") < 0 {
-		return stepcli.Usagef("--timeout and --max-input must not be negative")
+		return nil, stepcli.Usagef("--timeout and --max-input must not be negative")
 	}
 	if d := c.String("cache-dir"); d != "" {
 		opts = append(opts, verify.WithCacheDir(d))
@@ -136,49 +207,78 @@ func run(c *cli.Context, getenv func(string) string) error {
 	if exclude := stepcli.ListValues(c, "exclude"); len(exclude) > 0 {
 		opts = append(opts, verify.WithExclude(exclude...))
 	}
-	var pol *ecp.Policy
-	if f := c.String("policy"); strings.HasPrefix(strings.TrimSpace(f), "{") {
-		// Inline JSON, as Conforma's --policy accepts.
-		if pol, err = ecp.Parse([]byte(f)); err != nil {
-			return stepcli.Usagef("--policy: %v", err)
-		}
-	} else if f != "" {
-		pol, err = ecp.Load(f)
+	return opts, nil
+}
+
+// loadPolicy reads --policy f: inline JSON, as Conforma's --policy
+// accepts, or a file, whose directory relative sources are resolved
+// against. With f empty the policy is nil, the built-in pack.
+func loadPolicy(f string) (*ecp.Policy, []verify.Option, error) {
+	if strings.HasPrefix(strings.TrimSpace(f), "{") {
+		pol, err := ecp.Parse([]byte(f))
 		if err != nil {
-			return stepcli.Usagef("--policy: %v", err)
+			return nil, nil, stepcli.Usagef("--policy: %v", err)
 		}
-		abs, _ := filepath.Abs(f)
-		opts = append(opts, verify.WithBaseDir(filepath.Dir(abs)), verify.WithPolicyURI(abs))
+		return pol, nil, nil
 	}
-	if f := c.String("rule-data"); f != "" {
-		rd, err := loadRuleData(f)
-		if err != nil {
-			return stepcli.Usagef("--rule-data: %v", err)
-		}
-		opts = append(opts, verify.WithRuleData(rd))
+	if f == "" {
+		return nil, nil, nil
 	}
-	if k := c.String("vsa-signing-key"); k != "" {
-		s, err := signing.Load(k, signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
-		if err != nil {
-			return stepcli.Usagef("--vsa-signing-key: %v", err)
-		}
-		opts = append(opts, verify.WithVSA(s, c.String("vsa-dir"), c.Bool("push-vsa")))
-	} else if c.Bool("push-vsa") || c.String("vsa-dir") != "" {
-		return stepcli.Usagef("--push-vsa and --vsa-dir need --vsa-signing-key")
-	}
-	v, err := verify.New(ctx, pol, key, opts...)
+	pol, err := ecp.Load(f)
 	if err != nil {
-		return &exitcode.Err{Code: exitcode.Error, Err: err}
+		return nil, nil, stepcli.Usagef("--policy: %v", err)
 	}
-	defer v.Close()
+	abs, _ := filepath.Abs(f)
+	return pol, []verify.Option{verify.WithBaseDir(filepath.Dir(abs)), verify.WithPolicyURI(abs)}, nil
+}
+
+// ruleDataOptions merges the --rule-data file f, when given, into every
+// source's rule data.
+func ruleDataOptions(f string) ([]verify.Option, error) {
+	if f == "" {
+		return nil, nil
+	}
+	rd, err := loadRuleData(f)
+	if err != nil {
+		return nil, stepcli.Usagef("--rule-data: %v", err)
+	}
+	return []verify.Option{verify.WithRuleData(rd)}, nil
+}
+
+// vsaOptions signs verification summaries when --vsa-signing-key is
+// given; --vsa-dir and --push-vsa without it are an error rather than
+// silently ignored.
+func vsaOptions(c *cli.Context, getenv func(string) string) ([]verify.Option, error) {
+	k := c.String("vsa-signing-key")
+	if k == "" {
+		if c.Bool("push-vsa") || c.String("vsa-dir") != "" {
+			return nil, stepcli.Usagef("--push-vsa and --vsa-dir need --vsa-signing-key")
+		}
+		return nil, nil
+	}
+	s, err := signing.Load(k, signing.WithPassword([]byte(getenv("COSIGN_PASSWORD"))))
+	if err != nil {
+		return nil, stepcli.Usagef("--vsa-signing-key: %v", err)
+	}
+	return []verify.Option{verify.WithVSA(s, c.String("vsa-dir"), c.Bool("push-vsa"))}, nil
+}
+
+// verifyImages runs the verification and says on stderr how long it took
+// and how the registry cache served it.
+func verifyImages(c *cli.Context, v *verify.Verifier, images []verify.Image) (*report.Report, error) {
 	start := time.Now()
-	rep, err := v.Verify(ctx, images)
+	rep, err := v.Verify(c.Context, images)
 	if err != nil {
-		return &exitcode.Err{Code: exitcode.Error, Err: err}
+		return nil, &exitcode.Err{Code: exitcode.Error, Err: err}
 	}
 	hits, misses := v.CacheStats()
 	fmt.Fprintf(c.App.ErrWriter, "verified %d image(s) in %s (registry cache: %d hits, %d misses)\n", len(images), time.Since(start).Round(time.Millisecond), hits, misses)
+	return rep, nil
+}
 
+// writeReport writes every output and the TEST_OUTPUT result, then
+// returns the error that gives the exit code.
+func writeReport(c *cli.Context, rep *report.Report, outputs []report.Output, nImages int) error {
 	now := time.Now()
 	for _, o := range outputs {
 		if err := writeOutput(rep, o, c.App.Writer, c.App.ErrWriter, now); err != nil {
@@ -191,9 +291,9 @@ func run(c *cli.Context, getenv func(string) string) error {
 	_, failures, _ := rep.Counts()
 	switch {
 	case rep.Errors > 0:
-		return &exitcode.Err{Code: exitcode.Error, Err: fmt.Errorf("could not verify %d of %d image(s)", rep.Errors, len(images))}
+		return &exitcode.Err{Code: exitcode.Error, Err: fmt.Errorf("could not verify %d of %d image(s)", rep.Errors, nImages)}
 	case !rep.Success && c.Bool("strict"):
-		return exitcode.CheckFailedf("%d policy violation(s) in %d image(s)", failures, len(images))
+		return exitcode.CheckFailedf("%d policy violation(s) in %d image(s)", failures, nImages)
 	}
 	return nil
 }
