@@ -101,6 +101,40 @@ type layerWork struct {
 // before are not read at all.
 func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, error) {
 	o := makeOptions(opts)
+	work, err := imageLayers(img)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := newScratch(o.tmpDir, o.spillDir)
+	if err != nil {
+		return nil, err
+	}
+	// Every layer either phase unpacks lives below tmp: this one removal
+	// covers them all, whichever way the call ends.
+	defer tmp.remove()
+	r := &catalogRun{o: &o, tmp: tmp, work: work}
+	if err := r.readLayers(ctx); err != nil {
+		return nil, err
+	}
+	r.osRelease = resolveOSRelease(work)
+	if err := r.catalogLayers(ctx); err != nil {
+		return nil, err
+	}
+	return merge(work), nil
+}
+
+// catalogRun is one CatalogImage call: what its phases share.
+type catalogRun struct {
+	o    *options
+	tmp  *scratch
+	work []*layerWork
+	// osRelease is the distribution of the squashed image, known once
+	// every layer has been read.
+	osRelease []byte
+}
+
+// imageLayers names each layer of img by its digests, before any is read.
+func imageLayers(img v1.Image) ([]*layerWork, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("reading image layers: %w", err)
@@ -117,79 +151,86 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 		}
 		work[i] = &layerWork{layer: l, diffID: d, key: layerKey(dg, d)}
 	}
-	tmp, err := newScratch(o.tmpDir, o.spillDir)
-	if err != nil {
-		return nil, err
-	}
-	defer tmp.remove()
+	return work, nil
+}
 
-	// Phase 1: what each layer holds (cache, or unpack). A layer that is
-	// unpacked will be cataloged: the licence scanner (a CPU second to
-	// build) is then built while layers download and unpack, not after.
+// readLayers learns what each layer holds, from the cache or by unpacking
+// it. A layer that is unpacked will be cataloged: the licence scanner (a
+// CPU second to build) is then built while layers download and unpack,
+// not after.
+func (r *catalogRun) readLayers(ctx context.Context) error {
 	prepareLicenses := sync.OnceFunc(func() { go licenseCtx(context.Background()) })
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.parallelism)
-	for i, w := range work {
+	g.SetLimit(r.o.parallelism)
+	for i, w := range r.work {
 		g.Go(func() error {
-			if info := loadInfo(o.cacheDir, w.key); info != nil {
+			if info := loadInfo(r.o.cacheDir, w.key); info != nil {
 				w.info = info
 				return nil
 			}
 			prepareLicenses()
-			return tmp.unpack(gctx, &o, i, w)
+			return r.tmp.unpack(gctx, r.o, i, w)
 		})
 	}
-	if err := g.Wait(); err != nil {
+	return g.Wait()
+}
+
+// catalogLayers catalogs every layer with the image's distribution.
+func (r *catalogRun) catalogLayers(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.o.parallelism)
+	for i, w := range r.work {
+		g.Go(func() error { return r.catalogLayer(gctx, i, w) })
+	}
+	return g.Wait()
+}
+
+// catalogLayer fills w.sbom from the cache, or by running syft on the
+// layer's unpacked tree (unpacking it first when only its listing was
+// cached), and caches what syft found.
+func (r *catalogRun) catalogLayer(ctx context.Context, i int, w *layerWork) error {
+	key := packagesKey(w.key, r.osRelease)
+	if s := loadPackages(r.o.cacheDir, key); s != nil {
+		w.sbom, w.cached = s, true
+		return nil
+	}
+	if w.dir == "" { // info was cached, packages were not
+		if err := r.tmp.unpack(ctx, r.o, i, w); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	lctx, err := licenseCtx(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := catalogDir(lctx, w.dir, r.osRelease, r.o.parallelism)
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): cataloging: %w", i, w.diffID, err)
+	}
+	os.RemoveAll(filepath.Dir(w.dir))
+	raw, err := throughCache(w, s)
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
+	}
+	storeFile(r.o.cacheDir, "packages-"+key+".json", raw)
+	fmt.Fprintf(r.o.progress, "layer %d/%d %s: %d packages in %s\n", i+1, len(r.work), short(w.diffID),
+		w.sbom.Artifacts.Packages.PackageCount(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// throughCache sets w.sbom to s as the cache would give it back, so a
+// cold run and a warm run merge identical inputs, and returns the cache
+// entry.
+func throughCache(w *layerWork, s *syftsbom.SBOM) ([]byte, error) {
+	raw, err := encodeSyft(s)
+	if err != nil {
 		return nil, err
 	}
-
-	// Phase 2: the image's distribution, from the squashed view.
-	osRelease := resolveOSRelease(work)
-
-	// Phase 3: catalog each layer (cache, or syft on the unpacked tree).
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(o.parallelism)
-	for i, w := range work {
-		g.Go(func() error {
-			key := packagesKey(w.key, osRelease)
-			if s := loadPackages(o.cacheDir, key); s != nil {
-				w.sbom, w.cached = s, true
-				return nil
-			}
-			if w.dir == "" { // info was cached, packages were not
-				if err := tmp.unpack(gctx, &o, i, w); err != nil {
-					return err
-				}
-			}
-			start := time.Now()
-			lctx, err := licenseCtx(gctx)
-			if err != nil {
-				return err
-			}
-			s, err := catalogDir(lctx, w.dir, osRelease, o.parallelism)
-			if err != nil {
-				return fmt.Errorf("layer %d (%s): cataloging: %w", i, w.diffID, err)
-			}
-			os.RemoveAll(filepath.Dir(w.dir))
-			// Always go through the cache encoding, so a cold run
-			// and a warm run merge identical inputs.
-			raw, err := encodeSyft(s)
-			if err != nil {
-				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
-			}
-			if w.sbom, err = decodeSyft(raw); err != nil {
-				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
-			}
-			storeFile(o.cacheDir, "packages-"+key+".json", raw)
-			fmt.Fprintf(o.progress, "layer %d/%d %s: %d packages in %s\n", i+1, len(work), short(w.diffID),
-				w.sbom.Artifacts.Packages.PackageCount(), time.Since(start).Round(time.Millisecond))
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	if w.sbom, err = decodeSyft(raw); err != nil {
 		return nil, err
 	}
-	return merge(work), nil
+	return raw, nil
 }
 
 // The licence scanner costs about a CPU second to build (it compiles
