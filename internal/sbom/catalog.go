@@ -520,54 +520,89 @@ func storeFile(dir, name string, raw []byte) {
 
 // merge squashes the per-layer catalogs.
 func merge(work []*layerWork) *Catalog {
-	cat := &Catalog{}
-	type found struct {
-		p     pkg.Package
-		layer int
-	}
-	var kept []found
+	// dropped is passed, not kept in sq, so that it stays on the stack.
+	var sq squashed
 	dropped := map[string][]pkg.Package{} // by type/name/version, for licences
-	var distro *linux.Release
-	for i, w := range work {
-		st := LayerStat{DiffID: w.diffID.String(), Cached: w.cached, Skipped: len(w.info.Listing.Skipped)}
-		if distro == nil {
-			distro = w.sbom.Artifacts.LinuxDistribution
-		}
-		for _, p := range w.sbom.Artifacts.Packages.Sorted() {
-			st.Packages++
-			if visible(work, i, evidence(p)) {
-				st.Kept++
-				kept = append(kept, found{p, i})
-			} else {
-				k := identity(p)
-				dropped[k] = append(dropped[k], p)
-			}
-		}
-		cat.Layers = append(cat.Layers, st)
+	for i := range work {
+		sq.addLayer(work, i, dropped)
 	}
-	coll := pkg.NewCollection()
 	ids := map[artifact.ID]bool{}
-	for _, f := range kept {
+	coll := sq.collect(dropped, ids)
+	rels := keptRelationships(work, coll, ids)
+	sortRelationships(rels)
+	return &Catalog{
+		SBOM: &syftsbom.SBOM{
+			Artifacts:     syftsbom.Artifacts{Packages: coll, LinuxDistribution: imageDistro(work)},
+			Relationships: rels,
+		},
+		Layers: sq.layers,
+	}
+}
+
+// squashed is what each layer found, and the packages the image still
+// shows the files of.
+type squashed struct {
+	layers []LayerStat
+	kept   []keptPackage
+}
+
+type keptPackage struct {
+	p     pkg.Package
+	layer int
+}
+
+// addLayer sorts the packages of layer i into kept and dropped.
+func (sq *squashed) addLayer(work []*layerWork, i int, dropped map[string][]pkg.Package) {
+	w := work[i]
+	st := LayerStat{DiffID: w.diffID.String(), Cached: w.cached, Skipped: len(w.info.Listing.Skipped)}
+	for _, p := range w.sbom.Artifacts.Packages.Sorted() {
+		st.Packages++
+		if visible(work, i, evidence(p)) {
+			st.Kept++
+			sq.kept = append(sq.kept, keptPackage{p, i})
+		} else {
+			k := identity(p)
+			dropped[k] = append(dropped[k], p)
+		}
+	}
+	sq.layers = append(sq.layers, st)
+}
+
+// collect adds each kept package once to a collection, and its ID to ids.
+func (sq *squashed) collect(dropped map[string][]pkg.Package, ids map[artifact.ID]bool) *pkg.Collection {
+	coll := pkg.NewCollection()
+	for _, f := range sq.kept {
 		p := f.p
 		if ids[p.ID()] {
 			continue
 		}
-		// A higher layer that rewrote a package database (dpkg's status)
-		// lists lower packages again, without the copyright files that
-		// stayed below: take their licences from the lower catalog.
 		if p.Licenses.Empty() {
-			for _, q := range dropped[identity(p)] {
-				if !q.Licenses.Empty() {
-					id := p.ID()
-					p.Licenses = pkg.NewLicenseSet(q.Licenses.ToSlice()...)
-					p.OverrideID(id)
-					break
-				}
-			}
+			borrowLicenses(&p, dropped[identity(p)])
 		}
 		ids[p.ID()] = true
 		coll.Add(p)
 	}
+	return coll
+}
+
+// borrowLicenses gives p the licences of the first dropped package of its
+// identity that has any, keeping p's ID. A higher layer that rewrote a
+// package database (dpkg's status) lists lower packages again, without
+// the copyright files that stayed below.
+func borrowLicenses(p *pkg.Package, dropped []pkg.Package) {
+	for _, q := range dropped {
+		if !q.Licenses.Empty() {
+			id := p.ID()
+			p.Licenses = pkg.NewLicenseSet(q.Licenses.ToSlice()...)
+			p.OverrideID(id)
+			return
+		}
+	}
+}
+
+// keptRelationships returns, once each, the relationships whose two ends
+// were both kept.
+func keptRelationships(work []*layerWork, coll *pkg.Collection, ids map[artifact.ID]bool) []artifact.Relationship {
 	var rels []artifact.Relationship
 	seen := map[string]bool{}
 	for _, w := range work {
@@ -586,6 +621,11 @@ func merge(work []*layerWork) *Catalog {
 			rels = append(rels, artifact.Relationship{From: *coll.Package(from.ID()), To: *coll.Package(to.ID()), Type: r.Type, Data: r.Data})
 		}
 	}
+	return rels
+}
+
+// sortRelationships orders rels by source, target and type.
+func sortRelationships(rels []artifact.Relationship) {
 	sort.SliceStable(rels, func(i, j int) bool {
 		a, b := rels[i], rels[j]
 		if a.From.ID() != b.From.ID() {
@@ -596,11 +636,16 @@ func merge(work []*layerWork) *Catalog {
 		}
 		return a.Type < b.Type
 	})
-	cat.SBOM = &syftsbom.SBOM{
-		Artifacts:     syftsbom.Artifacts{Packages: coll, LinuxDistribution: distro},
-		Relationships: rels,
+}
+
+// imageDistro is the distribution the lowest layer that names one found.
+func imageDistro(work []*layerWork) *linux.Release {
+	for _, w := range work {
+		if d := w.sbom.Artifacts.LinuxDistribution; d != nil {
+			return d
+		}
 	}
-	return cat
+	return nil
 }
 
 func identity(p pkg.Package) string {
