@@ -96,7 +96,30 @@ func Clone(ctx context.Context, repoURL, dir string, opts ...Option) (*Result, e
 }
 
 func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error) {
-	safeURL := RedactURL(repoURL)
+	j := &cloneJob{dir: dir, safeURL: RedactURL(repoURL), base: baseCloneOptions(repoURL, o), o: o}
+	var repo *git.Repository
+	var ref string
+	var err error
+	if rev := o.revision; fullSHA.MatchString(rev) || shortSHA.MatchString(rev) {
+		repo, err = j.cloneCommit(ctx)
+	} else {
+		repo, ref, err = j.cloneRef(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return checkedOut(repo, j.safeURL, ref)
+}
+
+// cloneJob is what every way of cloning needs.
+type cloneJob struct {
+	dir     string
+	safeURL string           // the URL without credentials, for messages
+	base    git.CloneOptions // what every clone shares
+	o       options
+}
+
+func baseCloneOptions(repoURL string, o options) git.CloneOptions {
 	base := git.CloneOptions{
 		URL:      repoURL,
 		Progress: o.progress,
@@ -106,77 +129,95 @@ func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error)
 		base.RecurseSubmodules = git.DefaultSubmoduleRecursionDepth
 		base.ShallowSubmodules = o.depth > 0
 	}
-	rev := o.revision
-	var repo *git.Repository
-	var ref string
-	var err error
-	switch {
-	case fullSHA.MatchString(rev) || shortSHA.MatchString(rev):
-		// A commit: fetch everything reachable, then check it out.
-		cl := base
-		cl.NoCheckout = true
-		cl.Tags = git.AllTags
-		cl.RecurseSubmodules = git.NoRecurseSubmodules
-		repo, err = plainClone(ctx, dir, &cl)
-		if err != nil {
-			return nil, remoteError(safeURL, err)
-		}
-		hash, rerr := repo.ResolveRevision(plumbing.Revision(rev))
-		if rerr != nil {
-			return nil, fmt.Errorf("revision %q not found in %s", rev, safeURL)
-		}
-		wt, werr := repo.Worktree()
-		if werr != nil {
-			return nil, werr
-		}
-		if err := wt.Checkout(&git.CheckoutOptions{Hash: *hash, Force: true}); err != nil {
-			return nil, checkoutError("checking out "+rev, err)
-		}
-		if o.submodules {
-			if err := updateSubmodules(ctx, wt, o.depth); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		var candidates []plumbing.ReferenceName
-		switch {
-		case rev == "":
-			candidates = []plumbing.ReferenceName{""}
-		case strings.HasPrefix(rev, "refs/"):
-			candidates = []plumbing.ReferenceName{plumbing.ReferenceName(rev)}
-		default:
-			candidates = []plumbing.ReferenceName{plumbing.NewBranchReferenceName(rev), plumbing.NewTagReferenceName(rev)}
-		}
-		for _, name := range candidates {
-			cl := base
-			cl.ReferenceName = name
-			cl.SingleBranch = true
-			// Submodules after the clone, so an error names the submodule.
-			cl.RecurseSubmodules = git.NoRecurseSubmodules
-			cl.Depth = o.depth
-			repo, err = plainClone(ctx, dir, &cl)
-			if err == nil {
-				ref = name.Short()
-				break
-			}
-			cleanDir(dir)
-			if !isRefNotFound(err) {
-				return nil, remoteError(safeURL, err)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("revision %q not found in %s: no branch or tag of that name", rev, safeURL)
-		}
-		if o.submodules {
-			wt, werr := repo.Worktree()
-			if werr != nil {
-				return nil, werr
-			}
-			if err := updateSubmodules(ctx, wt, o.depth); err != nil {
-				return nil, err
-			}
+	return base
+}
+
+// cloneCommit fetches everything reachable, then checks the commit out.
+func (j *cloneJob) cloneCommit(ctx context.Context) (*git.Repository, error) {
+	rev := j.o.revision
+	cl := j.base
+	cl.NoCheckout = true
+	cl.Tags = git.AllTags
+	cl.RecurseSubmodules = git.NoRecurseSubmodules
+	repo, err := plainClone(ctx, j.dir, &cl)
+	if err != nil {
+		return nil, remoteError(j.safeURL, err)
+	}
+	hash, rerr := repo.ResolveRevision(plumbing.Revision(rev))
+	if rerr != nil {
+		return nil, fmt.Errorf("revision %q not found in %s", rev, j.safeURL)
+	}
+	wt, werr := repo.Worktree()
+	if werr != nil {
+		return nil, werr
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Hash: *hash, Force: true}); err != nil {
+		return nil, checkoutError("checking out "+rev, err)
+	}
+	if j.o.submodules {
+		if err := updateSubmodules(ctx, wt, j.o.depth); err != nil {
+			return nil, err
 		}
 	}
+	return repo, nil
+}
+
+// cloneRef clones a branch or tag, or the remote's default branch, and
+// returns the ref it resolved.
+func (j *cloneJob) cloneRef(ctx context.Context) (*git.Repository, string, error) {
+	repo, ref, err := j.cloneFirstRef(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if j.o.submodules {
+		wt, werr := repo.Worktree()
+		if werr != nil {
+			return nil, "", werr
+		}
+		if err := updateSubmodules(ctx, wt, j.o.depth); err != nil {
+			return nil, "", err
+		}
+	}
+	return repo, ref, nil
+}
+
+// cloneFirstRef clones the first of the refs the revision may name that
+// the remote has.
+func (j *cloneJob) cloneFirstRef(ctx context.Context) (*git.Repository, string, error) {
+	for _, name := range refCandidates(j.o.revision) {
+		cl := j.base
+		cl.ReferenceName = name
+		cl.SingleBranch = true
+		// Submodules after the clone, so an error names the submodule.
+		cl.RecurseSubmodules = git.NoRecurseSubmodules
+		cl.Depth = j.o.depth
+		repo, err := plainClone(ctx, j.dir, &cl)
+		if err == nil {
+			return repo, name.Short(), nil
+		}
+		cleanDir(j.dir)
+		if !isRefNotFound(err) {
+			return nil, "", remoteError(j.safeURL, err)
+		}
+	}
+	return nil, "", fmt.Errorf("revision %q not found in %s: no branch or tag of that name", j.o.revision, j.safeURL)
+}
+
+// refCandidates are the refs rev may name, in the order they are tried:
+// "" is the remote's default branch.
+func refCandidates(rev string) []plumbing.ReferenceName {
+	switch {
+	case rev == "":
+		return []plumbing.ReferenceName{""}
+	case strings.HasPrefix(rev, "refs/"):
+		return []plumbing.ReferenceName{plumbing.ReferenceName(rev)}
+	default:
+		return []plumbing.ReferenceName{plumbing.NewBranchReferenceName(rev), plumbing.NewTagReferenceName(rev)}
+	}
+}
+
+// checkedOut reads what the clone's HEAD is.
+func checkedOut(repo *git.Repository, safeURL, ref string) (*Result, error) {
 	head, err := repo.Head()
 	if err != nil {
 		return nil, fmt.Errorf("reading HEAD of the clone: %w", err)

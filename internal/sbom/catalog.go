@@ -101,6 +101,40 @@ type layerWork struct {
 // before are not read at all.
 func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, error) {
 	o := makeOptions(opts)
+	work, err := imageLayers(img)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := newScratch(o.tmpDir, o.spillDir)
+	if err != nil {
+		return nil, err
+	}
+	// Every layer either phase unpacks lives below tmp: this one removal
+	// covers them all, whichever way the call ends.
+	defer tmp.remove()
+	r := &catalogRun{o: &o, tmp: tmp, work: work}
+	if err := r.readLayers(ctx); err != nil {
+		return nil, err
+	}
+	r.osRelease = resolveOSRelease(work)
+	if err := r.catalogLayers(ctx); err != nil {
+		return nil, err
+	}
+	return merge(work), nil
+}
+
+// catalogRun is one CatalogImage call: what its phases share.
+type catalogRun struct {
+	o    *options
+	tmp  *scratch
+	work []*layerWork
+	// osRelease is the distribution of the squashed image, known once
+	// every layer has been read.
+	osRelease []byte
+}
+
+// imageLayers names each layer of img by its digests, before any is read.
+func imageLayers(img v1.Image) ([]*layerWork, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("reading image layers: %w", err)
@@ -117,79 +151,86 @@ func CatalogImage(ctx context.Context, img v1.Image, opts ...Option) (*Catalog, 
 		}
 		work[i] = &layerWork{layer: l, diffID: d, key: layerKey(dg, d)}
 	}
-	tmp, err := newScratch(o.tmpDir, o.spillDir)
-	if err != nil {
-		return nil, err
-	}
-	defer tmp.remove()
+	return work, nil
+}
 
-	// Phase 1: what each layer holds (cache, or unpack). A layer that is
-	// unpacked will be cataloged: the licence scanner (a CPU second to
-	// build) is then built while layers download and unpack, not after.
+// readLayers learns what each layer holds, from the cache or by unpacking
+// it. A layer that is unpacked will be cataloged: the licence scanner (a
+// CPU second to build) is then built while layers download and unpack,
+// not after.
+func (r *catalogRun) readLayers(ctx context.Context) error {
 	prepareLicenses := sync.OnceFunc(func() { go licenseCtx(context.Background()) })
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.parallelism)
-	for i, w := range work {
+	g.SetLimit(r.o.parallelism)
+	for i, w := range r.work {
 		g.Go(func() error {
-			if info := loadInfo(o.cacheDir, w.key); info != nil {
+			if info := loadInfo(r.o.cacheDir, w.key); info != nil {
 				w.info = info
 				return nil
 			}
 			prepareLicenses()
-			return tmp.unpack(gctx, &o, i, w)
+			return r.tmp.unpack(gctx, r.o, i, w)
 		})
 	}
-	if err := g.Wait(); err != nil {
+	return g.Wait()
+}
+
+// catalogLayers catalogs every layer with the image's distribution.
+func (r *catalogRun) catalogLayers(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.o.parallelism)
+	for i, w := range r.work {
+		g.Go(func() error { return r.catalogLayer(gctx, i, w) })
+	}
+	return g.Wait()
+}
+
+// catalogLayer fills w.sbom from the cache, or by running syft on the
+// layer's unpacked tree (unpacking it first when only its listing was
+// cached), and caches what syft found.
+func (r *catalogRun) catalogLayer(ctx context.Context, i int, w *layerWork) error {
+	key := packagesKey(w.key, r.osRelease)
+	if s := loadPackages(r.o.cacheDir, key); s != nil {
+		w.sbom, w.cached = s, true
+		return nil
+	}
+	if w.dir == "" { // info was cached, packages were not
+		if err := r.tmp.unpack(ctx, r.o, i, w); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	lctx, err := licenseCtx(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := catalogDir(lctx, w.dir, r.osRelease, r.o.parallelism)
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): cataloging: %w", i, w.diffID, err)
+	}
+	os.RemoveAll(filepath.Dir(w.dir))
+	raw, err := throughCache(w, s)
+	if err != nil {
+		return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
+	}
+	storeFile(r.o.cacheDir, "packages-"+key+".json", raw)
+	fmt.Fprintf(r.o.progress, "layer %d/%d %s: %d packages in %s\n", i+1, len(r.work), short(w.diffID),
+		w.sbom.Artifacts.Packages.PackageCount(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// throughCache sets w.sbom to s as the cache would give it back, so a
+// cold run and a warm run merge identical inputs, and returns the cache
+// entry.
+func throughCache(w *layerWork, s *syftsbom.SBOM) ([]byte, error) {
+	raw, err := encodeSyft(s)
+	if err != nil {
 		return nil, err
 	}
-
-	// Phase 2: the image's distribution, from the squashed view.
-	osRelease := resolveOSRelease(work)
-
-	// Phase 3: catalog each layer (cache, or syft on the unpacked tree).
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(o.parallelism)
-	for i, w := range work {
-		g.Go(func() error {
-			key := packagesKey(w.key, osRelease)
-			if s := loadPackages(o.cacheDir, key); s != nil {
-				w.sbom, w.cached = s, true
-				return nil
-			}
-			if w.dir == "" { // info was cached, packages were not
-				if err := tmp.unpack(gctx, &o, i, w); err != nil {
-					return err
-				}
-			}
-			start := time.Now()
-			lctx, err := licenseCtx(gctx)
-			if err != nil {
-				return err
-			}
-			s, err := catalogDir(lctx, w.dir, osRelease, o.parallelism)
-			if err != nil {
-				return fmt.Errorf("layer %d (%s): cataloging: %w", i, w.diffID, err)
-			}
-			os.RemoveAll(filepath.Dir(w.dir))
-			// Always go through the cache encoding, so a cold run
-			// and a warm run merge identical inputs.
-			raw, err := encodeSyft(s)
-			if err != nil {
-				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
-			}
-			if w.sbom, err = decodeSyft(raw); err != nil {
-				return fmt.Errorf("layer %d (%s): %w", i, w.diffID, err)
-			}
-			storeFile(o.cacheDir, "packages-"+key+".json", raw)
-			fmt.Fprintf(o.progress, "layer %d/%d %s: %d packages in %s\n", i+1, len(work), short(w.diffID),
-				w.sbom.Artifacts.Packages.PackageCount(), time.Since(start).Round(time.Millisecond))
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	if w.sbom, err = decodeSyft(raw); err != nil {
 		return nil, err
 	}
-	return merge(work), nil
+	return raw, nil
 }
 
 // The licence scanner costs about a CPU second to build (it compiles
@@ -479,54 +520,89 @@ func storeFile(dir, name string, raw []byte) {
 
 // merge squashes the per-layer catalogs.
 func merge(work []*layerWork) *Catalog {
-	cat := &Catalog{}
-	type found struct {
-		p     pkg.Package
-		layer int
-	}
-	var kept []found
+	// dropped is passed, not kept in sq, so that it stays on the stack.
+	var sq squashed
 	dropped := map[string][]pkg.Package{} // by type/name/version, for licences
-	var distro *linux.Release
-	for i, w := range work {
-		st := LayerStat{DiffID: w.diffID.String(), Cached: w.cached, Skipped: len(w.info.Listing.Skipped)}
-		if distro == nil {
-			distro = w.sbom.Artifacts.LinuxDistribution
-		}
-		for _, p := range w.sbom.Artifacts.Packages.Sorted() {
-			st.Packages++
-			if visible(work, i, evidence(p)) {
-				st.Kept++
-				kept = append(kept, found{p, i})
-			} else {
-				k := identity(p)
-				dropped[k] = append(dropped[k], p)
-			}
-		}
-		cat.Layers = append(cat.Layers, st)
+	for i := range work {
+		sq.addLayer(work, i, dropped)
 	}
-	coll := pkg.NewCollection()
 	ids := map[artifact.ID]bool{}
-	for _, f := range kept {
+	coll := sq.collect(dropped, ids)
+	rels := keptRelationships(work, coll, ids)
+	sortRelationships(rels)
+	return &Catalog{
+		SBOM: &syftsbom.SBOM{
+			Artifacts:     syftsbom.Artifacts{Packages: coll, LinuxDistribution: imageDistro(work)},
+			Relationships: rels,
+		},
+		Layers: sq.layers,
+	}
+}
+
+// squashed is what each layer found, and the packages the image still
+// shows the files of.
+type squashed struct {
+	layers []LayerStat
+	kept   []keptPackage
+}
+
+type keptPackage struct {
+	p     pkg.Package
+	layer int
+}
+
+// addLayer sorts the packages of layer i into kept and dropped.
+func (sq *squashed) addLayer(work []*layerWork, i int, dropped map[string][]pkg.Package) {
+	w := work[i]
+	st := LayerStat{DiffID: w.diffID.String(), Cached: w.cached, Skipped: len(w.info.Listing.Skipped)}
+	for _, p := range w.sbom.Artifacts.Packages.Sorted() {
+		st.Packages++
+		if visible(work, i, evidence(p)) {
+			st.Kept++
+			sq.kept = append(sq.kept, keptPackage{p, i})
+		} else {
+			k := identity(p)
+			dropped[k] = append(dropped[k], p)
+		}
+	}
+	sq.layers = append(sq.layers, st)
+}
+
+// collect adds each kept package once to a collection, and its ID to ids.
+func (sq *squashed) collect(dropped map[string][]pkg.Package, ids map[artifact.ID]bool) *pkg.Collection {
+	coll := pkg.NewCollection()
+	for _, f := range sq.kept {
 		p := f.p
 		if ids[p.ID()] {
 			continue
 		}
-		// A higher layer that rewrote a package database (dpkg's status)
-		// lists lower packages again, without the copyright files that
-		// stayed below: take their licences from the lower catalog.
 		if p.Licenses.Empty() {
-			for _, q := range dropped[identity(p)] {
-				if !q.Licenses.Empty() {
-					id := p.ID()
-					p.Licenses = pkg.NewLicenseSet(q.Licenses.ToSlice()...)
-					p.OverrideID(id)
-					break
-				}
-			}
+			borrowLicenses(&p, dropped[identity(p)])
 		}
 		ids[p.ID()] = true
 		coll.Add(p)
 	}
+	return coll
+}
+
+// borrowLicenses gives p the licences of the first dropped package of its
+// identity that has any, keeping p's ID. A higher layer that rewrote a
+// package database (dpkg's status) lists lower packages again, without
+// the copyright files that stayed below.
+func borrowLicenses(p *pkg.Package, dropped []pkg.Package) {
+	for _, q := range dropped {
+		if !q.Licenses.Empty() {
+			id := p.ID()
+			p.Licenses = pkg.NewLicenseSet(q.Licenses.ToSlice()...)
+			p.OverrideID(id)
+			return
+		}
+	}
+}
+
+// keptRelationships returns, once each, the relationships whose two ends
+// were both kept.
+func keptRelationships(work []*layerWork, coll *pkg.Collection, ids map[artifact.ID]bool) []artifact.Relationship {
 	var rels []artifact.Relationship
 	seen := map[string]bool{}
 	for _, w := range work {
@@ -545,6 +621,11 @@ func merge(work []*layerWork) *Catalog {
 			rels = append(rels, artifact.Relationship{From: *coll.Package(from.ID()), To: *coll.Package(to.ID()), Type: r.Type, Data: r.Data})
 		}
 	}
+	return rels
+}
+
+// sortRelationships orders rels by source, target and type.
+func sortRelationships(rels []artifact.Relationship) {
 	sort.SliceStable(rels, func(i, j int) bool {
 		a, b := rels[i], rels[j]
 		if a.From.ID() != b.From.ID() {
@@ -555,11 +636,16 @@ func merge(work []*layerWork) *Catalog {
 		}
 		return a.Type < b.Type
 	})
-	cat.SBOM = &syftsbom.SBOM{
-		Artifacts:     syftsbom.Artifacts{Packages: coll, LinuxDistribution: distro},
-		Relationships: rels,
+}
+
+// imageDistro is the distribution the lowest layer that names one found.
+func imageDistro(work []*layerWork) *linux.Release {
+	for _, w := range work {
+		if d := w.sbom.Artifacts.LinuxDistribution; d != nil {
+			return d
+		}
 	}
-	return cat
+	return nil
 }
 
 func identity(p pkg.Package) string {

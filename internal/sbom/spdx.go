@@ -56,6 +56,27 @@ func encodeSPDX(cat *Catalog, subj Subject, o *options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	doc, err := spdxDocument(cat, subj, o)
+	if err != nil {
+		return nil, err
+	}
+	rootID, root := spdxRootPackage(doc)
+	if root == nil {
+		return nil, fmt.Errorf("SPDX conversion produced no root package")
+	}
+	spdxRoot(root, subj, o)
+	if hasBase {
+		attachPackage(doc, rootID, spdxBaseImage(base), "DESCENDANT_OF")
+	}
+	if url, commit := sourceOf(subj, o); url != "" {
+		attachPackage(doc, rootID, spdxSource(url, commit), "GENERATED_FROM")
+	}
+	return marshalSPDX(doc)
+}
+
+// spdxDocument converts the catalog with syft and names the document and
+// its creators.
+func spdxDocument(cat *Catalog, subj Subject, o *options) (*spdx.Document, error) {
 	model := syftModel(cat, subj, o)
 	doc := spdxhelpers.ToFormatModel(model)
 	if doc == nil {
@@ -65,78 +86,76 @@ func encodeSPDX(cat *Catalog, subj Subject, o *options) ([]byte, error) {
 	doc.DocumentNamespace = spdxNamespace(subj, o)
 	doc.CreationInfo.Creators = spdxCreators(subj, o)
 	doc.CreationInfo.Created = o.now().UTC().Format(time.RFC3339)
+	return doc, nil
+}
 
-	var rootID common.ElementID
+// spdxRootPackage finds the package the document DESCRIBES; root is nil
+// when there is none.
+func spdxRootPackage(doc *spdx.Document) (rootID common.ElementID, root *spdx.Package) {
 	for _, r := range doc.Relationships {
 		if r.Relationship == "DESCRIBES" && r.RefA.ElementRefID == "DOCUMENT" {
 			rootID = r.RefB.ElementRefID
 		}
 	}
-	var root *spdx.Package
 	for _, p := range doc.Packages {
 		if p.PackageSPDXIdentifier == rootID {
 			root = p
 		}
 	}
-	if root == nil {
-		return nil, fmt.Errorf("SPDX conversion produced no root package")
-	}
-	spdxRoot(root, subj, o)
+	return rootID, root
+}
 
-	if hasBase {
-		id := common.ElementID("BaseImage")
-		bp := &spdx.Package{
-			PackageName:             base.Name,
-			PackageSPDXIdentifier:   id,
-			PackageVersion:          base.Digest,
-			PackageDownloadLocation: noAssertion,
-			PackageSupplier:         &common.Supplier{Supplier: noAssertion},
-			PackageCopyrightText:    noAssertion,
-			PackageLicenseConcluded: noAssertion,
-			PackageLicenseDeclared:  noAssertion,
-			PrimaryPackagePurpose:   "CONTAINER",
-			PackageExternalReferences: []*spdx.PackageExternalReference{{
-				Category: "PACKAGE-MANAGER", RefType: "purl", Locator: base.PURL(),
-			}},
-			PackageComment: "base image",
-		}
-		if h, ok := strings.CutPrefix(base.Digest, "sha256:"); ok {
-			bp.PackageChecksums = []common.Checksum{{Algorithm: common.SHA256, Value: h}}
-		}
-		doc.Packages = append(doc.Packages, bp)
-		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
-			RefA: common.MakeDocElementID("", string(rootID)), RefB: common.MakeDocElementID("", string(id)),
-			Relationship: "DESCENDANT_OF",
-		})
+func spdxBaseImage(base Base) *spdx.Package {
+	bp := &spdx.Package{
+		PackageName:             base.Name,
+		PackageSPDXIdentifier:   "BaseImage",
+		PackageVersion:          base.Digest,
+		PackageDownloadLocation: noAssertion,
+		PackageSupplier:         &common.Supplier{Supplier: noAssertion},
+		PackageCopyrightText:    noAssertion,
+		PackageLicenseConcluded: noAssertion,
+		PackageLicenseDeclared:  noAssertion,
+		PrimaryPackagePurpose:   "CONTAINER",
+		PackageExternalReferences: []*spdx.PackageExternalReference{{
+			Category: "PACKAGE-MANAGER", RefType: "purl", Locator: base.PURL(),
+		}},
+		PackageComment: "base image",
 	}
-	if url, commit := sourceOf(subj, o); url != "" {
-		id := common.ElementID("Source")
-		loc := url
-		if !strings.HasPrefix(loc, "git+") {
-			loc = "git+" + loc
-		}
-		if commit != "" {
-			loc += "@" + commit
-		}
-		sp := &spdx.Package{
-			PackageName:             url,
-			PackageSPDXIdentifier:   id,
-			PackageVersion:          commit,
-			PackageDownloadLocation: loc,
-			PackageSupplier:         &common.Supplier{Supplier: noAssertion},
-			PackageCopyrightText:    noAssertion,
-			PackageLicenseConcluded: noAssertion,
-			PackageLicenseDeclared:  noAssertion,
-			PrimaryPackagePurpose:   "SOURCE",
-			PackageComment:          "source repository the image was built from",
-		}
-		doc.Packages = append(doc.Packages, sp)
-		doc.Relationships = append(doc.Relationships, &spdx.Relationship{
-			RefA: common.MakeDocElementID("", string(rootID)), RefB: common.MakeDocElementID("", string(id)),
-			Relationship: "GENERATED_FROM",
-		})
+	if h, ok := strings.CutPrefix(base.Digest, "sha256:"); ok {
+		bp.PackageChecksums = []common.Checksum{{Algorithm: common.SHA256, Value: h}}
 	}
-	return marshalSPDX(doc)
+	return bp
+}
+
+func spdxSource(url, commit string) *spdx.Package {
+	loc := url
+	if !strings.HasPrefix(loc, "git+") {
+		loc = "git+" + loc
+	}
+	if commit != "" {
+		loc += "@" + commit
+	}
+	return &spdx.Package{
+		PackageName:             url,
+		PackageSPDXIdentifier:   "Source",
+		PackageVersion:          commit,
+		PackageDownloadLocation: loc,
+		PackageSupplier:         &common.Supplier{Supplier: noAssertion},
+		PackageCopyrightText:    noAssertion,
+		PackageLicenseConcluded: noAssertion,
+		PackageLicenseDeclared:  noAssertion,
+		PrimaryPackagePurpose:   "SOURCE",
+		PackageComment:          "source repository the image was built from",
+	}
+}
+
+// attachPackage adds p to doc as related to the root package.
+func attachPackage(doc *spdx.Document, rootID common.ElementID, p *spdx.Package, relationship string) {
+	doc.Packages = append(doc.Packages, p)
+	doc.Relationships = append(doc.Relationships, &spdx.Relationship{
+		RefA: common.MakeDocElementID("", string(rootID)), RefB: common.MakeDocElementID("", string(p.PackageSPDXIdentifier)),
+		Relationship: relationship,
+	})
 }
 
 // marshalSPDX writes doc as indented SPDX JSON, the one form every SPDX
