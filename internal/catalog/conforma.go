@@ -70,79 +70,139 @@ func (c *Catalog) ConformaData(o ConformaOptions) (*ConformaData, error) {
 		return nil, err
 	}
 	out := &ConformaData{TrustedTasks: tt.TrustedTasks, PipelineRequiredTasks: map[string][]RequiredTasks{}}
-	var common map[string]bool
-	var commonOn time.Time
+	var common commonTasks
 	for _, e := range c.Pipelines {
-		type dated struct {
-			on time.Time
-			v  Version
+		list, err := datedVersions(e, o.UnpublishedOn)
+		if err != nil {
+			return nil, err
 		}
-		var list []dated
-		for _, v := range e.Versions {
-			if len(v.Published) == 0 {
-				continue
-			}
-			first := time.Time{}
-			for i, p := range v.Published {
-				t, err := ParseDate(p.On)
-				if err != nil {
-					return nil, fmt.Errorf("pipelines[%s].versions[%s].published[%d].on: %w", e.Name, v.Version, i, err)
-				}
-				if first.IsZero() || t.Before(first) {
-					first = t
-				}
-			}
-			list = append(list, dated{first, v})
+		if len(list) == 0 {
+			continue
 		}
-		if len(list) == 0 && len(e.Versions) > 0 {
-			list = append(list, dated{o.UnpublishedOn, e.Versions[len(e.Versions)-1]})
+		if err := out.requirePipelineTasks(o.Root, e.Name, list); err != nil {
+			return nil, err
 		}
-		for _, d := range list {
-			names, err := pipelineTaskNames(filepath.Join(o.Root, d.v.Path))
+		common.narrow(newestTasks(out.PipelineRequiredTasks[e.Name], list))
+	}
+	if len(common.names) > 0 {
+		out.RequiredTasks = []RequiredTasks{common.requiredTasks()}
+	}
+	out.RuleData.AllowedRegistryPrefixes = allowedRegistryPrefixes(o.AllowedRegistries)
+	out.RuleData.AllowedStepImageRegistryPrefixes = c.stepImageRegistryPrefixes()
+	return out, nil
+}
+
+// datedVersion is a pipeline version with the date its requirements take
+// effect.
+type datedVersion struct {
+	on time.Time
+	v  Version
+}
+
+// datedVersions are a pipeline's published versions, each dated by its
+// first publication; a pipeline with none published yet has its newest
+// version, dated unpublishedOn.
+func datedVersions(e Entry, unpublishedOn time.Time) ([]datedVersion, error) {
+	var list []datedVersion
+	for _, v := range e.Versions {
+		if len(v.Published) == 0 {
+			continue
+		}
+		first := time.Time{}
+		for i, p := range v.Published {
+			t, err := ParseDate(p.On)
 			if err != nil {
-				return nil, fmt.Errorf("pipelines[%s].versions[%s]: %w", e.Name, d.v.Version, err)
+				return nil, fmt.Errorf("pipelines[%s].versions[%s].published[%d].on: %w", e.Name, v.Version, i, err)
 			}
-			out.PipelineRequiredTasks[e.Name] = append(out.PipelineRequiredTasks[e.Name], RequiredTasks{EffectiveOn: formatTime(d.on), Tasks: names})
+			if first.IsZero() || t.Before(first) {
+				first = t
+			}
 		}
-		if len(list) > 0 {
-			newest := list[0]
-			for _, d := range list[1:] {
-				if d.on.After(newest.on) {
-					newest = d
-				}
-			}
-			latest := out.PipelineRequiredTasks[e.Name]
-			var names []string
-			for _, r := range latest {
-				if r.EffectiveOn == formatTime(newest.on) {
-					names = r.Tasks
-				}
-			}
-			set := map[string]bool{}
-			for _, n := range names {
-				if common == nil || common[n] {
-					set[n] = true
-				}
-			}
-			common = set
-			if newest.on.After(commonOn) {
-				commonOn = newest.on
-			}
+		list = append(list, datedVersion{first, v})
+	}
+	if len(list) == 0 && len(e.Versions) > 0 {
+		list = append(list, datedVersion{unpublishedOn, e.Versions[len(e.Versions)-1]})
+	}
+	return list, nil
+}
+
+// requirePipelineTasks adds pipeline's entries to pipeline-required-tasks:
+// for each version in list, the Tasks it runs from its date on.
+func (out *ConformaData) requirePipelineTasks(root, pipeline string, list []datedVersion) error {
+	for _, d := range list {
+		names, err := pipelineTaskNames(filepath.Join(root, d.v.Path))
+		if err != nil {
+			return fmt.Errorf("pipelines[%s].versions[%s]: %w", pipeline, d.v.Version, err)
+		}
+		out.PipelineRequiredTasks[pipeline] = append(out.PipelineRequiredTasks[pipeline], RequiredTasks{EffectiveOn: formatTime(d.on), Tasks: names})
+	}
+	return nil
+}
+
+// newestTasks finds the newest version in list (the first of equals) and
+// the Tasks its entry among required requires, with its date.
+func newestTasks(required []RequiredTasks, list []datedVersion) ([]string, time.Time) {
+	newest := list[0]
+	for _, d := range list[1:] {
+		if d.on.After(newest.on) {
+			newest = d
 		}
 	}
-	if len(common) > 0 {
-		var names []string
-		for n := range common {
-			names = append(names, n)
+	var names []string
+	for _, r := range required {
+		if r.EffectiveOn == formatTime(newest.on) {
+			names = r.Tasks
 		}
-		sort.Strings(names)
-		out.RequiredTasks = []RequiredTasks{{EffectiveOn: formatTime(commonOn), Tasks: names}}
 	}
-	for _, r := range o.AllowedRegistries {
+	return names, newest.on
+}
+
+// commonTasks gathers the Tasks every pipeline's newest version runs, and
+// the latest of those versions' dates, from which all of them run them.
+type commonTasks struct {
+	names map[string]bool // nil until a pipeline is seen
+	on    time.Time
+}
+
+// narrow keeps the Tasks of one more pipeline's newest version, dated on.
+func (ct *commonTasks) narrow(names []string, on time.Time) {
+	set := map[string]bool{}
+	for _, n := range names {
+		if ct.names == nil || ct.names[n] {
+			set[n] = true
+		}
+	}
+	ct.names = set
+	if on.After(ct.on) {
+		ct.on = on
+	}
+}
+
+func (ct *commonTasks) requiredTasks() RequiredTasks {
+	var names []string
+	for n := range ct.names {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return RequiredTasks{EffectiveOn: formatTime(ct.on), Tasks: names}
+}
+
+// allowedRegistryPrefixes are the registries given, trimmed, blanks left
+// out.
+func allowedRegistryPrefixes(registries []string) []string {
+	var out []string
+	for _, r := range registries {
 		if r = strings.TrimSpace(r); r != "" {
-			out.RuleData.AllowedRegistryPrefixes = append(out.RuleData.AllowedRegistryPrefixes, r)
+			out = append(out, r)
 		}
 	}
+	return out
+}
+
+// stepImageRegistryPrefixes are the registry prefixes of every step image
+// of every task and pipeline version, sorted, each once.
+func (c *Catalog) stepImageRegistryPrefixes() []string {
+	var out []string
 	seen := map[string]bool{}
 	for _, list := range [][]Entry{c.Tasks, c.Pipelines} {
 		for _, e := range list {
@@ -151,14 +211,14 @@ func (c *Catalog) ConformaData(o ConformaOptions) (*ConformaData, error) {
 					p := registryPrefix(img)
 					if p != "" && !seen[p] {
 						seen[p] = true
-						out.RuleData.AllowedStepImageRegistryPrefixes = append(out.RuleData.AllowedStepImageRegistryPrefixes, p)
+						out = append(out, p)
 					}
 				}
 			}
 		}
 	}
-	sort.Strings(out.RuleData.AllowedStepImageRegistryPrefixes)
-	return out, nil
+	sort.Strings(out)
+	return out
 }
 
 // registryPrefix is the repository namespace of an image reference,

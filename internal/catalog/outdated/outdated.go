@@ -126,12 +126,7 @@ func Check(c *catalog.Catalog, file string, content []byte, opts ...Option) []Fi
 }
 
 func (o *options) check(c *catalog.Catalog, file string, f Found) (Finding, bool) {
-	var e *catalog.Entry
-	for i, en := range c.Entries(f.Kind) {
-		if en.Name == f.Name {
-			e = &c.Entries(f.Kind)[i]
-		}
-	}
+	e := findEntry(c, f.Kind, f.Name)
 	if e == nil {
 		return Finding{}, false // not from this catalog
 	}
@@ -142,15 +137,7 @@ func (o *options) check(c *catalog.Catalog, file string, f Found) (Finding, bool
 	}
 	fd := Finding{File: file, Line: f.Line, Column: f.Column, Ref: f.Text, Kind: f.Kind, Name: f.Name}
 	latest := e.Latest()
-	var v *catalog.Version
-	var pub *catalog.Publication
-	for i := range e.Versions {
-		for j := range e.Versions[i].Published {
-			if e.Versions[i].Published[j].Digest == f.Digest {
-				v, pub = &e.Versions[i], &e.Versions[i].Published[j]
-			}
-		}
-	}
+	v, pub := findPublication(e, f.Digest)
 	if latest != nil && latest.Bundle != "" {
 		fd.Newest, fd.NewestVersion = latest.Bundle, latest.Version
 		if n := len(latest.Published); n > 0 {
@@ -167,14 +154,56 @@ func (o *options) check(c *catalog.Catalog, file string, f Found) (Finding, bool
 		published = v.Version
 	}
 	fd.Version = published
+	msgs := o.judge(&fd, v, pub, latest)
+	if len(fd.Reasons) == 0 {
+		return Finding{}, false
+	}
+	if latest != nil {
+		fd.Changes = o.changesToLatest(c, latest, v, pub, published)
+	}
+	fd.Message = strings.Join(msgs, "; ")
+	return fd, true
+}
+
+// findEntry is the catalog's entry of that kind and name (the last, should
+// the catalog repeat it), or nil.
+func findEntry(c *catalog.Catalog, kind, name string) *catalog.Entry {
+	var e *catalog.Entry
+	for i, en := range c.Entries(kind) {
+		if en.Name == name {
+			e = &c.Entries(kind)[i]
+		}
+	}
+	return e
+}
+
+// findPublication is the version of e that published digest, and that
+// publication (the last, should several), or nils.
+func findPublication(e *catalog.Entry, digest string) (*catalog.Version, *catalog.Publication) {
+	var v *catalog.Version
+	var pub *catalog.Publication
+	for i := range e.Versions {
+		for j := range e.Versions[i].Published {
+			if e.Versions[i].Published[j].Digest == digest {
+				v, pub = &e.Versions[i], &e.Versions[i].Published[j]
+			}
+		}
+	}
+	return v, pub
+}
+
+// judge adds to fd the reasons its reference, to v published as pub,
+// needs attention and when policy stops trusting it, and returns a message
+// for each reason. An expiry far off is a reason only beside another.
+func (o *options) judge(fd *Finding, v *catalog.Version, pub *catalog.Publication, latest *catalog.Version) []string {
 	var msgs []string
 	if pub.SupersededOn != "" {
 		fd.Reasons = append(fd.Reasons, "superseded")
 		msgs = append(msgs, "superseded on "+day(pub.SupersededOn))
 	}
-	if latest != nil && latest.Bundle != "" && catalog.SemverLess(published, latest.Version) {
+	if latest != nil && latest.Bundle != "" && catalog.SemverLess(fd.Version, latest.Version) {
 		fd.Reasons = append(fd.Reasons, "newer")
-		msgs = append(msgs, fmt.Sprintf("%s %s is newer (published %s)", f.Name, latest.Version, day(fd.NewestOn)))
+		msgs = append(msgs, fmt.Sprintf("%s %s is newer (published %s)", fd.Name, latest.Version, day(fd.NewestOn)))
 	}
 	if v.Deprecated {
 		fd.Reasons = append(fd.Reasons, "deprecated")
@@ -195,17 +224,18 @@ func (o *options) check(c *catalog.Catalog, file string, f Found) (Finding, bool
 			msgs = append(msgs, "trusted only until "+fd.ExpiresOn)
 		}
 	}
-	if len(fd.Reasons) == 0 {
-		return Finding{}, false
+	return msgs
+}
+
+// changesToLatest are the CHANGELOG entries from published, the version
+// pub was published as, to latest, then what moved among the bundles and
+// images latest's newest publication includes.
+func (o *options) changesToLatest(c *catalog.Catalog, latest, v *catalog.Version, pub *catalog.Publication, published string) []catalog.ChangelogEntry {
+	changes := o.changes(latest, v, published)
+	if n := len(latest.Published); n > 0 {
+		changes = append(changes, o.includedChanges(c, pub.Includes, latest.Published[n-1].Includes)...)
 	}
-	if latest != nil {
-		fd.Changes = o.changes(latest, v, published)
-		if n := len(latest.Published); n > 0 {
-			fd.Changes = append(fd.Changes, o.includedChanges(c, pub.Includes, latest.Published[n-1].Includes)...)
-		}
-	}
-	fd.Message = strings.Join(msgs, "; ")
-	return fd, true
+	return changes
 }
 
 func (o *options) ours(c *catalog.Catalog, e *catalog.Entry, r Ref) bool {

@@ -196,6 +196,29 @@ func ParseModule(filename, src string) (*ast.Module, error) {
 }
 
 func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*Engine, error) {
+	data, err := policyData(o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := compileModules(modules, o.builtins)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{rules: annotatedRules(c)}
+	query, packages, err := collectQuery(packagesWithRules(modules))
+	if err != nil {
+		return nil, err
+	}
+	e.packages = packages
+	if e.query, err = prepareQuery(ctx, c, data, query, o.builtins); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// policyData is the data document the policy sees: the data files, then
+// the extra document, then the rule data, each overriding what came before.
+func policyData(o options) (map[string]any, error) {
 	data := map[string]any{}
 	if len(o.data) > 0 {
 		res, err := loader.NewFileLoader().Filtered(o.data, func(_ string, info fs.FileInfo, _ int) bool {
@@ -216,16 +239,24 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 	if o.ruleData != nil {
 		data[RuleDataKey] = o.ruleData
 	}
+	return data, nil
+}
 
+func compileModules(modules map[string]*ast.Module, builtins *ecbuiltins.Set) (*ast.Compiler, error) {
 	// The compiler type-checks calls of the ec.* built-ins against their
-	// declarations; the implementations are bound to the query below.
-	c := ast.NewCompiler().WithEnablePrintStatements(false).WithBuiltins(o.builtins.Decls())
+	// declarations; the implementations are bound to the query in
+	// prepareQuery.
+	c := ast.NewCompiler().WithEnablePrintStatements(false).WithBuiltins(builtins.Decls())
 	c.Compile(modules)
 	if c.Failed() {
 		return nil, fmt.Errorf("%w: %v", ErrPolicy, c.Errors)
 	}
+	return c, nil
+}
 
-	e := &Engine{rules: map[string]Rule{}}
+// packagesWithRules finds, by package path, the packages that define deny
+// or warn rules and which of the two each defines.
+func packagesWithRules(modules map[string]*ast.Module) map[string]*pkgRules {
 	byPkg := map[string]*pkgRules{}
 	for _, m := range modules {
 		path := m.Package.Path.String()
@@ -250,6 +281,13 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 			}
 		}
 	}
+	return byPkg
+}
+
+// annotatedRules reads, by code, the deny and warn rules whose METADATA
+// names a short_name.
+func annotatedRules(c *ast.Compiler) map[string]Rule {
+	rules := map[string]Rule{}
 	for _, ar := range c.GetAnnotationSet().Flatten() {
 		a := ar.Annotations
 		if a == nil || a.Scope != "rule" || len(ar.Path) < 2 {
@@ -269,20 +307,27 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 		r.EffectiveOn, _ = a.Custom["effective_on"].(string)
 		r.Collections = stringList(a.Custom["collections"])
 		r.DependsOn = dependsOn(a.Custom["depends_on"])
-		e.rules[r.Code] = r
+		rules[r.Code] = r
 	}
+	return rules
+}
 
+// collectQuery writes the one query that gathers every package's deny and
+// warn sets, as {path: {kind: set}}, and returns the packages in the order
+// it names them (sorted by path, kinds sorted), which Evaluate follows.
+func collectQuery(byPkg map[string]*pkgRules) (string, []pkgRules, error) {
 	var paths []string
 	for p := range byPkg {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	var packages []pkgRules
 	var q strings.Builder
 	q.WriteString("x := {")
 	for i, p := range paths {
 		pr := byPkg[p]
 		sort.Strings(pr.kinds)
-		e.packages = append(e.packages, *pr)
+		packages = append(packages, *pr)
 		if i > 0 {
 			q.WriteString(", ")
 		}
@@ -297,25 +342,27 @@ func compile(ctx context.Context, modules map[string]*ast.Module, o options) (*E
 	}
 	q.WriteString("}")
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("%w: no package defines deny or warn rules", ErrPolicy)
+		return "", nil, fmt.Errorf("%w: no package defines deny or warn rules", ErrPolicy)
 	}
+	return q.String(), packages, nil
+}
 
+func prepareQuery(ctx context.Context, c *ast.Compiler, data map[string]any, query string, builtins *ecbuiltins.Set) (rego.PreparedEvalQuery, error) {
 	store := inmem.NewFromObject(data)
 	ropts := append([]func(*rego.Rego){
 		rego.Compiler(c),
 		rego.Store(store),
-		rego.Query(q.String()),
+		rego.Query(query),
 		// A built-in that fails leaves its expression undefined, so one
 		// unreachable registry does not stop every other rule (Conforma's
 		// built-ins return no value on error for the same reason).
 		rego.StrictBuiltinErrors(false),
-	}, o.builtins.RegoOptions()...)
+	}, builtins.RegoOptions()...)
 	pq, err := rego.New(ropts...).PrepareForEval(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+		return rego.PreparedEvalQuery{}, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
-	e.query = pq
-	return e, nil
+	return pq, nil
 }
 
 // Rules returns the annotated rules, sorted by code.

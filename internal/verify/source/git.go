@@ -32,41 +32,108 @@ var (
 // network), then, unless cached, a fetch into memory and the regular files
 // of the subdirectory written out.
 func (r *Resolver) git(ctx context.Context, location string, loc ecp.Location) (*Resolved, error) {
-	fail := func(format string, a ...any) error {
-		return fmt.Errorf("policy location %q: "+format, append([]any{location}, a...)...)
-	}
+	g := &gitFetch{location: location, loc: loc}
 	ctx, cancel := context.WithTimeout(ctx, DownloadTimeout)
 	defer cancel()
-	var want plumbing.Hash             // the object the revision names, when known before fetching
-	var refName plumbing.ReferenceName // what to fetch; empty: every branch and tag
+	if err := g.resolveRevision(ctx); err != nil {
+		return nil, err
+	}
+	if !g.want.IsZero() && cached(r.gitEntry(loc, g.want)) {
+		return r.gitResolved(location, r.gitEntry(loc, g.want))
+	}
+	c, err := g.fetchCommit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if g.want.IsZero() {
+		g.want = c.Hash
+	}
+	dir := r.gitEntry(loc, g.want)
+	if cached(dir) {
+		return r.gitResolved(location, dir)
+	}
+	tree, err := g.subtree(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.writeGitEntry(g, c.Hash, tree, dir); err != nil {
+		return nil, err
+	}
+	return r.gitResolved(location, dir)
+}
+
+// gitFetch is one git location being resolved: what it names and what is
+// known of its revision so far.
+type gitFetch struct {
+	location string
+	loc      ecp.Location
+	want     plumbing.Hash          // the object the revision names, when known before fetching
+	refName  plumbing.ReferenceName // what to fetch; empty: every branch and tag
+}
+
+func (g *gitFetch) fail(format string, a ...any) error {
+	return fmt.Errorf("policy location %q: "+format, append([]any{g.location}, a...)...)
+}
+
+// resolveRevision sets want and refName from the revision, listing the
+// remote only when the revision is a name.
+func (g *gitFetch) resolveRevision(ctx context.Context) error {
 	switch {
-	case fullHash.MatchString(loc.Rev):
-		want = plumbing.NewHash(loc.Rev)
-	case shortHash.MatchString(loc.Rev):
+	case fullHash.MatchString(g.loc.Rev):
+		g.want = plumbing.NewHash(g.loc.Rev)
+	case shortHash.MatchString(g.loc.Rev):
 		// Only a full fetch can tell which commit a short hash is.
 	default:
-		rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{loc.URL}})
+		rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{g.loc.URL}})
 		refs, err := rem.ListContext(ctx, &git.ListOptions{})
 		if err != nil {
-			return nil, fail("listing %s: %w", loc.URL, gitError(err))
+			return g.fail("listing %s: %w", g.loc.URL, gitError(err))
 		}
-		ref, err := pickRef(refs, loc.Rev)
+		ref, err := pickRef(refs, g.loc.Rev)
 		if err != nil {
-			return nil, fail("%w", err)
+			return g.fail("%w", err)
 		}
-		want, refName = ref.Hash(), ref.Name()
+		g.want, g.refName = ref.Hash(), ref.Name()
 	}
+	return nil
+}
+
+// gitEntry is the cache directory of loc's subdirectory at commit h.
+func (r *Resolver) gitEntry(loc ecp.Location, h plumbing.Hash) string {
 	key := sha256.Sum256([]byte(loc.URL + "\x00" + loc.Subdir))
-	entry := func(h plumbing.Hash) string {
-		return filepath.Join(r.o.cacheDir, "git-"+h.String()+"-"+hex.EncodeToString(key[:8]))
+	return filepath.Join(r.o.cacheDir, "git-"+h.String()+"-"+hex.EncodeToString(key[:8]))
+}
+
+// fetchCommit clones the remote into memory and finds the revision's
+// commit in it.
+func (g *gitFetch) fetchCommit(ctx context.Context) (*object.Commit, error) {
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, g.cloneOptions())
+	if err != nil {
+		return nil, g.fail("fetching %s: %w", g.loc.URL, gitError(err))
 	}
-	if !want.IsZero() && cached(entry(want)) {
-		return r.gitResolved(location, entry(want))
+	var c *object.Commit
+	switch {
+	case g.refName != "":
+		c, err = peel(repo, g.want)
+	case !g.want.IsZero():
+		c, err = repo.CommitObject(g.want)
+	default:
+		var h *plumbing.Hash
+		if h, err = repo.ResolveRevision(plumbing.Revision(g.loc.Rev)); err == nil {
+			c, err = repo.CommitObject(*h)
+		}
 	}
-	clone := &git.CloneOptions{URL: loc.URL, NoCheckout: true, Tags: git.NoTags, Depth: loc.Depth}
-	if refName != "" {
-		clone.ReferenceName, clone.SingleBranch = refName, true
-		if loc.Depth == 0 {
+	if err != nil {
+		return nil, g.fail("revision %q: no such commit in %s", g.loc.Rev, g.loc.URL)
+	}
+	return c, nil
+}
+
+func (g *gitFetch) cloneOptions() *git.CloneOptions {
+	clone := &git.CloneOptions{URL: g.loc.URL, NoCheckout: true, Tags: git.NoTags, Depth: g.loc.Depth}
+	if g.refName != "" {
+		clone.ReferenceName, clone.SingleBranch = g.refName, true
+		if g.loc.Depth == 0 {
 			clone.Depth = 1 // the tree is all that is needed
 		}
 	} else {
@@ -74,52 +141,47 @@ func (r *Resolver) git(ctx context.Context, location string, loc ecp.Location) (
 		// need not let a client fetch an arbitrary commit.
 		clone.Tags = git.AllTags
 	}
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, clone)
-	if err != nil {
-		return nil, fail("fetching %s: %w", loc.URL, gitError(err))
-	}
-	var c *object.Commit
-	switch {
-	case refName != "":
-		c, err = peel(repo, want)
-	case !want.IsZero():
-		c, err = repo.CommitObject(want)
-	default:
-		var h *plumbing.Hash
-		if h, err = repo.ResolveRevision(plumbing.Revision(loc.Rev)); err == nil {
-			c, err = repo.CommitObject(*h)
-		}
-	}
-	if err != nil {
-		return nil, fail("revision %q: no such commit in %s", loc.Rev, loc.URL)
-	}
-	if want.IsZero() {
-		want = c.Hash
-	}
-	dir := entry(want)
-	if cached(dir) {
-		return r.gitResolved(location, dir)
-	}
+	return clone
+}
+
+// subtree is the tree of c's subdirectory the location names (all of c
+// when it names none).
+func (g *gitFetch) subtree(c *object.Commit) (*object.Tree, error) {
 	tree, err := c.Tree()
 	if err != nil {
-		return nil, fail("commit %s: %w", c.Hash, err)
+		return nil, g.fail("commit %s: %w", c.Hash, err)
 	}
-	if loc.Subdir != "" {
-		if tree, err = tree.Tree(loc.Subdir); err != nil {
-			return nil, fail("commit %s has no directory %q", c.Hash, loc.Subdir)
+	if g.loc.Subdir != "" {
+		if tree, err = tree.Tree(g.loc.Subdir); err != nil {
+			return nil, g.fail("commit %s has no directory %q", c.Hash, g.loc.Subdir)
 		}
 	}
+	return tree, nil
+}
+
+// writeGitEntry fills the cache entry dir with tree's files, stamped with
+// commit c, through a temporary entry so that no reader sees half of it.
+func (r *Resolver) writeGitEntry(g *gitFetch, c plumbing.Hash, tree *object.Tree, dir string) error {
 	tmp, err := r.tempEntry()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	content := filepath.Join(tmp, "content")
 	if err := os.MkdirAll(content, 0o755); err != nil {
-		return nil, fmt.Errorf("policy cache: %w", err)
+		return fmt.Errorf("policy cache: %w", err)
 	}
+	if err := writeTree(tree, content); err != nil {
+		return g.fail("commit %s: %w", c, err)
+	}
+	return commit(tmp, dir, c.String())
+}
+
+// writeTree writes tree's regular files under root, within
+// MaxArtifactSize in all.
+func writeTree(tree *object.Tree, root string) error {
 	budget := int64(MaxArtifactSize)
-	err = tree.Files().ForEach(func(f *object.File) error {
+	return tree.Files().ForEach(func(f *object.File) error {
 		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
 			return nil // symbolic links are not followed; submodules are not fetched
 		}
@@ -128,18 +190,11 @@ func (r *Resolver) git(ctx context.Context, location string, loc ecp.Location) (
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
 		defer rc.Close()
-		if err := writeFile(content, f.Name, rc, &budget); err != nil {
+		if err := writeFile(root, f.Name, rc, &budget); err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fail("commit %s: %w", c.Hash, err)
-	}
-	if err := commit(tmp, dir, c.Hash.String()); err != nil {
-		return nil, err
-	}
-	return r.gitResolved(location, dir)
 }
 
 func (r *Resolver) gitResolved(location, dir string) (*Resolved, error) {
