@@ -114,52 +114,86 @@ var v4Allowed = map[string]string{
 }
 
 // ScoreV4 computes the CVSS v4.0 score of a vector (base, threat and
-// environmental metrics taken into account when present).
+// environmental metrics taken into account when present). Its steps are
+// those of the specification and FIRST's calculator: the macrovector and
+// its score, the next lower macrovectors, the severity distances from the
+// highest-severity vectors, and the interpolation between them.
 func ScoreV4(vector string) (float64, error) {
+	sel, err := parseV4(vector)
+	if err != nil {
+		return 0, err
+	}
+	m := sel.effective
+	if m("VC") == "N" && m("VI") == "N" && m("VA") == "N" && m("SC") == "N" && m("SI") == "N" && m("SA") == "N" {
+		return 0, nil
+	}
+	eq := v4MacroVector(m)
+	value, ok := v4LookupScore(eq, [6]int{})
+	if !ok {
+		return 0, fmt.Errorf("cvss vector %q: no score for its macrovector", vector)
+	}
+	lower := v4NextLower(eq)
+	dist := v4SeverityDistances(eq, m)
+	value = v4Interpolate(value, eq, lower, dist)
+	value = math.Min(math.Max(value, 0), 10)
+	return math.Floor(value*10+0.5) / 10, nil
+}
+
+// v4Selection is a vector's metrics as written.
+type v4Selection map[string]string
+
+// parseV4 reads a CVSS v4.0 vector and checks every metric and value.
+func parseV4(vector string) (v4Selection, error) {
 	if !strings.HasPrefix(vector, "CVSS:4.0/") {
-		return 0, fmt.Errorf("cvss vector %q: not CVSS:4.0", vector)
+		return nil, fmt.Errorf("cvss vector %q: not CVSS:4.0", vector)
 	}
 	sel, err := parseMetrics(vector)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for k, v := range sel {
 		allowed, ok := v4Allowed[k]
 		if !ok {
-			return 0, fmt.Errorf("cvss vector %q: unknown metric %s", vector, k)
+			return nil, fmt.Errorf("cvss vector %q: unknown metric %s", vector, k)
 		}
 		if k == "U" {
 			continue // Urgency takes words (Clear, Green, Amber, Red); it does not score.
 		}
 		if len(v) != 1 || !strings.Contains(allowed, v) {
-			return 0, fmt.Errorf("cvss vector %q: metric %s has invalid value %q", vector, k, v)
+			return nil, fmt.Errorf("cvss vector %q: metric %s has invalid value %q", vector, k, v)
 		}
 	}
 	for _, k := range v4Base {
 		if _, ok := sel[k]; !ok {
-			return 0, fmt.Errorf("cvss vector %q: base metric %s missing", vector, k)
+			return nil, fmt.Errorf("cvss vector %q: base metric %s missing", vector, k)
 		}
 	}
-	m := func(metric string) string {
-		v := sel[metric]
-		if v == "" {
-			v = "X"
-		}
-		if metric == "E" && v == "X" {
-			return "A"
-		}
-		if (metric == "CR" || metric == "IR" || metric == "AR") && v == "X" {
-			return "H"
-		}
-		if mod, ok := sel["M"+metric]; ok && mod != "X" {
-			return mod
-		}
-		return v
-	}
-	if m("VC") == "N" && m("VI") == "N" && m("VA") == "N" && m("SC") == "N" && m("SI") == "N" && m("SA") == "N" {
-		return 0, nil
-	}
+	return sel, nil
+}
 
+// effective is the value a metric is scored with: its modified
+// (environmental) value when given, and for threat and security
+// requirements left unset, the worst case the specification assumes.
+func (sel v4Selection) effective(metric string) string {
+	v := sel[metric]
+	if v == "" {
+		v = "X"
+	}
+	if metric == "E" && v == "X" {
+		return "A"
+	}
+	if (metric == "CR" || metric == "IR" || metric == "AR") && v == "X" {
+		return "H"
+	}
+	if mod, ok := sel["M"+metric]; ok && mod != "X" {
+		return mod
+	}
+	return v
+}
+
+// v4MacroVector returns the levels of the equivalence sets EQ1..EQ6 the
+// metric values m fall in.
+func v4MacroVector(m func(string) string) [6]int {
 	var eq [6]int
 	switch {
 	case m("AV") == "N" && m("PR") == "N" && m("UI") == "N":
@@ -192,44 +226,66 @@ func ScoreV4(vector string) (float64, error) {
 	if !((m("CR") == "H" && m("VC") == "H") || (m("IR") == "H" && m("VI") == "H") || (m("AR") == "H" && m("VA") == "H")) {
 		eq[5] = 1
 	}
+	return eq
+}
 
-	key := func(d [6]int) (float64, bool) {
-		var b strings.Builder
-		for i := range eq {
-			b.WriteString(strconv.Itoa(eq[i] + d[i]))
-		}
-		s, ok := v4Lookup[b.String()]
-		return s, ok
+// v4LookupScore returns the score of the macrovector eq+d, if it exists.
+func v4LookupScore(eq, d [6]int) (float64, bool) {
+	var b strings.Builder
+	for i := range eq {
+		b.WriteString(strconv.Itoa(eq[i] + d[i]))
 	}
-	value, ok := key([6]int{})
-	if !ok {
-		return 0, fmt.Errorf("cvss vector %q: no score for its macrovector", vector)
+	s, ok := v4Lookup[b.String()]
+	return s, ok
+}
+
+// v4Lower holds the scores of the next lower macrovectors, one a level
+// lower in EQ1, EQ2, EQ3 and EQ6 together, and EQ4, where they exist.
+// EQ5's is only ever counted, never scored.
+type v4Lower struct {
+	score [4]float64
+	ok    [4]bool
+	okEQ5 bool
+}
+
+func v4NextLower(eq [6]int) v4Lower {
+	lowerEQ1, okEQ1 := v4LookupScore(eq, [6]int{1, 0, 0, 0, 0, 0})
+	lowerEQ2, okEQ2 := v4LookupScore(eq, [6]int{0, 1, 0, 0, 0, 0})
+	lowerEQ3EQ6, okEQ3EQ6 := v4NextLowerEQ3EQ6(eq)
+	lowerEQ4, okEQ4 := v4LookupScore(eq, [6]int{0, 0, 0, 1, 0, 0})
+	_, okEQ5 := v4LookupScore(eq, [6]int{0, 0, 0, 0, 1, 0})
+	return v4Lower{
+		score: [4]float64{lowerEQ1, lowerEQ2, lowerEQ3EQ6, lowerEQ4},
+		ok:    [4]bool{okEQ1, okEQ2, okEQ3EQ6, okEQ4},
+		okEQ5: okEQ5,
 	}
-	lowerEQ1, okEQ1 := key([6]int{1, 0, 0, 0, 0, 0})
-	lowerEQ2, okEQ2 := key([6]int{0, 1, 0, 0, 0, 0})
-	var lowerEQ3EQ6 float64
-	var okEQ3EQ6 bool
+}
+
+// v4NextLowerEQ3EQ6 steps EQ3 and EQ6 down together, as they share the
+// highest-severity vectors; from 0/0 either may step, and the higher of
+// the two scores is the next lower.
+func v4NextLowerEQ3EQ6(eq [6]int) (float64, bool) {
 	switch {
 	case eq[2] == 0 && eq[5] == 0:
-		left, okL := key([6]int{0, 0, 0, 0, 0, 1})
-		right, okR := key([6]int{0, 0, 1, 0, 0, 0})
+		left, okL := v4LookupScore(eq, [6]int{0, 0, 0, 0, 0, 1})
+		right, okR := v4LookupScore(eq, [6]int{0, 0, 1, 0, 0, 0})
 		if okL && okR && left > right {
-			lowerEQ3EQ6, okEQ3EQ6 = left, true
-		} else {
-			lowerEQ3EQ6, okEQ3EQ6 = right, okR
+			return left, true
 		}
+		return right, okR
 	case eq[2] == 1 && eq[5] == 0:
-		lowerEQ3EQ6, okEQ3EQ6 = key([6]int{0, 0, 0, 0, 0, 1})
+		return v4LookupScore(eq, [6]int{0, 0, 0, 0, 0, 1})
 	case eq[5] == 1 && (eq[2] == 0 || eq[2] == 1):
-		lowerEQ3EQ6, okEQ3EQ6 = key([6]int{0, 0, 1, 0, 0, 0})
+		return v4LookupScore(eq, [6]int{0, 0, 1, 0, 0, 0})
 	default:
-		lowerEQ3EQ6, okEQ3EQ6 = key([6]int{0, 0, 1, 0, 0, 1})
+		return v4LookupScore(eq, [6]int{0, 0, 1, 0, 0, 1})
 	}
-	lowerEQ4, okEQ4 := key([6]int{0, 0, 0, 1, 0, 0})
-	_, okEQ5 := key([6]int{0, 0, 0, 0, 1, 0})
+}
 
-	// The first highest-severity vector of the macrovector from which the
-	// vector is nowhere "more severe" gives the distances.
+// v4SeverityDistances returns, per metric, the distance of the value m
+// gives it from its value in the first highest-severity vector of the
+// macrovector from which the vector is nowhere "more severe".
+func v4SeverityDistances(eq [6]int, m func(string) string) map[string]float64 {
 	var dist map[string]float64
 	for _, a := range v4MaxEQ1[eq[0]] {
 		for _, b := range v4MaxEQ2[eq[1]] {
@@ -250,14 +306,20 @@ func ScoreV4(vector string) (float64, error) {
 							}
 						}
 						if !negative {
-							goto found
+							return dist
 						}
 					}
 				}
 			}
 		}
 	}
-found:
+	return dist
+}
+
+// v4Interpolate lowers value, the macrovector's score, by the mean over
+// the EQs with a next lower macrovector of the vector's distance into the
+// macrovector, as a proportion of its depth, times the step down in score.
+func v4Interpolate(value float64, eq [6]int, lower v4Lower, dist map[string]float64) float64 {
 	const step = 0.1
 	cur := [4]float64{
 		dist["AV"] + dist["PR"] + dist["UI"],
@@ -271,22 +333,19 @@ found:
 		v4DepthEQ3EQ6[eq[2]][eq[5]] * step,
 		v4DepthEQ4[eq[3]] * step,
 	}
-	lower := [4]float64{lowerEQ1, lowerEQ2, lowerEQ3EQ6, lowerEQ4}
-	have := [4]bool{okEQ1, okEQ2, okEQ3EQ6, okEQ4}
 	existing := 0
 	sum := 0.0
 	for i := range 4 {
-		if have[i] {
+		if lower.ok[i] {
 			existing++
-			sum += (value - lower[i]) * (cur[i] / depth[i])
+			sum += (value - lower.score[i]) * (cur[i] / depth[i])
 		}
 	}
-	if okEQ5 {
+	if lower.okEQ5 {
 		existing++ // EQ5 always contributes a proportion of 0
 	}
 	if existing > 0 {
 		value -= sum / float64(existing)
 	}
-	value = math.Min(math.Max(value, 0), 10)
-	return math.Floor(value*10+0.5) / 10, nil
+	return value
 }

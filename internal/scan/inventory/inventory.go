@@ -247,76 +247,24 @@ func goos(props []cdxProperty) string {
 }
 
 func decodeSPDX(data []byte) (*SBOM, error) {
-	var doc struct {
-		Packages []struct {
-			SPDXID       string `json:"SPDXID"`
-			Name         string `json:"name"`
-			VersionInfo  string `json:"versionInfo"`
-			PrimaryPurp  string `json:"primaryPackagePurpose"`
-			ExternalRefs []struct {
-				Category string `json:"referenceCategory"`
-				Type     string `json:"referenceType"`
-				Locator  string `json:"referenceLocator"`
-			} `json:"externalRefs"`
-			LicenseDeclared  json.RawMessage `json:"licenseDeclared"`
-			LicenseConcluded json.RawMessage `json:"licenseConcluded"`
-		} `json:"packages"`
-		DocumentDescribes json.RawMessage `json:"documentDescribes"`
-		Relationships     json.RawMessage `json:"relationships"`
-	}
+	var doc spdxDocument
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("SPDX SBOM: %w", err)
 	}
-	// The packages the document describes (the image) are its subject,
-	// not components.
+	// The caller's map stays on the stack; a returned one would not.
 	roots := map[string]bool{}
-	var describes []string
-	lenient(doc.DocumentDescribes, &describes)
-	for _, id := range describes {
-		roots[id] = true
-	}
-	var rels []struct {
-		A    string `json:"spdxElementId"`
-		B    string `json:"relatedSpdxElement"`
-		Type string `json:"relationshipType"`
-	}
-	lenient(doc.Relationships, &rels)
-	for _, r := range rels {
-		if r.A == "SPDXRef-DOCUMENT" && r.Type == "DESCRIBES" {
-			roots[r.B] = true
-		}
-	}
-	var os distro
-	for _, p := range doc.Packages {
-		if p.PrimaryPurp == "OPERATING-SYSTEM" {
-			os = distro{id: strings.ToLower(p.Name), version: p.VersionInfo}
-		}
-	}
+	addSPDXRoots(roots, &doc)
+	os := spdxOperatingSystem(&doc)
 	s := &SBOM{Format: SPDX}
 	for _, p := range doc.Packages {
-		purl := ""
-		for _, r := range p.ExternalRefs {
-			if r.Type == "purl" {
-				purl = r.Locator
-				break
-			}
-		}
+		purl := spdxPURL(&p)
 		switch {
 		case roots[p.SPDXID]:
 			if s.Subject == "" {
 				s.Subject = purl
 			}
 		case p.Name != "":
-			c := Component{Name: p.Name, Version: p.VersionInfo, PURL: purl, Type: p.PrimaryPurp}
-			for _, raw := range []json.RawMessage{p.LicenseDeclared, p.LicenseConcluded} {
-				var l string
-				lenient(raw, &l)
-				if l != "" && l != "NOASSERTION" && l != "NONE" {
-					c.Licenses = append(c.Licenses, l)
-					break
-				}
-			}
-			s.Components = append(s.Components, c)
+			s.Components = append(s.Components, spdxComponent(&p, purl))
 		}
 		if p.PrimaryPurp == "OPERATING-SYSTEM" {
 			continue
@@ -334,6 +282,87 @@ func decodeSPDX(data []byte) (*SBOM, error) {
 		s.Packages = append(s.Packages, pkg)
 	}
 	return s, nil
+}
+
+// spdxDocument and spdxPackage alias unnamed structs, not define types:
+// encoding/json names the struct type in its errors, which Decode passes
+// on, and they read "Go struct field .packages.name" without a name.
+type spdxDocument = struct {
+	Packages          []spdxPackage   `json:"packages"`
+	DocumentDescribes json.RawMessage `json:"documentDescribes"`
+	Relationships     json.RawMessage `json:"relationships"`
+}
+
+type spdxPackage = struct {
+	SPDXID       string `json:"SPDXID"`
+	Name         string `json:"name"`
+	VersionInfo  string `json:"versionInfo"`
+	PrimaryPurp  string `json:"primaryPackagePurpose"`
+	ExternalRefs []struct {
+		Category string `json:"referenceCategory"`
+		Type     string `json:"referenceType"`
+		Locator  string `json:"referenceLocator"`
+	} `json:"externalRefs"`
+	LicenseDeclared  json.RawMessage `json:"licenseDeclared"`
+	LicenseConcluded json.RawMessage `json:"licenseConcluded"`
+}
+
+// addSPDXRoots adds to roots the SPDX ids of the packages the document
+// describes (the image): they are its subject, not components.
+func addSPDXRoots(roots map[string]bool, doc *spdxDocument) {
+	var describes []string
+	lenient(doc.DocumentDescribes, &describes)
+	for _, id := range describes {
+		roots[id] = true
+	}
+	var rels []struct {
+		A    string `json:"spdxElementId"`
+		B    string `json:"relatedSpdxElement"`
+		Type string `json:"relationshipType"`
+	}
+	lenient(doc.Relationships, &rels)
+	for _, r := range rels {
+		if r.A == "SPDXRef-DOCUMENT" && r.Type == "DESCRIBES" {
+			roots[r.B] = true
+		}
+	}
+}
+
+// spdxOperatingSystem returns the last operating-system package of the
+// document.
+func spdxOperatingSystem(doc *spdxDocument) distro {
+	var os distro
+	for _, p := range doc.Packages {
+		if p.PrimaryPurp == "OPERATING-SYSTEM" {
+			os = distro{id: strings.ToLower(p.Name), version: p.VersionInfo}
+		}
+	}
+	return os
+}
+
+// spdxPURL returns the package's first PURL, "" when it has none.
+func spdxPURL(p *spdxPackage) string {
+	for _, r := range p.ExternalRefs {
+		if r.Type == "purl" {
+			return r.Locator
+		}
+	}
+	return ""
+}
+
+// spdxComponent is the package as listed; its licence is the declared
+// one, else the concluded one, when either is known.
+func spdxComponent(p *spdxPackage, purl string) Component {
+	c := Component{Name: p.Name, Version: p.VersionInfo, PURL: purl, Type: p.PrimaryPurp}
+	for _, raw := range []json.RawMessage{p.LicenseDeclared, p.LicenseConcluded} {
+		var l string
+		lenient(raw, &l)
+		if l != "" && l != "NOASSERTION" && l != "NONE" {
+			c.Licenses = append(c.Licenses, l)
+			break
+		}
+	}
+	return c
 }
 
 type distro struct{ id, version string }

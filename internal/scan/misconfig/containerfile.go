@@ -25,91 +25,131 @@ func CheckContainerfile(name string, data []byte) ([]finding.Misconfiguration, e
 	if err != nil {
 		return nil, fmt.Errorf("containerfile %s: %w", name, err)
 	}
-	var out []finding.Misconfiguration
-	stages := map[string]bool{}
-	args := map[string]string{} // global ARG defaults, for FROM ${BASE}
-	inStage := false
-	lastFrom := 0
-	var lastUser string
-	lastUserLine := 0
+	c := &containerfileCheck{name: name, stages: map[string]bool{}, args: map[string]string{}}
 	for _, n := range res.AST.Children {
-		cmd := strings.ToLower(n.Value)
-		switch cmd {
+		switch strings.ToLower(n.Value) {
 		case "from":
-			if n.Next == nil {
-				continue
-			}
-			inStage = true
-			lastFrom, lastUser, lastUserLine = n.StartLine, "", 0
-			image := expand(n.Next.Value, args)
-			out = append(out, checkFrom(name, n.StartLine, image, stages)...)
-			// A later FROM may name this stage; that is not a base image.
-			if alias := n.Next.Next; alias != nil && strings.EqualFold(alias.Value, "as") && alias.Next != nil {
-				stages[strings.ToLower(alias.Next.Value)] = true
-			}
+			c.enterStage(n)
 		case "arg":
-			for a := n.Next; a != nil; a = a.Next {
-				k, v, hasValue := strings.Cut(a.Value, "=")
-				if !inStage && hasValue {
-					args[k] = v
-				}
-				if secretName.MatchString(k) || secretValue.MatchString(v) {
-					what := "a build argument"
-					if hasValue && v != "" {
-						what = "a build argument with a default value"
-					}
-					out = append(out, newFinding("TL-CF-006", name, n.StartLine,
-						fmt.Sprintf("%s:%d: ARG %s looks like a secret passed as %s; it is recorded in the image history", name, n.StartLine, k, what)))
-				}
-			}
+			c.checkArg(n)
 		case "env":
-			for k := n.Next; k != nil && k.Next != nil; k = k.Next.Next {
-				v := k.Next.Value
-				if v == "" || variableOnly.MatchString(strings.Trim(v, `"'`)) {
-					continue // ENV TOKEN=$TOKEN copies an ARG (reported there)
-				}
-				if secretName.MatchString(k.Value) || secretValue.MatchString(v) {
-					out = append(out, newFinding("TL-CF-006", name, n.StartLine,
-						fmt.Sprintf("%s:%d: ENV %s holds what looks like a secret; it is stored in the image config", name, n.StartLine, k.Value)))
-				}
-			}
+			c.checkEnv(n)
 		case "user":
 			if n.Next != nil {
-				lastUser, lastUserLine = expand(n.Next.Value, args), n.StartLine
+				c.lastUser, c.lastUserLine = expand(n.Next.Value, c.args), n.StartLine
 			}
 		case "add":
-			var srcs []string
-			for a := n.Next; a != nil && a.Next != nil; a = a.Next {
-				srcs = append(srcs, a.Value)
-			}
-			hasChecksum := false
-			for _, f := range n.Flags {
-				if strings.HasPrefix(f, "--checksum") {
-					hasChecksum = true
-				}
-			}
-			for _, s := range srcs {
-				if (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")) && !hasChecksum {
-					out = append(out, newFinding("TL-CF-004", name, n.StartLine,
-						fmt.Sprintf("%s:%d: ADD fetches %s without a checksum", name, n.StartLine, s)))
-				}
-			}
+			c.checkAdd(n)
 		case "run":
-			text := runText(n)
-			if m := pipeToShell.FindString(text); m != "" {
-				out = append(out, newFinding("TL-CF-005", name, n.StartLine,
-					fmt.Sprintf("%s:%d: RUN pipes a download into a shell: %s", name, n.StartLine, truncate(m, 80))))
+			c.checkRun(n)
+		}
+	}
+	c.checkFinalUser()
+	return c.out, nil
+}
+
+// containerfileCheck is what checking a Containerfile has found so far and
+// what it must remember from earlier instructions.
+type containerfileCheck struct {
+	name   string
+	out    []finding.Misconfiguration
+	stages map[string]bool
+	args   map[string]string // global ARG defaults, for FROM ${BASE}
+	// inStage is set from the first FROM on: an ARG before it is global.
+	inStage bool
+	// The last stage's FROM and USER lines: its user is the image's.
+	lastFrom     int
+	lastUser     string
+	lastUserLine int
+}
+
+// enterStage starts the stage a FROM opens and checks its base image.
+func (c *containerfileCheck) enterStage(n *parser.Node) {
+	if n.Next == nil {
+		return
+	}
+	c.inStage = true
+	c.lastFrom, c.lastUser, c.lastUserLine = n.StartLine, "", 0
+	image := expand(n.Next.Value, c.args)
+	c.out = append(c.out, checkFrom(c.name, n.StartLine, image, c.stages)...)
+	// A later FROM may name this stage; that is not a base image.
+	if alias := n.Next.Next; alias != nil && strings.EqualFold(alias.Value, "as") && alias.Next != nil {
+		c.stages[strings.ToLower(alias.Next.Value)] = true
+	}
+}
+
+func (c *containerfileCheck) checkArg(n *parser.Node) {
+	name := c.name
+	for a := n.Next; a != nil; a = a.Next {
+		k, v, hasValue := strings.Cut(a.Value, "=")
+		if !c.inStage && hasValue {
+			c.args[k] = v
+		}
+		if secretName.MatchString(k) || secretValue.MatchString(v) {
+			what := "a build argument"
+			if hasValue && v != "" {
+				what = "a build argument with a default value"
 			}
+			c.out = append(c.out, newFinding("TL-CF-006", name, n.StartLine,
+				fmt.Sprintf("%s:%d: ARG %s looks like a secret passed as %s; it is recorded in the image history", name, n.StartLine, k, what)))
 		}
 	}
-	if lastFrom > 0 && isRoot(lastUser) {
-		line, msg := lastFrom, fmt.Sprintf("%s:%d: the final stage sets no USER, so the image runs as root", name, lastFrom)
-		if lastUserLine > 0 {
-			line, msg = lastUserLine, fmt.Sprintf("%s:%d: the final stage runs as USER %s", name, lastUserLine, lastUser)
+}
+
+func (c *containerfileCheck) checkEnv(n *parser.Node) {
+	name := c.name
+	for k := n.Next; k != nil && k.Next != nil; k = k.Next.Next {
+		v := k.Next.Value
+		if v == "" || variableOnly.MatchString(strings.Trim(v, `"'`)) {
+			continue // ENV TOKEN=$TOKEN copies an ARG (reported there)
 		}
-		out = append(out, newFinding("TL-CF-003", name, line, msg))
+		if secretName.MatchString(k.Value) || secretValue.MatchString(v) {
+			c.out = append(c.out, newFinding("TL-CF-006", name, n.StartLine,
+				fmt.Sprintf("%s:%d: ENV %s holds what looks like a secret; it is stored in the image config", name, n.StartLine, k.Value)))
+		}
 	}
-	return out, nil
+}
+
+func (c *containerfileCheck) checkAdd(n *parser.Node) {
+	name := c.name
+	var srcs []string
+	for a := n.Next; a != nil && a.Next != nil; a = a.Next {
+		srcs = append(srcs, a.Value)
+	}
+	hasChecksum := false
+	for _, f := range n.Flags {
+		if strings.HasPrefix(f, "--checksum") {
+			hasChecksum = true
+		}
+	}
+	for _, s := range srcs {
+		if (strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")) && !hasChecksum {
+			c.out = append(c.out, newFinding("TL-CF-004", name, n.StartLine,
+				fmt.Sprintf("%s:%d: ADD fetches %s without a checksum", name, n.StartLine, s)))
+		}
+	}
+}
+
+func (c *containerfileCheck) checkRun(n *parser.Node) {
+	name := c.name
+	text := runText(n)
+	if m := pipeToShell.FindString(text); m != "" {
+		c.out = append(c.out, newFinding("TL-CF-005", name, n.StartLine,
+			fmt.Sprintf("%s:%d: RUN pipes a download into a shell: %s", name, n.StartLine, truncate(m, 80))))
+	}
+}
+
+// checkFinalUser reports a final stage that runs as root: the user the image
+// runs as is the last stage's.
+func (c *containerfileCheck) checkFinalUser() {
+	name := c.name
+	if c.lastFrom > 0 && isRoot(c.lastUser) {
+		line, msg := c.lastFrom, fmt.Sprintf("%s:%d: the final stage sets no USER, so the image runs as root", name, c.lastFrom)
+		if c.lastUserLine > 0 {
+			line, msg = c.lastUserLine, fmt.Sprintf("%s:%d: the final stage runs as USER %s", name, c.lastUserLine, c.lastUser)
+		}
+		c.out = append(c.out, newFinding("TL-CF-003", name, line, msg))
+	}
 }
 
 func checkFrom(name string, line int, image string, stages map[string]bool) []finding.Misconfiguration {

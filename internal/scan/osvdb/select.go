@@ -81,51 +81,100 @@ func compileFor(srcs []source, o options) (*Index, error) {
 // addFromZip adds the records of one zip that name one of names, through
 // the cached name index when there is a current one.
 func (ix *Index) addFromZip(s source, names map[string]bool, o options) error {
+	z, err := openZip(s)
+	if err != nil {
+		return err
+	}
+	idx, where, why := readNames(o.cacheDirs, z.ecosystem, z.digest, len(z.entries))
+	if idx != nil {
+		return ix.addIndexed(z, idx, where, names, o)
+	}
+	return ix.addUnindexed(z, why, names, o)
+}
+
+// zipDB is one ecosystem's zip, held in memory: its digest keys the name
+// index, whose entry numbers index entries.
+type zipDB struct {
+	path, ecosystem string
+	digest          [sha256.Size]byte
+	entries         []*zip.File
+}
+
+func openZip(s source) (zipDB, error) {
 	data, err := os.ReadFile(s.zip)
 	if err != nil {
-		return fmt.Errorf("reading OSV database: %w", err)
+		return zipDB{}, fmt.Errorf("reading OSV database: %w", err)
 	}
 	digest := sha256.Sum256(data)
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return fmt.Errorf("OSV database %s is corrupt: %w", s.zip, err)
+		return zipDB{}, fmt.Errorf("OSV database %s is corrupt: %w", s.zip, err)
 	}
-	idx, where, why := readNames(o.cacheDirs, s.ecosystem, digest, len(zr.File))
-	if idx != nil {
-		wanted := idx.entries(names)
-		recs := make([]*compiled, len(wanted))
-		errs := make([]error, len(wanted))
-		parallel(len(wanted), func(i int) {
-			f := zr.File[wanted[i]]
-			b, err := readEntry(s.zip, f, nil)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			recs[i], errs[i] = compileRaw(rawRecord{where: s.zip + ":" + f.Name, data: b})
-		})
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		for _, c := range recs {
-			ix.add(c)
-		}
-		fmt.Fprintf(o.progress, "osv: %s: %d of %d records name a package scanned (name index %s)\n",
-			s.ecosystem, len(wanted), idx.records, where)
-		return nil
-	}
+	return zipDB{path: s.zip, ecosystem: s.ecosystem, digest: digest, entries: zr.File}, nil
+}
 
-	// The pre-pass: every record decompressed, its names picked out; the
-	// records naming a package scanned compiled on the way.
-	type result struct {
-		names []string
-		rec   *compiled
-		err   error
+// addIndexed adds the records that idx says name one of names, so that
+// only those are decompressed.
+func (ix *Index) addIndexed(z zipDB, idx *nameIndex, where string, names map[string]bool, o options) error {
+	wanted := idx.entries(names)
+	recs := make([]*compiled, len(wanted))
+	errs := make([]error, len(wanted))
+	parallel(len(wanted), func(i int) {
+		f := z.entries[wanted[i]]
+		b, err := readEntry(z.path, f, nil)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		recs[i], errs[i] = compileRaw(rawRecord{where: z.path + ":" + f.Name, data: b})
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	results := make([]result, len(zr.File))
+	for _, c := range recs {
+		ix.add(c)
+	}
+	fmt.Fprintf(o.progress, "osv: %s: %d of %d records name a package scanned (name index %s)\n",
+		z.ecosystem, len(wanted), idx.records, where)
+	return nil
+}
+
+// addUnindexed adds the records that name one of names when there is no
+// current name index (why says so), and caches the index the pre-pass
+// builds for the next scan.
+func (ix *Index) addUnindexed(z zipDB, why string, names map[string]bool, o options) error {
+	built, hits, err := ix.addPrePassed(z, prePass(z, names), names)
+	if err != nil {
+		return err
+	}
+	saved, err := writeNames(o.cacheDirs, z.ecosystem, built)
+	if err != nil {
+		return err
+	}
+	note := "no cache"
+	if saved != "" {
+		note = "name index written to " + saved
+	} else if len(o.cacheDirs) > 0 {
+		note = "no cache directory could be written"
+	}
+	fmt.Fprintf(o.progress, "osv: %s: %d of %d records name a package scanned (%s; %s)\n", z.ecosystem, hits, built.records, why, note)
+	return nil
+}
+
+// prePassed is what the pre-pass found in one zip entry.
+type prePassed struct {
+	names []string
+	rec   *compiled
+	err   error
+}
+
+// prePass decompresses every record and picks out its names; the records
+// naming a package scanned are compiled on the way.
+func prePass(z zipDB, names map[string]bool) []prePassed {
+	results := make([]prePassed, len(z.entries))
 	bufs := make(chan []byte, 8)
-	parallel(len(zr.File), func(i int) {
-		f := zr.File[i]
+	parallel(len(z.entries), func(i int) {
+		f := z.entries[i]
 		if !isRecord(f) {
 			return
 		}
@@ -134,7 +183,7 @@ func (ix *Index) addFromZip(s source, names map[string]bool, o options) error {
 		case buf = <-bufs:
 		default:
 		}
-		b, err := readEntry(s.zip, f, buf)
+		b, err := readEntry(z.path, f, buf)
 		if err != nil {
 			results[i].err = err
 			return
@@ -145,20 +194,27 @@ func (ix *Index) addFromZip(s source, names map[string]bool, o options) error {
 			hit = hit || names[n]
 		})
 		if hit {
-			results[i].rec, results[i].err = compileRaw(rawRecord{where: s.zip + ":" + f.Name, data: b})
+			results[i].rec, results[i].err = compileRaw(rawRecord{where: z.path + ":" + f.Name, data: b})
 		}
 		select {
 		case bufs <- b:
 		default:
 		}
 	})
-	built := &nameIndex{digest: digest, files: len(zr.File), byName: map[string][]uint32{}}
+	return results
+}
+
+// addPrePassed adds the records the pre-pass compiled, in entry order,
+// and builds the name index from the names it found; it also counts the
+// records naming one of names.
+func (ix *Index) addPrePassed(z zipDB, results []prePassed, names map[string]bool) (*nameIndex, int, error) {
+	built := &nameIndex{digest: z.digest, files: len(z.entries), byName: map[string][]uint32{}}
 	hits := 0
 	for i, r := range results {
 		if r.err != nil {
-			return r.err
+			return nil, 0, r.err
 		}
-		if !isRecord(zr.File[i]) {
+		if !isRecord(z.entries[i]) {
 			continue
 		}
 		built.records++
@@ -175,20 +231,9 @@ func (ix *Index) addFromZip(s source, names map[string]bool, o options) error {
 		ix.add(r.rec)
 	}
 	if built.records == 0 {
-		return fmt.Errorf("OSV database %s holds no JSON records", s.zip)
+		return nil, 0, fmt.Errorf("OSV database %s holds no JSON records", z.path)
 	}
-	saved, err := writeNames(o.cacheDirs, s.ecosystem, built)
-	if err != nil {
-		return err
-	}
-	note := "no cache"
-	if saved != "" {
-		note = "name index written to " + saved
-	} else if len(o.cacheDirs) > 0 {
-		note = "no cache directory could be written"
-	}
-	fmt.Fprintf(o.progress, "osv: %s: %d of %d records name a package scanned (%s; %s)\n", s.ecosystem, hits, built.records, why, note)
-	return nil
+	return built, hits, nil
 }
 
 func anyIn(set, names map[string]bool) bool {

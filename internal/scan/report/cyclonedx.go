@@ -17,6 +17,28 @@ import (
 // analysis (state, justification, detail), so the document is itself a
 // VEX.
 func CycloneDX(w io.Writer, r *finding.Report) error {
+	bom := newBOM(r)
+	cs := bomComponents{refs: map[string]string{}}
+	var vulns []cdx.Vulnerability
+	for _, vs := range [][]finding.Vulnerability{r.Vulnerabilities, r.Suppressed} {
+		for _, v := range Sorted(vs) {
+			vulns = append(vulns, cdxVulnerability(v, cs.ref(v.Package)))
+		}
+	}
+	// Packages without findings are listed too: a later VEX may point at
+	// any of them.
+	for _, p := range r.Packages {
+		cs.ref(p)
+	}
+	bom.Components = &cs.list
+	bom.Vulnerabilities = &vulns
+	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
+	enc.SetPretty(true)
+	return enc.EncodeVersion(bom, cdx.SpecVersion1_6)
+}
+
+// newBOM returns the BOM of r without components or vulnerabilities.
+func newBOM(r *finding.Report) *cdx.BOM {
 	bom := cdx.NewBOM()
 	bom.SpecVersion = cdx.SpecVersion1_6
 	bom.Metadata = &cdx.Metadata{
@@ -28,91 +50,95 @@ func CycloneDX(w io.Writer, r *finding.Report) error {
 	if r.Subject != "" {
 		bom.Metadata.Component = &cdx.Component{Type: subjectType(r.Subject), Name: r.Subject, BOMRef: "subject"}
 	}
-	refs := map[string]string{} // package key → bom-ref
-	var comps []cdx.Component
-	ref := func(p finding.Package) string {
-		key := p.Ecosystem + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.PURL
-		if r, ok := refs[key]; ok {
-			return r
-		}
-		br := p.BOMRef
-		if br == "" || bomRefTaken(refs, br) {
-			br = fmt.Sprintf("pkg-%d", len(refs)+1)
-		}
-		refs[key] = br
-		c := cdx.Component{BOMRef: br, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL}
-		if p.Ecosystem != "" {
-			c.Properties = &[]cdx.Property{{Name: "trustline:osv:ecosystem", Value: p.Ecosystem}}
-		}
-		comps = append(comps, c)
-		return br
+	return bom
+}
+
+// bomComponents lists each package once, in the order first referred to.
+type bomComponents struct {
+	refs map[string]string // package key → bom-ref
+	list []cdx.Component
+}
+
+// ref returns the bom-ref of p's component, listing it if it is new.
+func (cs *bomComponents) ref(p finding.Package) string {
+	key := p.Ecosystem + "\x00" + p.Name + "\x00" + p.Version + "\x00" + p.PURL
+	if r, ok := cs.refs[key]; ok {
+		return r
 	}
-	var vulns []cdx.Vulnerability
-	add := func(v finding.Vulnerability) {
-		cv := cdx.Vulnerability{
-			BOMRef:      fmt.Sprintf("%s@%s", v.ID, ref(v.Package)),
-			ID:          v.ID,
-			Source:      source(v.ID, v.URL),
-			Description: v.Summary,
-			Affects:     &[]cdx.Affects{{Ref: ref(v.Package)}},
-		}
-		if len(v.Aliases) > 0 {
-			var rs []cdx.VulnerabilityReference
-			for _, a := range v.Aliases {
-				rs = append(rs, cdx.VulnerabilityReference{ID: a, Source: source(a, "")})
-			}
-			cv.References = &rs
-		}
-		rating := cdx.VulnerabilityRating{Severity: cdxSeverity(v.Severity), Method: cdx.ScoringMethodOther}
-		if v.Vector != "" {
-			score := v.Score
-			rating.Score, rating.Vector = &score, v.Vector
-			switch {
-			case strings.HasPrefix(v.Vector, "CVSS:4.0/"):
-				rating.Method = cdx.ScoringMethodCVSSv4
-			case strings.HasPrefix(v.Vector, "CVSS:3.1/"):
-				rating.Method = cdx.ScoringMethodCVSSv31
-			default:
-				rating.Method = cdx.ScoringMethodCVSSv3
-			}
-		}
-		cv.Ratings = &[]cdx.VulnerabilityRating{rating}
-		if v.FixedVersion != "" {
-			cv.Recommendation = fmt.Sprintf("Upgrade %s to %s or later.", v.Package.Name, v.FixedVersion)
-		}
-		if v.URL != "" {
-			cv.Advisories = &[]cdx.Advisory{{URL: v.URL}}
-		}
-		if s := v.Suppression; s != nil {
-			a := &cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Justification: justification(s.Justification)}
-			if s.Status == "fixed" {
-				a.State, a.Justification = cdx.IASResolved, ""
-			}
-			detail := s.Statement
-			if a.Justification == "" && s.Justification != "" {
-				detail = strings.TrimSpace(s.Justification + ": " + detail)
-			}
-			a.Detail = strings.TrimSpace(fmt.Sprintf("%s (VEX: %s)", detail, s.Document))
-			cv.Analysis = a
-		}
-		vulns = append(vulns, cv)
+	br := p.BOMRef
+	if br == "" || bomRefTaken(cs.refs, br) {
+		br = fmt.Sprintf("pkg-%d", len(cs.refs)+1)
 	}
-	for _, v := range Sorted(r.Vulnerabilities) {
-		add(v)
+	cs.refs[key] = br
+	c := cdx.Component{BOMRef: br, Type: cdx.ComponentTypeLibrary, Name: p.Name, Version: p.Version, PackageURL: p.PURL}
+	if p.Ecosystem != "" {
+		c.Properties = &[]cdx.Property{{Name: "trustline:osv:ecosystem", Value: p.Ecosystem}}
 	}
-	for _, v := range Sorted(r.Suppressed) {
-		add(v)
+	cs.list = append(cs.list, c)
+	return br
+}
+
+// cdxVulnerability is v affecting the component whose bom-ref is ref.
+func cdxVulnerability(v finding.Vulnerability, ref string) cdx.Vulnerability {
+	cv := cdx.Vulnerability{
+		BOMRef:      fmt.Sprintf("%s@%s", v.ID, ref),
+		ID:          v.ID,
+		Source:      source(v.ID, v.URL),
+		Description: v.Summary,
+		Affects:     &[]cdx.Affects{{Ref: ref}},
 	}
-	// Packages without findings are listed too: a later VEX may point at
-	// any of them.
-	for _, p := range r.Packages {
-		ref(p)
+	if len(v.Aliases) > 0 {
+		var rs []cdx.VulnerabilityReference
+		for _, a := range v.Aliases {
+			rs = append(rs, cdx.VulnerabilityReference{ID: a, Source: source(a, "")})
+		}
+		cv.References = &rs
 	}
-	bom.Components = &comps
-	bom.Vulnerabilities = &vulns
-	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true)
-	return enc.EncodeVersion(bom, cdx.SpecVersion1_6)
+	cv.Ratings = &[]cdx.VulnerabilityRating{cdxRating(v)}
+	if v.FixedVersion != "" {
+		cv.Recommendation = fmt.Sprintf("Upgrade %s to %s or later.", v.Package.Name, v.FixedVersion)
+	}
+	if v.URL != "" {
+		cv.Advisories = &[]cdx.Advisory{{URL: v.URL}}
+	}
+	if s := v.Suppression; s != nil {
+		cv.Analysis = cdxAnalysis(s)
+	}
+	return cv
+}
+
+// cdxRating is v's severity, with its CVSS score and method when it has a
+// vector.
+func cdxRating(v finding.Vulnerability) cdx.VulnerabilityRating {
+	rating := cdx.VulnerabilityRating{Severity: cdxSeverity(v.Severity), Method: cdx.ScoringMethodOther}
+	if v.Vector != "" {
+		score := v.Score
+		rating.Score, rating.Vector = &score, v.Vector
+		switch {
+		case strings.HasPrefix(v.Vector, "CVSS:4.0/"):
+			rating.Method = cdx.ScoringMethodCVSSv4
+		case strings.HasPrefix(v.Vector, "CVSS:3.1/"):
+			rating.Method = cdx.ScoringMethodCVSSv31
+		default:
+			rating.Method = cdx.ScoringMethodCVSSv3
+		}
+	}
+	return rating
+}
+
+// cdxAnalysis is the VEX analysis of a suppressed finding. A justification
+// CycloneDX has no word for is kept in the detail.
+func cdxAnalysis(s *finding.Suppression) *cdx.VulnerabilityAnalysis {
+	a := &cdx.VulnerabilityAnalysis{State: cdx.IASNotAffected, Justification: justification(s.Justification)}
+	if s.Status == "fixed" {
+		a.State, a.Justification = cdx.IASResolved, ""
+	}
+	detail := s.Statement
+	if a.Justification == "" && s.Justification != "" {
+		detail = strings.TrimSpace(s.Justification + ": " + detail)
+	}
+	a.Detail = strings.TrimSpace(fmt.Sprintf("%s (VEX: %s)", detail, s.Document))
+	return a
 }
 
 func bomRefTaken(refs map[string]string, br string) bool {
