@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -41,10 +43,27 @@ func OSV(t testing.TB) string { return filepath.Join(Dir(t), "osv") }
 // Schemas returns shared/schemas.
 func Schemas(t testing.TB) string { return filepath.Join(Dir(t), "schemas") }
 
+// compiled holds the schemas Schema compiled, by their files: a test
+// binary validates many documents against one schema, and compiling
+// CycloneDX's is most of the cost of a check.
+var compiled sync.Map
+
 // Schema compiles the schema file main, with the files it refers to, all
 // relative to shared/schemas; formats are asserted. A file is known by its
-// $id, or by a file URL when it has none.
+// $id, or by a file URL when it has none. Compiled schemas are kept for
+// the rest of the test binary (they are safe for concurrent use).
 func Schema(t testing.TB, main string, refs ...string) *jsonschema.Schema {
+	t.Helper()
+	key := strings.Join(append([]string{main}, refs...), "\x00")
+	if s, ok := compiled.Load(key); ok {
+		return s.(*jsonschema.Schema)
+	}
+	s := compile(t, main, refs)
+	compiled.Store(key, s)
+	return s
+}
+
+func compile(t testing.TB, main string, refs []string) *jsonschema.Schema {
 	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()

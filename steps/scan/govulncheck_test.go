@@ -1,8 +1,10 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -34,7 +36,7 @@ func checkSameAsGovulncheck(t *testing.T, rep *finding.Report, want []string) {
 	for _, v := range rep.Vulnerabilities {
 		seen[v.ID+" "+v.Package.Name] = true
 	}
-	got := testdb.Keys(seen)
+	got := slices.Sorted(maps.Keys(seen))
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings differ from govulncheck %s\nours:\n  %s\ngovulncheck:\n  %s", testdb.GovulncheckVersion,
 			strings.Join(got, "\n  "), strings.Join(want, "\n  "))

@@ -251,8 +251,5 @@ func GovulncheckFindings(t testing.TB, tool, db, bin string) []string {
 			seen[msg.Finding.OSV+" "+msg.Finding.Trace[0].Module] = true
 		}
 	}
-	return Keys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
-
-// Keys returns the sorted keys of a set.
-func Keys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }

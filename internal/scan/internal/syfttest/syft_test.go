@@ -2,8 +2,10 @@ package syfttest
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,7 +74,7 @@ func TestSyftSBOMsAgreeWithGovulncheck(t *testing.T) {
 			for _, v := range rep.Vulnerabilities {
 				seen[v.ID+" "+v.Package.Name] = true
 			}
-			got := testdb.Keys(seen)
+			got := slices.Sorted(maps.Keys(seen))
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("findings from syft's %s SBOM differ from govulncheck %s\nours:\n  %s\ngovulncheck:\n  %s",
 					enc.ID(), testdb.GovulncheckVersion, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
