@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Opening the database for the packages of one SBOM. An ecosystem's zip
@@ -49,7 +50,7 @@ func DefaultCacheDirs(dbDir string) []string {
 }
 
 // namesFormat changes whenever the cache layout or what it holds changes.
-const namesFormat = 1
+const namesFormat = 2
 
 // compileFor compiles the records that name one of o.packages.
 func compileFor(srcs []source, o options) (*Index, error) {
@@ -305,8 +306,10 @@ func nameValues(data []byte, fn func(string)) {
 			return
 		}
 		i = vend + 1
-		if !vesc {
-			fn(string(data[v+1 : vend]))
+		// Go's decoder turns invalid UTF-8 into U+FFFD, so only a valid
+		// unescaped value can be taken as it stands.
+		if raw := data[v+1 : vend]; !vesc && utf8.Valid(raw) {
+			fn(string(raw))
 		} else if s, ok := unquote(data[v : vend+1]); ok {
 			fn(s)
 		}
