@@ -156,6 +156,15 @@ func Usagef(format string, args ...any) error {
 	return &exitcode.Err{Code: exitcode.Error, Err: fmt.Errorf(format, args...)}
 }
 
+// TLSVerifyFlag is --tls-verify, as buildah and skopeo spell it, with
+// one meaning in every step: go-containerregistry already lets loopback
+// registries (a test's, a kind cluster's) use plain HTTP, and false
+// extends that to every registry, for a user who asks for it.
+func TLSVerifyFlag() *cli.BoolFlag {
+	return &cli.BoolFlag{Name: "tls-verify", Value: true,
+		Usage: "require HTTPS with verified certificates, except for loopback registries; false allows plain HTTP to any registry"}
+}
+
 // JSONOutputFlag is --output for commands whose one machine format is
 // JSON: people read the progress on stderr, a script reads the result on
 // stdout. Any other value is a usage error before the command's action

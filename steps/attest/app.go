@@ -25,7 +25,7 @@ func newApp(getenv func(string) string) *cli.App {
 		&cli.StringFlag{Name: "image", Required: true, Usage: "the image, as `REPO@sha256:HEX` (a tag is refused: a signature names one digest)"},
 		&cli.StringFlag{Name: "key", Usage: "private key `PATH`: cosign.key (password from COSIGN_PASSWORD), a plain PEM ECDSA/Ed25519 key, or a directory in Chains' signing-secrets layout"},
 		&cli.StringFlag{Name: "fallback-key", Usage: "key `PATH` used when --key is empty (a task passes an optional workspace's path as --key and a mounted secret here)"},
-		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "use HTTPS and verify certificates (plain HTTP is always allowed for 127.0.0.1 and localhost)"},
+		stepcli.TLSVerifyFlag(),
 		&cli.StringFlag{Name: "output", Usage: "write what was written as JSON: `json` for stdout, or a FILE"},
 		stepcli.ResultsDirFlag(),
 	}

@@ -67,7 +67,7 @@ the next of them, so that a Tekton array parameter can be passed whole:
 			&cli.StringFlag{Name: "storage-driver", Value: build.DriverVFS, Usage: "containers/storage `DRIVER`: vfs or overlay"},
 			&cli.StringFlag{Name: "storage-root", Value: build.DefaultStorageRoot, Usage: "keep images and layers in `DIR`"},
 			&cli.StringFlag{Name: "storage-runroot", Value: build.DefaultStorageRunRoot, Usage: "keep storage locks and mount state in `DIR`"},
-			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS with verified certificates for non-loopback registries"},
+			stepcli.TLSVerifyFlag(),
 			stepcli.JSONOutputFlag(),
 			stepcli.ResultsDirFlag(),
 		},

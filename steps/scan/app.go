@@ -81,7 +81,7 @@ Example:
 			&cli.StringFlag{Name: "output", Usage: "write the report to `FILE` instead of stdout"},
 			&cli.BoolFlag{Name: "attach-report", Usage: "with --image, attach a Clair-format report of the vulnerabilities to the image as an OCI referrer (application/vnd.redhat.clair-report+json, as Konflux's clair-scan does) and name it in the REPORTS result, which Conforma's cve rules read"},
 			&cli.BoolFlag{Name: "report-only", Usage: "report the outcome in TEST_OUTPUT but exit 0 (Konflux style: a policy decides later)"},
-			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "verify TLS for registries other than loopback; false allows plain HTTP"},
+			stepcli.TLSVerifyFlag(),
 			stepcli.ResultsDirFlag(),
 		},
 		Action: run,

@@ -70,7 +70,7 @@ Example:
 			&cli.StringFlag{Name: "vsa-dir", Usage: "write verification summaries (DSSE envelopes) into `DIR`"},
 			&cli.BoolFlag{Name: "push-vsa", Usage: "push each verification summary beside its image (.att), as cosign attest does"},
 			&cli.StringFlag{Name: "cache-dir", Usage: "cache policy sources in `DIR`, OCI and https by digest, git by commit (default: a temporary directory)"},
-			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
+			stepcli.TLSVerifyFlag(),
 			stepcli.ResultsDirFlag(),
 		},
 		Action:   func(c *cli.Context) error { return run(c, getenv) },

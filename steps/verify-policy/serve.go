@@ -86,7 +86,7 @@ Example:
 			&cli.Uint64Flag{Name: "max-memory", Value: evaluator.DefaultMaxMemory >> 20, Usage: "stop a policy evaluation once the heap exceeds `MIB` mebibytes"},
 			&cli.IntFlag{Name: "workers", Value: 4, Usage: "check up to `N` images of one review concurrently"},
 			&cli.StringFlag{Name: "cache-dir", Usage: "cache OCI policy sources by digest in `DIR` (default: a temporary directory)"},
-			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with false, allow plain HTTP to any registry (loopback registries always may)"},
+			stepcli.TLSVerifyFlag(),
 		},
 		Action: serve,
 	}
