@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // Predicate types, by the short names cosign's --type accepts.
@@ -88,12 +90,8 @@ func ParsePredicate(b []byte, typ string) (Predicate, error) {
 		return Predicate{}, err
 	}
 	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&obj); err != nil {
+	if err := jsondoc.Decode(b, &obj); err != nil {
 		return Predicate{}, fmt.Errorf("not a JSON object: %w", err)
-	}
-	if dec.More() {
-		return Predicate{}, errors.New("trailing data after the JSON object")
 	}
 	if obj == nil {
 		return Predicate{}, errors.New("not a JSON object: null")

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // in-toto statement types. We write v1; readers accept v0.1 too, which is
@@ -49,12 +51,8 @@ func NewStatement(d name.Digest, predicateType string, predicate json.RawMessage
 // predicate that is a JSON object.
 func ParseStatement(b []byte) (*Statement, error) {
 	var st Statement
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&st); err != nil {
-		return nil, fmt.Errorf("in-toto statement is not JSON: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("in-toto statement: trailing data after the JSON object")
+	if err := jsondoc.Decode(b, &st); err != nil {
+		return nil, fmt.Errorf("in-toto statement: %w", err)
 	}
 	switch st.Type {
 	case StatementTypeV1, StatementTypeV01:

@@ -1,11 +1,12 @@
 package prefetch
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // Package types the step knows, as Hermeto names them.
@@ -43,7 +44,7 @@ func ParseInput(s string) ([]Package, error) {
 	var pkgs []Package
 	switch s[0] {
 	case '[':
-		if err := strictUnmarshal([]byte(s), &pkgs); err != nil {
+		if err := jsondoc.Strict([]byte(s), &pkgs); err != nil {
 			return nil, fmt.Errorf("prefetch input: %w", err)
 		}
 	case '{':
@@ -56,13 +57,13 @@ func ParseInput(s string) ([]Package, error) {
 				Packages []Package `json:"packages"`
 				Flags    []string  `json:"flags,omitempty"`
 			}
-			if err := strictUnmarshal([]byte(s), &wrapped); err != nil {
+			if err := jsondoc.Strict([]byte(s), &wrapped); err != nil {
 				return nil, fmt.Errorf("prefetch input: %w", err)
 			}
 			pkgs = wrapped.Packages
 		} else {
 			var p Package
-			if err := strictUnmarshal([]byte(s), &p); err != nil {
+			if err := jsondoc.Strict([]byte(s), &p); err != nil {
 				return nil, fmt.Errorf("prefetch input: %w", err)
 			}
 			pkgs = []Package{p}
@@ -79,18 +80,6 @@ func ParseInput(s string) ([]Package, error) {
 		}
 	}
 	return pkgs, nil
-}
-
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after the JSON value")
-	}
-	return nil
 }
 
 func (p *Package) normalize() error {

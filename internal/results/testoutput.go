@@ -1,11 +1,11 @@
 package results
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // The values of TestOutput.Result Konflux knows.
@@ -38,13 +38,8 @@ type TestOutput struct {
 // attestation, where a malformed verdict must be refused, not guessed at.
 func ParseTestOutput(b []byte) (*TestOutput, error) {
 	var to TestOutput
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&to); err != nil {
+	if err := jsondoc.Strict(b, &to); err != nil {
 		return nil, fmt.Errorf("TEST_OUTPUT is not the Konflux JSON object: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("TEST_OUTPUT: trailing data after the JSON object")
 	}
 	switch to.Result {
 	case Success, Failure, Warning, Error, Skipped:

@@ -7,7 +7,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // Verifier checks signatures made by one public key.
@@ -137,12 +138,8 @@ func (v *Verifier) VerifyBase64(ctx context.Context, payload []byte, b64sig stri
 // verify signatures.
 func ParseEnvelope(b []byte) (*dsse.Envelope, []byte, error) {
 	var env dsse.Envelope
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&env); err != nil {
-		return nil, nil, fmt.Errorf("DSSE envelope is not JSON: %w", err)
-	}
-	if dec.More() {
-		return nil, nil, errors.New("DSSE envelope: trailing data after the JSON object")
+	if err := jsondoc.Decode(b, &env); err != nil {
+		return nil, nil, fmt.Errorf("DSSE envelope: %w", err)
 	}
 	if env.PayloadType == "" {
 		return nil, nil, errors.New("DSSE envelope: payloadType is empty")

@@ -6,10 +6,11 @@
 package osvdb
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // Record is one OSV advisory (https://ossf.github.io/osv-schema/), with the
@@ -83,12 +84,11 @@ var ErrInvalidRecord = errors.New("invalid OSV record")
 // field.
 func Parse(data []byte) (*Record, error) {
 	var r Record
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&r); err != nil {
+	switch err := jsondoc.Decode(data, &r); {
+	case errors.Is(err, jsondoc.ErrTrailingData):
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+	case err != nil:
 		return nil, fmt.Errorf("decoding OSV record: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the record", ErrInvalidRecord)
 	}
 	if r.ID == "" {
 		return nil, fmt.Errorf("%w: field id is empty", ErrInvalidRecord)

@@ -18,8 +18,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown/builtins"
 	"sigs.k8s.io/yaml"
 
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
-	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // BundleManifestsLabel is the OLM bundle label naming the directory of an

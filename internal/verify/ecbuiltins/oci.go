@@ -18,8 +18,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
-	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // Names of the OCI built-ins, as Conforma spells them.

@@ -12,9 +12,9 @@ import (
 	"github.com/open-policy-agent/opa/v1/types"
 
 	"github.com/trustline-dev/trustline/internal/cosignoci"
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 	"github.com/trustline-dev/trustline/internal/remoteopt"
 	"github.com/trustline-dev/trustline/internal/signing"
-	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
 )
 
 // Names of the sigstore built-ins.

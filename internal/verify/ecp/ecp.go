@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // Policy is the spec of an EnterpriseContractPolicy.

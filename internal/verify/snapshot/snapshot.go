@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/trustline-dev/trustline/internal/verify/jsondoc"
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 )
 
 // Snapshot is an ApplicationSnapshot spec.

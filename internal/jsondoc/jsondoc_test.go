@@ -9,15 +9,20 @@ import (
 	"testing"
 )
 
-// The trailing-data messages are what users read (a policy file, a blob
-// parsed by ec.oci.parsed_blob): each decoder keeps its own.
+// Every decoder refuses a second value, and a stray closing bracket,
+// which json.Decoder.More does not see.
 func TestDecodersRefuseTrailingData(t *testing.T) {
 	var v any
-	if err := Strict([]byte(`{"a":1} {}`), &v); err == nil || err.Error() != "trailing data after the document" {
-		t.Errorf("Strict: %v", err)
-	}
-	if err := Exact([]byte(`{"a":1} {}`), &v); err == nil || err.Error() != "trailing data after the JSON value" {
-		t.Errorf("Exact: %v", err)
+	decoders := map[string]func([]byte, any) error{"Decode": Decode, "Strict": Strict, "Exact": Exact}
+	for name, decode := range decoders {
+		for _, in := range []string{`{"a":1} {}`, `{"a":1}}`, `{"a":1} ]`, "[1]\n,", `"s" x`} {
+			if err := decode([]byte(in), &v); !errors.Is(err, ErrTrailingData) {
+				t.Errorf("%s(%q) = %v, want %v", name, in, err, ErrTrailingData)
+			}
+		}
+		if err := decode([]byte(" {\"a\":1} \r\n\t"), &v); err != nil {
+			t.Errorf("%s with white space around the value: %v", name, err)
+		}
 	}
 	var s struct{ A int }
 	if err := Strict([]byte(`{"a":1,"b":2}`), &s); err == nil || !strings.Contains(err.Error(), `unknown field "b"`) {
