@@ -180,3 +180,21 @@ func TestWriteResultsAndListValues(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSVerifyFlag: every step verifies TLS unless the user says
+// --tls-verify=false; a default of false would quietly allow plain HTTP to
+// any registry.
+func TestTLSVerifyFlag(t *testing.T) {
+	for args, want := range map[string]bool{"": true, "--tls-verify=false": false, "--tls-verify": true} {
+		var got bool
+		app := &cli.App{Name: "step", Flags: []cli.Flag{TLSVerifyFlag()},
+			Action: func(c *cli.Context) error { got = c.Bool("tls-verify"); return nil }}
+		argv := strings.Fields("step " + args)
+		if code, _, stderr := Capture(app, argv...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr)
+		}
+		if got != want {
+			t.Errorf("%q: tls-verify = %v, want %v", args, got, want)
+		}
+	}
+}
