@@ -2,8 +2,10 @@ package catalog
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -139,22 +141,18 @@ func (out *ConformaData) requirePipelineTasks(root, pipeline string, list []date
 	return nil
 }
 
-// newestTasks finds the newest version in list (the first of equals) and
-// the Tasks its entry among required requires, with its date.
+// newestTasks is the Tasks the newest version in list runs, and its date;
+// required holds an entry for each version of list, in list's order (as
+// requirePipelineTasks wrote them). Of versions of one date, the last
+// counts, as the last of entries with one effective_on does.
 func newestTasks(required []RequiredTasks, list []datedVersion) ([]string, time.Time) {
-	newest := list[0]
-	for _, d := range list[1:] {
-		if d.on.After(newest.on) {
-			newest = d
+	newest := 0
+	for i, d := range list {
+		if !d.on.Before(list[newest].on) {
+			newest = i
 		}
 	}
-	var names []string
-	for _, r := range required {
-		if r.EffectiveOn == formatTime(newest.on) {
-			names = r.Tasks
-		}
-	}
-	return names, newest.on
+	return required[newest].Tasks, list[newest].on
 }
 
 // commonTasks gathers the Tasks every pipeline's newest version runs, and
@@ -179,12 +177,7 @@ func (ct *commonTasks) narrow(names []string, on time.Time) {
 }
 
 func (ct *commonTasks) requiredTasks() RequiredTasks {
-	var names []string
-	for n := range ct.names {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return RequiredTasks{EffectiveOn: formatTime(ct.on), Tasks: names}
+	return RequiredTasks{EffectiveOn: formatTime(ct.on), Tasks: slices.Sorted(maps.Keys(ct.names))}
 }
 
 // allowedRegistryPrefixes are the registries given, trimmed, blanks left

@@ -52,7 +52,7 @@ func NewStatement(d name.Digest, predicateType string, predicate json.RawMessage
 func ParseStatement(b []byte) (*Statement, error) {
 	var st Statement
 	if err := jsondoc.Decode(b, &st); err != nil {
-		return nil, fmt.Errorf("in-toto statement: %w", err)
+		return nil, fmt.Errorf("in-toto statement is not JSON: %w", err)
 	}
 	switch st.Type {
 	case StatementTypeV1, StatementTypeV01:

@@ -103,10 +103,19 @@ func clone(ctx context.Context, repoURL, dir string, o options) (*Result, error)
 	if rev := o.revision; fullSHA.MatchString(rev) || shortSHA.MatchString(rev) {
 		repo, err = j.cloneCommit(ctx)
 	} else {
-		repo, ref, err = j.cloneRef(ctx)
+		repo, ref, err = j.cloneFirstRef(ctx)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.submodules {
+		wt, err := repo.Worktree()
+		if err != nil {
+			return nil, err
+		}
+		if err := updateSubmodules(ctx, wt, o.depth); err != nil {
+			return nil, err
+		}
 	}
 	return checkedOut(repo, j.safeURL, ref)
 }
@@ -154,35 +163,12 @@ func (j *cloneJob) cloneCommit(ctx context.Context) (*git.Repository, error) {
 	if err := wt.Checkout(&git.CheckoutOptions{Hash: *hash, Force: true}); err != nil {
 		return nil, checkoutError("checking out "+rev, err)
 	}
-	if j.o.submodules {
-		if err := updateSubmodules(ctx, wt, j.o.depth); err != nil {
-			return nil, err
-		}
-	}
 	return repo, nil
 }
 
-// cloneRef clones a branch or tag, or the remote's default branch, and
-// returns the ref it resolved.
-func (j *cloneJob) cloneRef(ctx context.Context) (*git.Repository, string, error) {
-	repo, ref, err := j.cloneFirstRef(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	if j.o.submodules {
-		wt, werr := repo.Worktree()
-		if werr != nil {
-			return nil, "", werr
-		}
-		if err := updateSubmodules(ctx, wt, j.o.depth); err != nil {
-			return nil, "", err
-		}
-	}
-	return repo, ref, nil
-}
-
 // cloneFirstRef clones the first of the refs the revision may name that
-// the remote has.
+// the remote has (a branch or tag, or the remote's default branch), and
+// returns the ref it resolved.
 func (j *cloneJob) cloneFirstRef(ctx context.Context) (*git.Repository, string, error) {
 	for _, name := range refCandidates(j.o.revision) {
 		cl := j.base

@@ -19,6 +19,10 @@ func (r *recorder) Fatalf(format string, a ...any) { r.failed = true }
 func (r *recorder) Fatal(a ...any)                 { r.failed = true }
 
 func TestCheck(t *testing.T) {
+	// Check's own cases must compare, even in a `go test ./... -update`.
+	was := *update
+	*update = false
+	t.Cleanup(func() { *update = was })
 	path := filepath.Join(t.TempDir(), "out.golden")
 	if err := os.WriteFile(path, []byte("same\n"), 0o644); err != nil {
 		t.Fatal(err)

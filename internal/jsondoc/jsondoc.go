@@ -57,7 +57,10 @@ var ErrTrailingData = errors.New("trailing data after the JSON value")
 // Decode decodes the one JSON value b holds into v. Anything but white
 // space after it is ErrTrailingData. json.Decoder.More alone is not
 // enough: it reads a stray '}' or ']' as the end of an enclosing value
-// and reports nothing more, so `{"a":1}}` would pass.
+// and reports nothing more, so `{"a":1}}` would pass. (json.Unmarshal
+// refuses trailing data too, but as a syntax error like any other; a
+// decoder lets callers tell the two apart, and Strict and Exact need its
+// options anyway.)
 func Decode(b []byte, v any) error {
 	return decode(json.NewDecoder(bytes.NewReader(b)), b, v)
 }

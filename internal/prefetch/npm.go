@@ -10,11 +10,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -128,12 +129,7 @@ func planNPM(srcDir, rel, stage, registry string) ([]download, []*component, fun
 		return nil, nil, nil, err
 	}
 	pl := &npmPlan{stage: stage, registry: registry, seen: map[string]*component{}, filled: map[string]string{}}
-	keys := make([]string, 0, len(lock.Packages))
-	for k := range lock.Packages {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, key := range keys {
+	for _, key := range slices.Sorted(maps.Keys(lock.Packages)) {
 		pl.add(key, lock.Packages[key])
 	}
 	if len(pl.unpinned) > 0 {

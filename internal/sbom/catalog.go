@@ -526,6 +526,8 @@ func merge(work []*layerWork) *Catalog {
 	for i := range work {
 		sq.addLayer(work, i, dropped)
 	}
+	// ids is the set of coll's IDs: asking coll itself (Package) would
+	// deep-copy a package per question.
 	ids := map[artifact.ID]bool{}
 	coll := sq.collect(dropped, ids)
 	rels := keptRelationships(work, coll, ids)

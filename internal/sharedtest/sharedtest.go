@@ -26,7 +26,7 @@ func Dir(t testing.TB) string {
 	}
 	for {
 		cand := filepath.Join(dir, "shared")
-		if st, err := os.Stat(filepath.Join(cand, "schemas")); err == nil && st.IsDir() {
+		if isDir(filepath.Join(cand, "schemas")) && isDir(filepath.Join(cand, "osv")) {
 			return cand
 		}
 		parent := filepath.Dir(dir)
@@ -35,6 +35,11 @@ func Dir(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // OSV returns shared/osv, the osv.dev exports in <Ecosystem>/all.zip layout.

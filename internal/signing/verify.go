@@ -139,7 +139,7 @@ func (v *Verifier) VerifyBase64(ctx context.Context, payload []byte, b64sig stri
 func ParseEnvelope(b []byte) (*dsse.Envelope, []byte, error) {
 	var env dsse.Envelope
 	if err := jsondoc.Decode(b, &env); err != nil {
-		return nil, nil, fmt.Errorf("DSSE envelope: %w", err)
+		return nil, nil, fmt.Errorf("DSSE envelope is not JSON: %w", err)
 	}
 	if env.PayloadType == "" {
 		return nil, nil, errors.New("DSSE envelope: payloadType is empty")

@@ -19,7 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// File is one entry of a layer: a regular file unless Type says otherwise.
+// File is one entry of a layer: a regular file unless Type says otherwise
+// (a character or block device gets /dev/null's numbers, 1:3).
 type File struct {
 	Name     string
 	Body     string
@@ -47,8 +48,11 @@ func Tar(t testing.TB, files ...File) []byte {
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
 		h := &tar.Header{Name: f.Name, Typeflag: f.Type, Linkname: f.Linkname, Mode: f.Mode, ModTime: time.Unix(0, 0)}
-		if h.Typeflag == 0 {
+		switch h.Typeflag {
+		case 0:
 			h.Typeflag = tar.TypeReg
+		case tar.TypeChar, tar.TypeBlock:
+			h.Devmajor, h.Devminor = 1, 3 // /dev/null's: a real device, as a hostile layer would name
 		}
 		if h.Mode == 0 {
 			h.Mode = 0o644

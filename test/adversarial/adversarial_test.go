@@ -286,10 +286,9 @@ func TestTamperMatrix(t *testing.T) {
 	sigOfOther := image("sigofother", func(*fixture.Image) {})
 	e.copyTag(cosignoci.SignatureTag(good), cosignoci.SignatureTag(sigOfOther))
 	cases = append(cases, verifyCase{name: "signature replaced by another image's", image: ref(sigOfOther), want: "builtin.image.signature_check"})
-	old, _, _ := fixture.NewSigner()
+	old := signingtest.NewSigner(t)
 	cases = append(cases, verifyCase{name: "signed with another key", image: ref(image("otherkey", func(i *fixture.Image) { i.Signer = old })), want: "builtin.image.signature_check"})
-	_, newPub, _ := fixture.NewSigner()
-	newKey, _ := signing.ParsePublicKey(newPub)
+	_, newKey := signingtest.NewKeyPair(t)
 	cases = append(cases, verifyCase{name: "key rotated, old key no longer accepted", image: ref(good), key: newKey, want: "builtin.image.signature_check"})
 	cases = append(cases, verifyCase{name: "key rotated: attestations under the old key", image: ref(good), key: newKey, want: "builtin.attestation.signature_check"})
 

@@ -372,17 +372,13 @@ func (p *publishRun) taskBundle(m []string) string {
 	if !p.ours(m[1]) {
 		return m[0]
 	}
-	for _, e := range p.cat.Tasks {
-		if e.Name != m[2] {
-			continue
-		}
-		for _, v := range e.Versions {
-			if catalog.BundleTag(v.Version) == m[3] && v.Bundle != "" {
-				return v.Bundle
-			}
-		}
+	v := p.cat.FindFunc(catalog.KindTask, m[2], func(v *catalog.Version) bool {
+		return catalog.BundleTag(v.Version) == m[3] && v.Bundle != ""
+	})
+	if v == nil {
+		return m[0]
 	}
-	return m[0]
+	return v.Bundle
 }
 
 // present says whether d is in the registry and, when publish signs, has

@@ -144,7 +144,7 @@ func (ix *Index) addIndexed(z zipDB, idx *nameIndex, where string, names map[str
 // current name index (why says so), and caches the index the pre-pass
 // builds for the next scan.
 func (ix *Index) addUnindexed(z zipDB, why string, names map[string]bool, o options) error {
-	built, hits, err := ix.addPrePassed(z, prePass(z, names), names)
+	built, hits, err := ix.addPrePassed(z, prePass(z, names))
 	if err != nil {
 		return err
 	}
@@ -165,6 +165,7 @@ func (ix *Index) addUnindexed(z zipDB, why string, names map[string]bool, o opti
 // prePassed is what the pre-pass found in one zip entry.
 type prePassed struct {
 	names []string
+	hit   bool // one of names is a package scanned (rec may still be nil: withdrawn)
 	rec   *compiled
 	err   error
 }
@@ -184,18 +185,18 @@ func prePass(z zipDB, names map[string]bool) []prePassed {
 		case buf = <-bufs:
 		default:
 		}
+		r := &results[i]
 		b, err := readEntry(z.path, f, buf)
 		if err != nil {
-			results[i].err = err
+			r.err = err
 			return
 		}
-		hit := false
 		nameValues(b, func(n string) {
-			results[i].names = append(results[i].names, n)
-			hit = hit || names[n]
+			r.names = append(r.names, n)
+			r.hit = r.hit || names[n]
 		})
-		if hit {
-			results[i].rec, results[i].err = compileRaw(rawRecord{where: z.path + ":" + f.Name, data: b})
+		if r.hit {
+			r.rec, r.err = compileRaw(rawRecord{where: z.path + ":" + f.Name, data: b})
 		}
 		select {
 		case bufs <- b:
@@ -207,8 +208,8 @@ func prePass(z zipDB, names map[string]bool) []prePassed {
 
 // addPrePassed adds the records the pre-pass compiled, in entry order,
 // and builds the name index from the names it found; it also counts the
-// records naming one of names.
-func (ix *Index) addPrePassed(z zipDB, results []prePassed, names map[string]bool) (*nameIndex, int, error) {
+// records naming a package scanned.
+func (ix *Index) addPrePassed(z zipDB, results []prePassed) (*nameIndex, int, error) {
 	built := &nameIndex{digest: z.digest, files: len(z.entries), byName: map[string][]uint32{}}
 	hits := 0
 	for i, r := range results {
@@ -226,7 +227,7 @@ func (ix *Index) addPrePassed(z zipDB, results []prePassed, names map[string]boo
 				built.byName[n] = append(built.byName[n], uint32(i))
 			}
 		}
-		if anyIn(seen, names) {
+		if r.hit {
 			hits++
 		}
 		ix.add(r.rec)
@@ -235,15 +236,6 @@ func (ix *Index) addPrePassed(z zipDB, results []prePassed, names map[string]boo
 		return nil, 0, fmt.Errorf("OSV database %s holds no JSON records", z.path)
 	}
 	return built, hits, nil
-}
-
-func anyIn(set, names map[string]bool) bool {
-	for n := range set {
-		if names[n] {
-			return true
-		}
-	}
-	return false
 }
 
 // addFromFiles adds the unpacked JSON records that name one of names.
