@@ -22,16 +22,6 @@ func pushRandom(t *testing.T, host, repo string) name.Digest {
 	return testregistry.PushRandom(t, host+"/"+repo+":latest")
 }
 
-func newKey(t *testing.T) (*signing.Signer, *signing.Verifier) {
-	t.Helper()
-	s := signingtest.NewSigner(t)
-	v, err := s.Verifier()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, v
-}
-
 func sign(t *testing.T, s *signing.Signer, d name.Digest) Signature {
 	t.Helper()
 	p, err := SimpleSigningPayload(d)
@@ -61,8 +51,8 @@ func TestSignaturesAppendAndRead(t *testing.T) {
 	host := testregistry.Start(t)
 	d := pushRandom(t, host, "app")
 	c := New()
-	s1, v1k := newKey(t)
-	s2, v2k := newKey(t)
+	s1, v1k := signingtest.NewKeyPair(t)
+	s2, v2k := signingtest.NewKeyPair(t)
 
 	tag, err := c.AppendSignatures(ctx, d, v1k, sign(t, s1, d))
 	if err != nil {
@@ -127,7 +117,7 @@ func TestNothingWrittenForMissingImage(t *testing.T) {
 	host := testregistry.Start(t)
 	pushRandom(t, host, "app")
 	missing, _ := name.NewDigest(host + "/app@sha256:" + fmt.Sprintf("%064x", 42))
-	s, v := newKey(t)
+	s, v := signingtest.NewKeyPair(t)
 	c := New()
 	if _, err := c.AppendSignatures(ctx, missing, v, sign(t, s, missing)); !errors.Is(err, ErrImageNotFound) {
 		t.Fatalf("err = %v, want ErrImageNotFound", err)
@@ -149,7 +139,7 @@ func TestAttestationsAppendAndRead(t *testing.T) {
 	ctx := context.Background()
 	host := testregistry.Start(t)
 	d := pushRandom(t, host, "team/app")
-	s, v := newKey(t)
+	s, v := signingtest.NewKeyPair(t)
 	c := New()
 	a1 := attest(t, s, d, "https://slsa.dev/provenance/v1")
 	a2 := attest(t, s, d, "https://cyclonedx.org/bom")
@@ -206,7 +196,7 @@ func TestBundleReferrers(t *testing.T) {
 	ctx := context.Background()
 	host := testregistry.Start(t)
 	d := pushRandom(t, host, "app")
-	s, v := newKey(t)
+	s, v := signingtest.NewKeyPair(t)
 	c := New()
 	a := attest(t, s, d, "https://slsa.dev/provenance/v1")
 	refs, err := c.WriteBundleReferrers(ctx, d, s.KeyID(), a)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +111,7 @@ func run(c *cli.Context) error {
 
 func scanAndReport(c *cli.Context, now func() time.Time) error {
 	format := c.String("format")
-	if !contains(report.Formats, format) {
+	if !slices.Contains(report.Formats, format) {
 		return stepcli.Usagef("--format %q: want one of %s", format, strings.Join(report.Formats, ", "))
 	}
 	var failOn cvss.Rating
@@ -298,13 +299,4 @@ func writeReport(c *cli.Context, format string, rep *finding.Report) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "scan: wrote %s report to %s\n", format, out)
 	return nil
-}
-
-func contains(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

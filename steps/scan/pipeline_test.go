@@ -26,7 +26,7 @@ import (
 // govulncheck's, in both SBOM formats, and when the scan step catalogs
 // an image that has no SBOM (--catalog).
 func TestSBOMStepThenScan(t *testing.T) {
-	osvDir, govulncheck := govulncheckOracle(t)
+	osvDir, govulncheck := testdb.GovulncheckOracle(t)
 	bin := testdb.BuildProgram(t, "gin")
 	want := govulncheck(t, bin)
 
@@ -64,7 +64,7 @@ func TestSBOMStepThenScan(t *testing.T) {
 			if o.code != exitcode.OK || !strings.Contains(o.stderr, wantLog) {
 				t.Fatalf("exit %d\n%s", o.code, o.stderr)
 			}
-			checkSameAsGovulncheck(t, readReport(t, out), want)
+			testdb.CheckSameAsGovulncheck(t, "the "+string(format)+" pipeline's scan", readReport(t, out), want)
 		})
 	}
 }

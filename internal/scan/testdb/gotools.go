@@ -14,6 +14,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/trustline-dev/trustline/internal/scan/finding"
+	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // govulncheckVersion is the reference the Go findings are compared with.
@@ -220,6 +223,37 @@ func GoVulnDB(t testing.TB, zipPath string) string {
 	write("modules.json", ms)
 	write("vulns.json", vulns)
 	return dir
+}
+
+// GovulncheckOracle returns the OSV database directory the scans read,
+// and govulncheck's findings for a Go binary made from the Go part of the
+// same database: what a scan's findings are compared with.
+func GovulncheckOracle(t testing.TB) (osvDir string, govulncheck func(t testing.TB, bin string) []string) {
+	t.Helper()
+	tool := Govulncheck(t)
+	osvDir = sharedtest.OSV(t)
+	vulndb := GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip"))
+	return osvDir, func(t testing.TB, bin string) []string {
+		t.Helper()
+		return GovulncheckFindings(t, tool, vulndb, bin)
+	}
+}
+
+// CheckSameAsGovulncheck compares the findings of a report (of what, for
+// the message) with govulncheck's, in govulncheck's terms: "ID module",
+// sorted.
+func CheckSameAsGovulncheck(t testing.TB, what string, rep *finding.Report, want []string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, v := range rep.Vulnerabilities {
+		seen[v.ID+" "+v.Package.Name] = true
+	}
+	got := slices.Sorted(maps.Keys(seen))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings of %s differ from govulncheck %s\nours:\n  %s\ngovulncheck:\n  %s", what, GovulncheckVersion,
+			strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	t.Logf("%s: %d findings, same as govulncheck: %v", what, len(got), got)
 }
 
 // GovulncheckFindings runs govulncheck in module mode on a binary and

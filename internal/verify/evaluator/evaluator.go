@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -276,7 +277,7 @@ func packagesWithRules(modules map[string]*ast.Module) map[string]*pkgRules {
 				p = &pkgRules{path: path, short: lastSegment(m.Package.Path)}
 				byPkg[path] = p
 			}
-			if !contains(p.kinds, kind) {
+			if !slices.Contains(p.kinds, kind) {
 				p.kinds = append(p.kinds, kind)
 			}
 		}
@@ -554,13 +555,4 @@ func stringList(v any) []string {
 		out = append(out, l...)
 	}
 	return out
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

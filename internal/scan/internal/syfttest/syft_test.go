@@ -2,10 +2,8 @@ package syfttest
 
 import (
 	"context"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +16,6 @@ import (
 
 	"github.com/trustline-dev/trustline/internal/scan"
 	"github.com/trustline-dev/trustline/internal/scan/testdb"
-	"github.com/trustline-dev/trustline/internal/sharedtest"
 )
 
 // TestSyftSBOMsAgreeWithGovulncheck builds a binary against old modules,
@@ -26,10 +23,9 @@ import (
 // CycloneDX and SPDX JSON with syft's own encoders, scans both and
 // compares the findings with govulncheck's.
 func TestSyftSBOMsAgreeWithGovulncheck(t *testing.T) {
-	tool := testdb.Govulncheck(t)
-	osvDir := sharedtest.OSV(t)
+	osvDir, govulncheck := testdb.GovulncheckOracle(t)
 	bin := testdb.BuildProgram(t, "gin")
-	want := testdb.GovulncheckFindings(t, tool, testdb.GoVulnDB(t, filepath.Join(osvDir, "Go", "all.zip")), bin)
+	want := govulncheck(t, bin)
 
 	dir := t.TempDir()
 	data, err := os.ReadFile(bin)
@@ -70,15 +66,7 @@ func TestSyftSBOMsAgreeWithGovulncheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen := map[string]bool{}
-			for _, v := range rep.Vulnerabilities {
-				seen[v.ID+" "+v.Package.Name] = true
-			}
-			got := slices.Sorted(maps.Keys(seen))
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("findings from syft's %s SBOM differ from govulncheck %s\nours:\n  %s\ngovulncheck:\n  %s",
-					enc.ID(), testdb.GovulncheckVersion, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-			}
+			testdb.CheckSameAsGovulncheck(t, "syft's "+string(enc.ID())+" SBOM", rep, want)
 		})
 	}
 }
