@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"sigs.k8s.io/yaml"
 
 	"github.com/trustline-dev/trustline/internal/exitcode"
+	"github.com/trustline-dev/trustline/internal/jsondoc"
 	"github.com/trustline-dev/trustline/internal/outfile"
 	"github.com/trustline-dev/trustline/internal/signing"
 	"github.com/trustline-dev/trustline/internal/stepcli"
@@ -224,9 +223,19 @@ func loadPolicy(f string) (*ecp.Policy, []verify.Option, error) {
 	if f == "" {
 		return nil, nil, nil
 	}
+	pol, opts, err := policyFile(f)
+	if err != nil {
+		return nil, nil, stepcli.Usagef("%v", err)
+	}
+	return pol, opts, nil
+}
+
+// policyFile loads the --policy file f, with the options that resolve the
+// policy's relative paths against its folder and name it in reports.
+func policyFile(f string) (*ecp.Policy, []verify.Option, error) {
 	pol, err := ecp.Load(f)
 	if err != nil {
-		return nil, nil, stepcli.Usagef("--policy: %v", err)
+		return nil, nil, fmt.Errorf("--policy: %w", err)
 	}
 	abs, _ := filepath.Abs(f)
 	return pol, []verify.Option{verify.WithBaseDir(filepath.Dir(abs)), verify.WithPolicyURI(abs)}, nil
@@ -238,11 +247,19 @@ func ruleDataOptions(f string) ([]verify.Option, error) {
 	if f == "" {
 		return nil, nil
 	}
+	o, err := ruleDataOption(f)
+	if err != nil {
+		return nil, stepcli.Usagef("%v", err)
+	}
+	return []verify.Option{o}, nil
+}
+
+func ruleDataOption(f string) (verify.Option, error) {
 	rd, err := loadRuleData(f)
 	if err != nil {
-		return nil, stepcli.Usagef("--rule-data: %v", err)
+		return nil, fmt.Errorf("--rule-data: %w", err)
 	}
-	return []verify.Option{verify.WithRuleData(rd)}, nil
+	return verify.WithRuleData(rd), nil
 }
 
 // vsaOptions signs verification summaries when --vsa-signing-key is
@@ -323,20 +340,18 @@ func writeOutput(rep *report.Report, o report.Output, stdout, stderr io.Writer, 
 // loadRuleData reads a rule data file: a YAML or JSON object. A
 // "rule_data" top-level key, as in a data source, is unwrapped.
 func loadRuleData(path string) (map[string]any, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	js, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(js, &m); err != nil || m == nil {
-		return nil, fmt.Errorf("%s: rule data must be an object", path)
-	}
-	if inner, ok := m["rule_data"].(map[string]any); ok && len(m) == 1 {
-		m = inner
-	}
-	return m, nil
+	return jsondoc.Load(path, "rule data", func(b []byte) (map[string]any, error) {
+		js, _, err := jsondoc.Object(b)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		if err := json.Unmarshal(js, &m); err != nil {
+			return nil, err
+		}
+		if inner, ok := m["rule_data"].(map[string]any); ok && len(m) == 1 {
+			m = inner
+		}
+		return m, nil
+	})
 }

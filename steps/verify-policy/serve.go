@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -125,18 +124,18 @@ func (g gateConfig) loader() admission.Loader {
 		}
 		var pol *ecp.Policy
 		if g.policy != "" {
-			if pol, err = ecp.Load(g.policy); err != nil {
-				return nil, nil, fmt.Errorf("--policy: %w", err)
+			p, po, err := policyFile(g.policy)
+			if err != nil {
+				return nil, nil, err
 			}
-			abs, _ := filepath.Abs(g.policy)
-			opts = append(opts, verify.WithBaseDir(filepath.Dir(abs)), verify.WithPolicyURI(abs))
+			pol, opts = p, append(opts, po...)
 		}
 		if g.ruleData != "" {
-			rd, err := loadRuleData(g.ruleData)
+			o, err := ruleDataOption(g.ruleData)
 			if err != nil {
-				return nil, nil, fmt.Errorf("--rule-data: %w", err)
+				return nil, nil, err
 			}
-			opts = append(opts, verify.WithRuleData(rd))
+			opts = append(opts, o)
 		}
 		v, err := verify.New(ctx, pol, key, opts...)
 		if err != nil {
