@@ -155,7 +155,7 @@ func (v *Verifier) collect(ctx context.Context, img Image) (*verified, error) {
 		return vr, nil
 	}
 	vr := &verified{digest: ref.Context().Digest(desc.Digest.String()), passed: map[string]bool{}}
-	image, platformDigests, err := v.describe(ctx, img, ref, desc, vr.digest)
+	image, platformDigests, err := v.describe(ctx, img, desc, vr.digest)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (v *Verifier) fetch(ctx context.Context, img Image) (name.Reference, *remot
 
 // describe builds input.image (all of it but the signatures) and lists
 // the platform images of an index, whose signatures are checked too.
-func (v *Verifier) describe(ctx context.Context, img Image, ref name.Reference, desc *remote.Descriptor, d name.Digest) (map[string]any, []name.Digest, error) {
+func (v *Verifier) describe(ctx context.Context, img Image, desc *remote.Descriptor, d name.Digest) (map[string]any, []name.Digest, error) {
 	image := map[string]any{"ref": d.String()}
 	if img.Source != nil && img.Source.Git != nil {
 		b, _ := json.Marshal(img.Source)
@@ -210,7 +210,7 @@ func (v *Verifier) describe(ctx context.Context, img Image, ref name.Reference, 
 	var annotations map[string]string
 	var err error
 	if desc.MediaType.IsIndex() {
-		annotations, platformDigests, err = describeIndex(image, ref, desc, d)
+		annotations, platformDigests, err = describeIndex(image, desc, d)
 	} else {
 		annotations, err = v.describeImage(ctx, image, desc, d)
 	}
@@ -229,7 +229,7 @@ func (v *Verifier) describe(ctx context.Context, img Image, ref name.Reference, 
 
 // describeIndex puts an index's platform images in image and returns the
 // index's annotations and those images by digest.
-func describeIndex(image map[string]any, ref name.Reference, desc *remote.Descriptor, d name.Digest) (map[string]string, []name.Digest, error) {
+func describeIndex(image map[string]any, desc *remote.Descriptor, d name.Digest) (map[string]string, []name.Digest, error) {
 	idx, err := desc.ImageIndex()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading index %s: %w", d, err)
@@ -244,7 +244,7 @@ func describeIndex(image map[string]any, ref name.Reference, desc *remote.Descri
 		if m.Platform != nil && m.Platform.OS == "unknown" {
 			continue // attestation manifests of buildkit
 		}
-		pd := ref.Context().Digest(m.Digest.String())
+		pd := d.Context().Digest(m.Digest.String())
 		platformDigests = append(platformDigests, pd)
 		p := map[string]any{"ref": pd.String()}
 		if m.Platform != nil {
